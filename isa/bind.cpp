@@ -1,0 +1,54 @@
+#include "isa/bind.h"
+
+#include "isa/cpu.h"
+
+namespace isa {
+namespace {
+
+uint64_t g_unimplemented[kFormCount];
+
+
+void unimplemented_any(Cpu&, const DecodedInst& d) {
+  g_unimplemented[unsigned(d.form)]++;
+  raise_ud();
+}
+
+void decode_ud(Cpu&, const DecodedInst&) { raise_ud(); }
+
+HandlerTable* make_table() {
+  static HandlerTable t;
+  for (unsigned f = 0; f < kFormCount; f++) t.set_all(Form(f), &unimplemented_any);
+  t.set_all(Form::invalid, &decode_ud);
+  register_int_handlers(t);
+  register_string_handlers(t);
+  register_x87_handlers(t);
+  register_sse_handlers(t);
+  register_avx_handlers(t);
+  return &t;
+}
+
+}  // namespace
+
+HandlerTable& handler_table() {
+  static HandlerTable* t = make_table();
+  return *t;
+}
+
+const uint64_t* unimplemented_forms() { return g_unimplemented; }
+
+unsigned size_index(const DecodedInst& d) {
+  if (d.info().osize == OX) return d.osize == 32 ? 1 : 0;
+  switch (d.osize) {
+    case 1: return 0;
+    case 2: return 1;
+    case 4: return 2;
+    default: return 3;
+  }
+}
+
+void bind(DecodedInst& d) {
+  static HandlerTable& t = handler_table();
+  d.fn = t.h[unsigned(d.form)][size_index(d)][d.is_mem() ? 1 : 0];
+}
+
+}  // namespace isa

@@ -1,0 +1,177 @@
+// isa::Cpu: the architectural state plus what instruction handlers need from the
+// world, behind a narrow interface (STYLE.md principle 5):
+//   - memory: read/write/fetch by segment:offset, through a host-pointer TLB whose
+//     hits are inline and whose misses go to the Bus (mmu/ and sim/ implement it);
+//   - faults: isa::raise_fault (fault.h);
+//   - ports, CPUID, MSRs, intercepts: through the Bus as well.
+// Handlers never touch devices, the page tables or a VMCS.
+//
+// Host-pointer TLB invariants:
+//   - an entry maps one 4 KiB linear page to host memory inside guest RAM, so a hit
+//     can never reach host memory outside the guest;
+//   - entries are only installed for canonical addresses and accesses allowed at the
+//     CPL they were filled for; anything that changes translation or permissions
+//     (CR0/CR3/CR4/EFER, CPL, INVLPG, SMC protection) flushes the affected entries;
+//   - write entries are never installed for pages holding decoded code, so the
+//     write slow path sees every store to code and invalidates it (exact SMC).
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "isa/cpu_state.h"
+#include "isa/decoded_inst.h"
+#include "isa/fault.h"
+#include "isa/lazy_flags.h"
+
+#define NS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define NS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+namespace isa {
+
+enum class Access : uint8_t { kRead = 0, kWrite = 1, kExec = 2 };
+
+struct TlbEntry {
+  uint64_t vpn = ~0ull;   // linear page number (lin >> 12); ~0 = invalid
+  uintptr_t addend = 0;   // host address = linear address + addend
+};
+
+constexpr unsigned kTlbBits = 8;
+constexpr unsigned kTlbSize = 1u << kTlbBits;
+constexpr uint64_t kPageSize = 4096;
+
+// What the core asks of the machine. Implemented by sim/ (using mmu/).
+class Bus {
+ public:
+  virtual ~Bus() = default;
+  // Slow paths of the TLB: translate (may fault), do the access, and install a
+  // TLB entry when the page is plain RAM. `size` may cross a page.
+  virtual void read_slow(Cpu& c, uint64_t lin, void* dst, unsigned size, Access a) = 0;
+  virtual void write_slow(Cpu& c, uint64_t lin, const void* src, unsigned size) = 0;
+  // Faults exactly as a write of `size` bytes at `lin` would, without writing.
+  virtual void probe_write(Cpu& c, uint64_t lin, unsigned size) = 0;
+  virtual uint32_t port_in(Cpu& c, uint16_t port, unsigned size) = 0;
+  virtual void port_out(Cpu& c, uint16_t port, unsigned size, uint32_t value) = 0;
+  // CPUID leaf/subleaf -> eax, ebx, ecx, edx (from the CPU model).
+  virtual void cpuid(Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) = 0;
+  // Random numbers for RDRAND/RDSEED: deterministic per run seed.
+  virtual uint64_t random64(Cpu& c) = 0;
+};
+
+struct Cpu : CpuState {
+  LazyFlags lf;
+  Bus* bus = nullptr;
+
+  // Mode, derived from CR0/EFER/CS on every change (sim/ keeps these current).
+  CodeSize code_size = CodeSize::k64;
+  bool long64 = true;       // 64-bit mode: no limits, FS/GS bases only, canonical checks
+  uint8_t cpl = 0;
+  uint64_t seg_base_eff[6] = {};  // effective bases (0 for ES/CS/SS/DS in 64-bit mode)
+
+  TlbEntry tlb_read[kTlbSize];
+  TlbEntry tlb_write[kTlbSize];
+  TlbEntry tlb_exec[kTlbSize];
+
+  // Counters: retired instructions and simulated cycles (time derives from these).
+  uint64_t icount = 0;
+  uint64_t cycles = 0;
+
+  // Set by handlers/devices to leave the run loop after the current block.
+  bool stop_request = false;
+
+  // ---- registers ---------------------------------------------------------
+  template <class T>
+  T reg(unsigned i) const {
+    if constexpr (sizeof(T) == 1) {
+      return reinterpret_cast<const uint8_t*>(r)[byte_reg_offset(i)];
+    } else {
+      return T(r[i]);
+    }
+  }
+  // Writes follow the SDM: 32-bit results zero-extend, 8/16-bit writes merge.
+  template <class T>
+  void set_reg(unsigned i, T v) {
+    if constexpr (sizeof(T) == 1) {
+      reinterpret_cast<uint8_t*>(r)[byte_reg_offset(i)] = uint8_t(v);
+    } else if constexpr (sizeof(T) == 2) {
+      std::memcpy(&r[i], &v, 2);
+    } else {
+      r[i] = uint64_t(std::make_unsigned_t<T>(v));
+    }
+  }
+  // Byte registers: 0-15 are the low bytes, 16-19 are AH, CH, DH, BH.
+  static constexpr unsigned byte_reg_offset(unsigned i) {
+    return i < 16 ? i * 8 : (i - 16) * 8 + 1;
+  }
+  uint64_t& rip() { return r[kRegRip]; }
+
+  // ---- addressing --------------------------------------------------------
+  // Effective address of a memory operand, truncated to the address size.
+  uint64_t ea(const DecodedInst& d) const {
+    uint64_t a = r[d.base] + (r[d.index] << d.scale) + uint64_t(int64_t(d.disp));
+    if (d.asize == 8) return a;
+    return d.asize == 4 ? uint32_t(a) : uint16_t(a);
+  }
+  uint64_t linear(unsigned seg, uint64_t off, unsigned size, Access a) {
+    if (NS_LIKELY(long64)) return seg_base_eff[seg] + off;
+    return linear_legacy(seg, off, size, a);
+  }
+  // Segment limit and type checks outside 64-bit mode (SDM Vol. 3A 5.3).
+  uint64_t linear_legacy(unsigned seg, uint64_t off, unsigned size, Access a);
+
+  // ---- memory ------------------------------------------------------------
+  template <class T>
+  T read_lin(uint64_t lin, Access a = Access::kRead) {
+    const TlbEntry& e = (a == Access::kExec ? tlb_exec : tlb_read)[(lin >> 12) & (kTlbSize - 1)];
+    T v;
+    if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - sizeof(T))) {
+      std::memcpy(&v, reinterpret_cast<const void*>(lin + e.addend), sizeof(T));
+    } else {
+      bus->read_slow(*this, lin, &v, sizeof(T), a);
+    }
+    return v;
+  }
+  template <class T>
+  void write_lin(uint64_t lin, T v) {
+    const TlbEntry& e = tlb_write[(lin >> 12) & (kTlbSize - 1)];
+    if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - sizeof(T))) {
+      std::memcpy(reinterpret_cast<void*>(lin + e.addend), &v, sizeof(T));
+    } else {
+      bus->write_slow(*this, lin, &v, sizeof(T));
+    }
+  }
+  template <class T>
+  T read(unsigned seg, uint64_t off) {
+    return read_lin<T>(linear(seg, off, sizeof(T), Access::kRead));
+  }
+  template <class T>
+  void write(unsigned seg, uint64_t off, T v) {
+    write_lin<T>(linear(seg, off, sizeof(T), Access::kWrite), v);
+  }
+  // Arbitrary-size accesses (vectors, FXSAVE areas, descriptors): same rules.
+  void read_bytes(unsigned seg, uint64_t off, void* dst, unsigned size);
+  void write_bytes(unsigned seg, uint64_t off, const void* src, unsigned size);
+  // Checks that a write of `size` bytes would succeed (no side effects), so that a
+  // multi-part instruction can fault before it commits anything.
+  void probe_write(unsigned seg, uint64_t off, unsigned size);
+
+  // Read-modify-write instructions stay precise without probing: read, compute,
+  // write memory, and only then commit registers and flags.
+
+  // ---- stack ---------------------------------------------------------------
+  unsigned stack_size() const { return long64 ? 8 : ((seg[SS].attr >> 14) & 1) ? 4 : 2; }
+
+  // ---- flags (lazy: isa/lazy_flags.h; conditions in isa/flags.h) -------------
+  uint64_t get_rflags() const;          // materialises the arithmetic flags
+  void set_rflags(uint64_t v);          // all bits (callers mask what they may change)
+
+  // ---- TLB maintenance -------------------------------------------------------
+  void flush_tlb() {
+    for (unsigned i = 0; i < kTlbSize; i++) tlb_read[i] = tlb_write[i] = tlb_exec[i] = TlbEntry{};
+  }
+  void flush_write_tlb() {
+    for (auto& e : tlb_write) e = TlbEntry{};
+  }
+};
+
+}  // namespace isa

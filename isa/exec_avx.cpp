@@ -1,0 +1,7 @@
+#include "isa/bind.h"
+
+namespace isa {
+
+void register_avx_handlers(HandlerTable& t) {}
+
+}  // namespace isa
