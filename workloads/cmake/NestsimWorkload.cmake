@@ -1,0 +1,119 @@
+# nestsim_add_workload(): build a freestanding bare-metal ELF64 kernel that nestsim
+# (and, through scripts/bench/, Bochs and QEMU) runs.
+#
+# Workloads are compiled with the system gcc and nasm by custom commands, never with
+# CMAKE_C_COMPILER and the project's flags: a sanitizer or fuzz preset must not leak
+# into guest code, and guest code must be the same in every preset.
+#
+#   nestsim_add_workload(NAME
+#     SOURCES  a.c b.asm ...        # .c (gcc) and .asm (nasm -f elf64)
+#     [DEFINES  FOO=1 BAR ...]      # -D for both gcc and nasm
+#     [INCLUDE_DIRS dir ...]
+#     [C_FLAGS  -O3 ...]            # extra gcc flags, after the defaults
+#     [OUTPUT_NAME name]            # default NAME; output is <binary dir>/<name>.elf
+#     [NO_RUNTIME])                 # do not link workloads/lib (entry stub, serial, exit)
+#
+# Creates target NAME (in ALL) and sets its property NESTSIM_ELF to the ELF's path.
+# Objects (and their gcc/nasm dependency files) go to <binary dir>/NAME.dir/.
+
+find_program(NESTSIM_WORKLOAD_CC NAMES gcc REQUIRED)
+find_program(NESTSIM_NASM NAMES nasm REQUIRED)
+
+# Settings are INTERNAL cache entries so the function sees them from any directory.
+set(_lib ${CMAKE_CURRENT_LIST_DIR}/../lib)
+cmake_path(NORMAL_PATH _lib)
+set(NESTSIM_WORKLOAD_LIB_DIR ${_lib} CACHE INTERNAL "workloads/lib")
+
+# -mgeneral-regs-only: guest code never touches x87/SSE state, so the boot paths need
+# not enable it and benchmark figures measure the integer core.
+set(NESTSIM_WORKLOAD_C_FLAGS
+  -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration
+  -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only
+  -mcmodel=small -fno-stack-protector -fcf-protection=none
+  -fno-asynchronous-unwind-tables -fno-omit-frame-pointer
+  CACHE INTERNAL "gcc flags of workloads")
+set(NESTSIM_WORKLOAD_LD_FLAGS
+  -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack
+  -Wl,-z,max-page-size=4096
+  CACHE INTERNAL "link flags of workloads")
+set(NESTSIM_WORKLOAD_RUNTIME_SOURCES
+  ${NESTSIM_WORKLOAD_LIB_DIR}/entry.asm
+  ${NESTSIM_WORKLOAD_LIB_DIR}/rt.c
+  ${NESTSIM_WORKLOAD_LIB_DIR}/mem.c
+  CACHE INTERNAL "workloads/lib sources")
+
+# Compiles one source to an object; returns the object path in OUT_VAR.
+function(_nestsim_workload_object OUT_VAR NAME SRC)
+  cmake_parse_arguments(PARSE_ARGV 3 O "" "" "DEFINES;INCLUDE_DIRS;C_FLAGS")
+  cmake_path(ABSOLUTE_PATH SRC BASE_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} NORMALIZE)
+  cmake_path(RELATIVE_PATH SRC BASE_DIRECTORY ${PROJECT_SOURCE_DIR} OUTPUT_VARIABLE rel)
+  string(REPLACE "../" "__/" rel "${rel}")
+  set(obj ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.dir/${rel}.o)
+  cmake_path(GET obj PARENT_PATH objdir)
+  file(MAKE_DIRECTORY ${objdir})
+  set(defs "")
+  foreach(d IN LISTS O_DEFINES)
+    list(APPEND defs -D${d})
+  endforeach()
+  set(incs -I${NESTSIM_WORKLOAD_LIB_DIR})
+  foreach(i IN LISTS O_INCLUDE_DIRS)
+    cmake_path(ABSOLUTE_PATH i BASE_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} NORMALIZE)
+    list(APPEND incs -I${i})
+  endforeach()
+  if(SRC MATCHES "\\.c$")
+    add_custom_command(OUTPUT ${obj}
+      COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_C_FLAGS} ${O_C_FLAGS} ${defs} ${incs}
+              -MD -MF ${obj}.d -c ${SRC} -o ${obj}
+      DEPENDS ${SRC}
+      DEPFILE ${obj}.d
+      COMMENT "Workload ${NAME}: gcc ${rel}"
+      VERBATIM COMMAND_EXPAND_LISTS)
+  elseif(SRC MATCHES "\\.(asm|nasm)$")
+    # nasm -I wants a trailing slash on old versions; give it one.
+    list(TRANSFORM incs APPEND "/")
+    add_custom_command(OUTPUT ${obj}
+      COMMAND ${NESTSIM_NASM} -f elf64 -g -F dwarf -w+all ${defs} ${incs}
+              -MD ${obj}.d -MT ${obj} -o ${obj} ${SRC}
+      DEPENDS ${SRC}
+      DEPFILE ${obj}.d
+      COMMENT "Workload ${NAME}: nasm ${rel}"
+      VERBATIM COMMAND_EXPAND_LISTS)
+  else()
+    message(FATAL_ERROR "nestsim_add_workload(${NAME}): unknown source type: ${SRC}")
+  endif()
+  set(${OUT_VAR} ${obj} PARENT_SCOPE)
+endfunction()
+
+function(nestsim_add_workload NAME)
+  cmake_parse_arguments(PARSE_ARGV 1 W "NO_RUNTIME" "OUTPUT_NAME"
+                        "SOURCES;DEFINES;INCLUDE_DIRS;C_FLAGS")
+  if(W_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "nestsim_add_workload(${NAME}): unknown arguments: ${W_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT W_SOURCES)
+    message(FATAL_ERROR "nestsim_add_workload(${NAME}): no SOURCES")
+  endif()
+  if(NOT W_OUTPUT_NAME)
+    set(W_OUTPUT_NAME ${NAME})
+  endif()
+  set(srcs ${W_SOURCES})
+  if(NOT W_NO_RUNTIME)
+    list(APPEND srcs ${NESTSIM_WORKLOAD_RUNTIME_SOURCES})
+  endif()
+  set(objs "")
+  foreach(src IN LISTS srcs)
+    _nestsim_workload_object(obj ${NAME} ${src}
+      DEFINES ${W_DEFINES} INCLUDE_DIRS ${W_INCLUDE_DIRS} C_FLAGS ${W_C_FLAGS})
+    list(APPEND objs ${obj})
+  endforeach()
+  set(script ${NESTSIM_WORKLOAD_LIB_DIR}/link.ld)
+  set(elf ${CMAKE_CURRENT_BINARY_DIR}/${W_OUTPUT_NAME}.elf)
+  add_custom_command(OUTPUT ${elf}
+    COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_LD_FLAGS} -T ${script}
+            -Wl,-Map,${elf}.map ${objs} -o ${elf}
+    DEPENDS ${objs} ${script}
+    COMMENT "Workload ${NAME}: link ${W_OUTPUT_NAME}.elf"
+    VERBATIM COMMAND_EXPAND_LISTS)
+  add_custom_target(${NAME} ALL DEPENDS ${elf})
+  set_target_properties(${NAME} PROPERTIES NESTSIM_ELF ${elf})
+endfunction()
