@@ -1,1 +1,400 @@
-namespace sim {}
+#include "sim/machine.h"
+
+#include <cstring>
+
+#include "isa/bind.h"
+#include "sim/loader.h"
+#include "sim/system.h"
+
+namespace sim {
+
+using isa::Access;
+using isa::CpuFault;
+
+const char* stop_reason_name(StopReason r) {
+  switch (r) {
+    case StopReason::kNone: return "running";
+    case StopReason::kLimit: return "limit";
+    case StopReason::kExitDevice: return "exit-device";
+    case StopReason::kPowerOff: return "power-off";
+    case StopReason::kHalted: return "halted";
+    case StopReason::kFault: return "unhandled-exception";
+    case StopReason::kError: return "error";
+  }
+  return "?";
+}
+
+Machine::Machine(const MachineConfig& cfg)
+    : cfg_(cfg),
+      model_(cfg.model ? cfg.model : &default_cpu_model()),
+      mem_(cfg.ram_bytes),
+      devices_(cfg.serial_out,
+               [this](bool power_off, uint32_t v) {
+                 request_stop(power_off ? StopReason::kPowerOff : StopReason::kExitDevice, v);
+               }),
+      rng_(cfg.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
+  bind_system_forms(isa::handler_table());
+  cpu_.bus = this;
+  mem_.map_ports(0x3F8, 8, &devices_.uart);
+  mem_.map_ports(0xF4, 4, &devices_.exit);
+  mem_.map_ports(0x8900, 1, &devices_.exit);
+  mem_.map_ports(0x80, 1, &devices_.post);
+}
+
+Machine::~Machine() = default;
+
+void Machine::request_stop(StopReason r, uint32_t value) {
+  if (result_.reason == StopReason::kNone) {
+    result_.reason = r;
+    result_.exit_value = value;
+  }
+  cpu_.stop_request = true;
+}
+
+// ---- CPU state -------------------------------------------------------------
+
+void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
+  isa::Cpu& c = cpu_;
+  static_cast<isa::CpuState&>(c) = isa::CpuState{};
+  c.lf = isa::LazyFlags{};
+  c.rip() = entry;
+  c.r[isa::RSP] = rsp;
+  c.rflags = isa::FLAG_FIXED1;
+  // CR0: PE MP ET NE WP PG; CR4: PAE OSFXSR OSXMMEXCPT OSXSAVE; EFER: SCE LME LMA NXE.
+  c.cr0 = 0x80050033;
+  c.cr4 = 0x00040620;
+  c.efer = 0xD01;
+  c.xcr0 = 0x7;
+  c.cr3 = kLoaderPml4;
+  for (unsigned s = 0; s < 6; s++) {
+    c.seg[s].selector = 0x10;
+    c.seg[s].base = 0;
+    c.seg[s].limit = 0xFFFFFFFF;
+    c.seg[s].attr = 0xC093;  // data, read/write, accessed, P, D/B, G
+  }
+  c.seg[isa::CS].selector = 0x08;
+  c.seg[isa::CS].attr = 0xA09B;  // code, exec/read, accessed, P, L, G
+  c.tr.attr = 0x8B;              // busy 64-bit TSS
+  c.ldtr.attr = 0x82;
+  c.code_size = isa::CodeSize::k64;
+  c.long64 = true;
+  c.cpl = 0;
+  for (unsigned s = 0; s < 6; s++) c.seg_base_eff[s] = 0;
+  c.flush_tlb();
+  code_.flush_jump_cache();
+}
+
+uint64_t Machine::pc_of(uint64_t rip) const {
+  return cpu_.long64 ? rip : uint32_t(cpu_.seg[isa::CS].base + rip);
+}
+
+// ---- translation -------------------------------------------------------------
+
+void Machine::check_canonical(uint64_t lin, unsigned size) {
+  // 48-bit linear addresses (SDM Vol. 1 3.3.7.1): bits 63:47 all equal.
+  auto canon = [](uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; };
+  if (!canon(lin) || !canon(lin + size - 1)) isa::raise_fault(isa::VEC_GP, 0);
+}
+
+uint64_t Machine::translate(uint64_t lin, Access a) {
+  // Part 1: paging is modelled as the identity the loader's page tables describe.
+  (void)a;
+  return lin;
+}
+
+void Machine::fill_tlb(uint64_t lin, uint64_t pa, Access a) {
+  if (!mem_.in_ram(pa & ~0xFFFull, isa::kPageSize)) return;
+  if (a == Access::kWrite && mem_.page_has_code(pa)) return;  // keep SMC visible
+  counters.tlb_fills++;
+  isa::TlbEntry e;
+  e.vpn = lin >> 12;
+  e.addend = uintptr_t(mem_.ram() + (pa & ~0xFFFull)) - (lin & ~0xFFFull);
+  unsigned i = e.vpn & (isa::kTlbSize - 1);
+  (a == Access::kWrite ? cpu_.tlb_write : a == Access::kExec ? cpu_.tlb_exec : cpu_.tlb_read)[i] = e;
+}
+
+void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Access a) {
+  if (c.long64) check_canonical(lin, size);
+  auto* d = static_cast<uint8_t*>(dst);
+  while (size) {
+    unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
+    uint64_t pa = translate(lin, a);
+    mem_.read(pa, d, chunk);
+    fill_tlb(lin, pa, a);
+    lin += chunk, d += chunk, size -= chunk;
+  }
+}
+
+void Machine::probe_write(isa::Cpu& c, uint64_t lin, unsigned size) {
+  if (c.long64) check_canonical(lin, size);
+  for (uint64_t p = lin & ~0xFFFull; p <= ((lin + size - 1) & ~0xFFFull); p += isa::kPageSize)
+    translate(p < lin ? lin : p, Access::kWrite);
+}
+
+void Machine::write_slow(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) {
+  if (c.long64) check_canonical(lin, size);
+  // Translate every page first so a fault on the second page leaves memory untouched.
+  uint64_t pa0 = translate(lin, Access::kWrite);
+  unsigned first = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
+  uint64_t pa1 = first < size ? translate(lin + first, Access::kWrite) : 0;
+  auto* s = static_cast<const uint8_t*>(src);
+  uint64_t pas[2] = {pa0, pa1};
+  unsigned lens[2] = {first, size - first};
+  for (unsigned i = 0; i < 2 && lens[i]; i++) {
+    uint64_t pa = pas[i];
+    if (mem_.in_ram(pa, 1) && mem_.page_has_code(pa)) {
+      // Exact self-modifying code: drop every block decoded from this page. If the
+      // current block is among them its remaining instructions are cut off.
+      counters.smc_invalidations += code_.invalidate_page(pa);
+      mem_.clear_code_page(pa);
+    }
+    mem_.write(pa, s, lens[i]);
+    fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
+    s += lens[i];
+  }
+}
+
+void Machine::protect_code_page(uint64_t pa) {
+  if (mem_.page_has_code(pa)) return;
+  mem_.add_code_page(pa);
+  // Remove write entries that point at this page, so stores take the slow path.
+  uintptr_t host = uintptr_t(mem_.ram() + (pa & ~0xFFFull));
+  for (auto& e : cpu_.tlb_write)
+    if (e.vpn != ~0ull && (e.vpn << 12) + e.addend == host) e = isa::TlbEntry{};
+}
+
+// ---- ports, CPUID, RNG -------------------------------------------------------------
+
+uint32_t Machine::port_in(isa::Cpu&, uint16_t port, unsigned size) {
+  return mem_.port_in(port, size);
+}
+
+void Machine::port_out(isa::Cpu&, uint16_t port, unsigned size, uint32_t value) {
+  mem_.port_out(port, size, value);
+}
+
+void Machine::cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
+  // SDM Vol. 2A CPUID: leaves above the maximum return the highest basic leaf's data;
+  // we return zeros for unknown leaves within range, which is what models without
+  // them report.
+  out[0] = out[1] = out[2] = out[3] = 0;
+  for (const CpuidLeaf& l : model_->cpuid) {
+    if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == subleaf)) {
+      out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
+      break;
+    }
+  }
+  if (leaf == 1) {
+    if (c.cr4 & (1u << 18)) out[2] |= 1u << 27;  // OSXSAVE tracks CR4.OSXSAVE
+    out[1] = (out[1] & 0x00FFFFFF);              // initial APIC ID 0
+  }
+}
+
+uint64_t Machine::random64(isa::Cpu&) {
+  // xorshift64*: deterministic per --seed, so runs are reproducible.
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return rng_ * 0x2545F4914F6CDD1Dull;
+}
+
+// ---- decoding ----------------------------------------------------------------------
+
+// Reads up to 15 bytes of code at linear `pc` without faulting beyond the first
+// byte: `avail` is how many were fetchable. phys[] receives the pages touched.
+bool Machine::fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]) {
+  avail = 0;
+  unsigned first = unsigned(std::min<uint64_t>(15, isa::kPageSize - (pc & 0xFFF)));
+  uint64_t pa = translate(pc, Access::kExec);
+  if (!mem_.in_ram(pa & ~0xFFFull, isa::kPageSize)) {
+    mem_.read(pa, buf, first);  // MMIO/unassigned: not cacheable
+    avail = first;
+    return false;
+  }
+  std::memcpy(buf, mem_.ram() + pa, first);
+  phys[0] = pa & ~0xFFFull;
+  avail = first;
+  if (first < 15) {
+    try {
+      if (cpu_.long64) check_canonical(pc + first, 1);
+      uint64_t pa2 = translate(pc + first, Access::kExec);
+      if (mem_.in_ram(pa2 & ~0xFFFull, isa::kPageSize)) {
+        std::memcpy(buf + first, mem_.ram() + pa2, 15 - first);
+        phys[1] = pa2 & ~0xFFFull;
+        avail = 15;
+      }
+    } catch (const CpuFault&) {
+      // The next page is not fetchable: decode what we have; an instruction that
+      // needs those bytes reports kDecodeNeedMore and faults when it is reached.
+    }
+  }
+  return true;
+}
+
+Block* Machine::build_block(uint64_t rip) {
+  isa::CodeSize mode = cpu_.code_size;
+  uint64_t pc = pc_of(rip);
+  if (cpu_.long64) check_canonical(pc, 1);
+  isa::DecodedInst tmp[CodeCache::kMaxInsts];
+  uint64_t pages[2] = {~0ull, ~0ull};
+  unsigned n = 0;
+  uint32_t cycles = 0;
+  uint64_t cur = pc;
+  bool cacheable = true;
+  while (n < CodeCache::kMaxInsts) {
+    uint8_t buf[15];
+    unsigned avail;
+    uint64_t ph[2] = {~0ull, ~0ull};
+    bool ram;
+    try {
+      ram = fetch_window(cur, buf, avail, ph);
+    } catch (const CpuFault&) {
+      if (n == 0) throw;  // the first instruction's fetch faults now
+      break;
+    }
+    if (!ram) {
+      if (n > 0) break;
+      cacheable = false;
+    }
+    isa::DecodedInst& d = tmp[n];
+    isa::DecodeStatus st = isa::decode(buf, avail, mode, d);
+    if (st == isa::kDecodeNeedMore) {
+      if (n > 0) break;
+      // Touch the byte past the window so the right fault (#PF/#GP) is raised.
+      uint8_t dummy;
+      read_slow(cpu_, cur + avail, &dummy, 1, Access::kExec);
+      st = isa::kDecodeUd;  // unreachable in practice: the read above faults
+    }
+    if (st == isa::kDecodeTooLong) bind_too_long(d);
+    if (d.len > 15 || d.len == 0) d.len = 1;
+    // The pages this instruction's bytes come from; a block covers at most two.
+    uint64_t need[2] = {ph[0], ((cur + d.len - 1) & ~0xFFFull) != (cur & ~0xFFFull) ? ph[1] : ~0ull};
+    uint64_t np[2] = {pages[0], pages[1]};
+    bool fits = true;
+    for (uint64_t p : need) {
+      if (p == ~0ull || p == np[0] || p == np[1]) continue;
+      if (np[0] == ~0ull) np[0] = p;
+      else if (np[1] == ~0ull) np[1] = p;
+      else fits = false;
+    }
+    if (!fits) break;
+    pages[0] = np[0], pages[1] = np[1];
+    d.cycles = model_->class_cycles[d.info().iclass];
+    cycles += d.cycles;
+    cur += d.len;
+    n++;
+    uint32_t fl = d.info().flags;
+    if (st != isa::kDecodeOk || (fl & (isa::F_BRANCH | isa::F_END | isa::F_UD))) break;
+    if (!cacheable) break;
+  }
+  Block* b = code_.alloc(n);
+  if (!b) {
+    code_.flush();
+    mem_.clear_all_code_pages();
+    b = code_.alloc(n);
+  }
+  b->pc = pc;
+  b->phys[0] = pages[0];
+  b->phys[1] = pages[1];
+  b->n = n;
+  b->cycles = cycles;
+  b->mode = mode;
+  b->valid = cacheable;
+  std::memcpy(static_cast<void*>(b->insts), tmp, n * sizeof(isa::DecodedInst));
+  b->insts[n] = isa::DecodedInst{};
+  b->insts[n].fn = nullptr;
+  if (cacheable) {
+    for (uint64_t p : pages)
+      if (p != ~0ull) protect_code_page(p);
+    code_.insert(b);
+  }
+  return b;
+}
+
+// ---- execution -------------------------------------------------------------------
+
+void Machine::on_fault(const CpuFault& f, uint64_t rip) {
+  // Part 1 has no IDT delivery (issue 3): an exception ends the run, reported with
+  // the precise state (RIP of the faulting instruction).
+  counters.faults++;
+  result_.fault = f;
+  result_.fault_rip = rip;
+  request_stop(StopReason::kFault);
+}
+
+void Machine::execute(Block* b) {
+  isa::Cpu& c = cpu_;
+  const isa::DecodedInst* p = b->insts;
+  uint64_t rip = c.r[isa::kRegRip];
+  try {
+    do {
+      rip = c.r[isa::kRegRip];
+      c.r[isa::kRegRip] = rip + p->len;
+      p->fn(c, *p);
+    } while ((++p)->fn);
+  } catch (const CpuFault& f) {
+    c.r[isa::kRegRip] = rip;
+    unsigned done = unsigned(p - b->insts);
+    c.icount += done;
+    for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+    on_fault(f, rip);
+    return;
+  }
+  unsigned done = unsigned(p - b->insts);
+  c.icount += done;
+  if (done == b->n) {
+    c.cycles += b->cycles;
+  } else {
+    for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+  }
+}
+
+// Executes at most `max` instructions of b (exact instruction limits).
+void Machine::execute_some(Block* b, uint64_t max) {
+  isa::Cpu& c = cpu_;
+  for (unsigned i = 0; i < b->n && i < max && b->insts[i].fn; i++) {
+    const isa::DecodedInst& d = b->insts[i];
+    uint64_t rip = c.r[isa::kRegRip];
+    c.r[isa::kRegRip] = rip + d.len;
+    try {
+      d.fn(c, d);
+    } catch (const CpuFault& f) {
+      c.r[isa::kRegRip] = rip;
+      on_fault(f, rip);
+      return;
+    }
+    c.icount++;
+    c.cycles += d.cycles;
+    if (c.stop_request) return;
+  }
+}
+
+RunResult Machine::run(const RunLimits& limits) {
+  result_ = RunResult{};
+  cpu_.stop_request = false;
+  isa::Cpu& c = cpu_;
+  while (!c.stop_request) {
+    if (c.icount >= limits.max_insns || c.cycles >= limits.max_cycles) {
+      request_stop(StopReason::kLimit);
+      break;
+    }
+    uint64_t rip = c.r[isa::kRegRip];
+    Block* b = code_.lookup(pc_of(rip), c.code_size);
+    if (!b) {
+      try {
+        b = build_block(rip);
+      } catch (const CpuFault& f) {
+        on_fault(f, rip);
+        break;
+      }
+    }
+    if (c.icount + b->n > limits.max_insns) {
+      execute_some(b, limits.max_insns - c.icount);
+    } else {
+      execute(b);
+    }
+  }
+  return result_;
+}
+
+}  // namespace sim

@@ -1,0 +1,65 @@
+#include "sim/code_cache.h"
+
+#include <cstring>
+
+namespace sim {
+
+CodeCache::CodeCache(size_t arena_bytes)
+    : arena_(new uint8_t[arena_bytes]), arena_size_(arena_bytes) {}
+
+Block* CodeCache::alloc(unsigned n) {
+  size_t bytes = sizeof(Block) + n * sizeof(isa::DecodedInst);
+  bytes = (bytes + 63) & ~size_t(63);
+  if (arena_used_ + bytes > arena_size_) return nullptr;
+  auto* b = reinterpret_cast<Block*>(arena_.get() + arena_used_);
+  arena_used_ += bytes;
+  return b;
+}
+
+void CodeCache::insert(Block* b) {
+  counters.blocks_built++;
+  counters.insts_decoded += b->n;
+  by_pc_[key(b->pc, b->mode)] = b;
+  for (uint64_t p : b->phys)
+    if (p != ~0ull) by_page_[p].push_back(b);
+  jump_[(b->pc ^ (b->pc >> kJumpBits)) & ((1u << kJumpBits) - 1)] = b;
+}
+
+Block* CodeCache::lookup_slow(uint64_t pc, isa::CodeSize mode) const {
+  auto it = by_pc_.find(key(pc, mode));
+  if (it == by_pc_.end()) return nullptr;
+  jump_[(pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1)] = it->second;
+  return it->second;
+}
+
+unsigned CodeCache::invalidate_page(uint64_t pa) {
+  auto it = by_page_.find(pa & ~0xFFFull);
+  if (it == by_page_.end()) return 0;
+  unsigned count = 0;
+  for (Block* b : it->second) {
+    if (!b->valid) continue;
+    b->valid = false;
+    for (unsigned i = 0; i < b->n; i++) b->insts[i].fn = nullptr;
+    auto pit = by_pc_.find(key(b->pc, b->mode));
+    if (pit != by_pc_.end() && pit->second == b) by_pc_.erase(pit);
+    count++;
+  }
+  by_page_.erase(it);
+  // Blocks spanning two pages may still be listed under the other page; they are
+  // skipped there by the valid flag.
+  flush_jump_cache();
+  counters.invalidations += count;
+  return count;
+}
+
+void CodeCache::flush() {
+  by_pc_.clear();
+  by_page_.clear();
+  flush_jump_cache();
+  arena_used_ = 0;
+  counters.flushes++;
+}
+
+void CodeCache::flush_jump_cache() { std::memset(jump_, 0, sizeof(jump_)); }
+
+}  // namespace sim

@@ -1,0 +1,74 @@
+// Decoded-code cache: straight-line blocks of DecodedInst keyed by the linear
+// address of their first instruction and the code size, backed by the physical
+// pages they were decoded from.
+//
+// Invariants:
+//   - a block never spans more than two physical pages, and both are registered
+//     with PhysMem::add_code_page; a write to such a page invalidates every block
+//     on it (exact self-modifying code) before the write is performed;
+//   - an invalidated block stays readable until the next flush (it may be the block
+//     being executed): invalidation nulls its handlers so the run loop leaves it
+//     after the current instruction;
+//   - insts[n].fn == nullptr terminates every block (the run loop's only check);
+//   - the jump cache only holds valid blocks; it is cleared whenever a block is
+//     invalidated or linear->physical mappings may have changed.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "isa/decoded_inst.h"
+
+namespace sim {
+
+struct Block {
+  uint64_t pc;         // linear address of the first instruction
+  uint64_t phys[2];    // physical pages covered (phys[1] == ~0 if one page)
+  uint32_t n;          // number of instructions
+  uint32_t cycles;     // sum of their base cycle costs
+  isa::CodeSize mode;
+  bool valid;
+  isa::DecodedInst insts[1];  // n + 1 entries (terminator)
+};
+
+class CodeCache {
+ public:
+  static constexpr unsigned kMaxInsts = 64;
+  static constexpr unsigned kJumpBits = 12;
+
+  explicit CodeCache(size_t arena_bytes = 64u << 20);
+
+  Block* lookup(uint64_t pc, isa::CodeSize mode) const {
+    Block* b = jump_[(pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1)];
+    if (b && b->pc == pc && b->mode == mode) return b;
+    return lookup_slow(pc, mode);
+  }
+
+  // Allocates a block with room for n instructions (+ terminator); nullptr when the
+  // arena is full (caller flushes and retries).
+  Block* alloc(unsigned n);
+  // Makes a fully built block findable.
+  void insert(Block* b);
+  // Invalidates every block on the physical page of `pa`. Returns how many.
+  unsigned invalidate_page(uint64_t pa);
+  void flush();
+  void flush_jump_cache();
+
+  struct Counters {
+    uint64_t blocks_built = 0, insts_decoded = 0, invalidations = 0, flushes = 0;
+  };
+  Counters counters;
+
+ private:
+  Block* lookup_slow(uint64_t pc, isa::CodeSize mode) const;
+  static uint64_t key(uint64_t pc, isa::CodeSize mode) { return pc ^ (uint64_t(mode) << 62); }
+
+  std::unique_ptr<uint8_t[]> arena_;
+  size_t arena_size_, arena_used_ = 0;
+  mutable Block* jump_[1u << kJumpBits] = {};
+  std::unordered_map<uint64_t, Block*> by_pc_;
+  std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
+};
+
+}  // namespace sim

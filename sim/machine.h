@@ -1,0 +1,101 @@
+// Machine: one simulated PC. Owns the CPU, physical memory, devices and the
+// decoded-code cache, implements the isa::Bus the core sees, and runs the
+// fetch-decode-execute loop.
+//
+// Run loop state machine:
+//   running --(limit reached)--> stopped(kLimit)
+//   running --(exit device / power-off)--> stopped(kExitDevice / kPowerOff)
+//   running --(HLT with no interrupt source, unhandled fault)--> stopped(kHalted / kFault)
+// Between blocks the loop checks limits and stop requests; inside a block it only
+// dispatches handlers (no per-instruction checks besides the terminator).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "isa/cpu.h"
+#include "mmu/phys_mem.h"
+#include "sim/code_cache.h"
+#include "sim/cpu_model.h"
+#include "sim/devices.h"
+
+namespace sim {
+
+struct MachineConfig {
+  uint64_t ram_bytes = 128ull << 20;
+  const CpuModel* model = nullptr;  // default_cpu_model() if null
+  uint64_t seed = 0;                // RDRAND/RDSEED stream
+  std::FILE* serial_out = stdout;
+};
+
+enum class StopReason { kNone, kLimit, kExitDevice, kPowerOff, kHalted, kFault, kError };
+const char* stop_reason_name(StopReason r);
+
+struct RunLimits {
+  uint64_t max_insns = ~0ull;
+  uint64_t max_cycles = ~0ull;
+};
+
+struct RunResult {
+  StopReason reason = StopReason::kNone;
+  uint32_t exit_value = 0;        // value written to the exit device
+  isa::CpuFault fault{};          // for kFault
+  uint64_t fault_rip = 0;
+  std::string message;
+};
+
+class Machine final : public isa::Bus {
+ public:
+  explicit Machine(const MachineConfig& cfg);
+  ~Machine() override;
+
+  isa::Cpu& cpu() { return cpu_; }
+  mmu::PhysMem& mem() { return mem_; }
+  CodeCache& code() { return code_; }
+  const CpuModel& model() const { return *model_; }
+
+  // Puts the CPU in 64-bit mode at `entry` as the ELF64 loader contract says
+  // (sim/loader.h): flat segments, identity paging, CPL 0, IF=0.
+  void reset_long_mode(uint64_t entry, uint64_t rsp);
+
+  RunResult run(const RunLimits& limits);
+  void request_stop(StopReason r, uint32_t value = 0);
+
+  // isa::Bus
+  void read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, isa::Access a) override;
+  void write_slow(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) override;
+  void probe_write(isa::Cpu& c, uint64_t lin, unsigned size) override;
+  uint32_t port_in(isa::Cpu& c, uint16_t port, unsigned size) override;
+  void port_out(isa::Cpu& c, uint16_t port, unsigned size, uint32_t value) override;
+  void cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) override;
+  uint64_t random64(isa::Cpu& c) override;
+
+  struct Counters {
+    uint64_t faults = 0, tlb_fills = 0, smc_invalidations = 0;
+  };
+  Counters counters;
+
+ private:
+  // Linear -> physical. Issue 3 replaces the identity with the page walker.
+  uint64_t translate(uint64_t lin, isa::Access a);
+  void check_canonical(uint64_t lin, unsigned size);
+  void fill_tlb(uint64_t lin, uint64_t pa, isa::Access a);
+  Block* build_block(uint64_t pc);
+  bool fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]);
+  void execute(Block* b);
+  void execute_some(Block* b, uint64_t max);
+  void on_fault(const isa::CpuFault& f, uint64_t rip);
+  void protect_code_page(uint64_t pa);
+  uint64_t pc_of(uint64_t rip) const;
+
+  MachineConfig cfg_;
+  const CpuModel* model_;
+  mmu::PhysMem mem_;
+  isa::Cpu cpu_;
+  CodeCache code_;
+  Devices devices_;
+  uint64_t rng_;
+  RunResult result_;
+};
+
+}  // namespace sim

@@ -1,0 +1,2 @@
+#pragma once
+#define NESTSIM_VERSION "0.1.0"
