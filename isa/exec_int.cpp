@@ -1,7 +1,14 @@
-#include "isa/bind.h"
+// General-purpose (integer) user-level semantics: registration. The handlers live
+// in one file per concept (exec_alu.cpp, exec_mov.cpp, exec_branch.cpp ...).
+#include "isa/exec_int.h"
 
 namespace isa {
 
-void register_int_handlers(HandlerTable& t) {}
+void register_int_handlers(HandlerTable& t) {
+  exec::register_alu(t);
+  exec::register_mov(t);
+  exec::register_branch(t);
+  exec::register_stack(t);
+}
 
 }  // namespace isa

@@ -1,0 +1,169 @@
+// Stack instructions: PUSH/POP in every form, PUSHA/POPA, ENTER/LEAVE, PUSHF/POPF
+// and the segment-register pushes (SDM Vol. 2A). Accesses go through SS with the
+// stack-address size of Cpu::stack_size(); RSP is committed only after every
+// access that can fault.
+#include "isa/exec_int.h"
+
+namespace isa::exec {
+namespace {
+
+struct PushZ {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) { push<T>(c, c.reg<T>(d.reg)); }  // PUSH rSP: old value
+};
+struct PopZ {  // POP rSP: the popped value wins over the increment
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    T v = pop<T>(c);
+    c.set_reg<T>(d.reg, v);
+  }
+};
+struct PushI {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) { push<T>(c, T(d.imm)); }
+};
+struct PushE {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) { push<T>(c, read_e<T, M>(c, d)); }
+};
+// POP r/m: with RSP as base the address is formed after the increment (SDM Vol. 2A
+// "POP"); RSP is committed after the store.
+struct PopE {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    uint64_t sp = get_sp(c);
+    T v = c.read<T>(SS, sp);
+    uint64_t old = c.r[RSP];
+    set_sp(c, sp + sizeof(T));
+    uint64_t nrsp = c.r[RSP];
+    if constexpr (M) {
+      uint64_t off = c.ea(d);
+      c.r[RSP] = old;
+      c.write<T>(d.seg, off, v);
+      c.r[RSP] = nrsp;
+    } else {
+      c.set_reg<T>(d.rm, v);
+    }
+  }
+};
+// Segment register pushes: the stack pointer moves by the operand size but current
+// processors write only the 16-bit selector (SDM Vol. 2A "PUSH", note on segment
+// registers with 32-bit operand size).
+template <unsigned SEG>
+struct PushSeg {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    uint64_t nsp = sp_wrap(c, get_sp(c) - sizeof(T));
+    c.write<uint16_t>(SS, nsp, c.seg[SEG].selector);
+    set_sp(c, nsp);
+  }
+};
+// PUSHA/PUSHAD: AX CX DX BX (original SP) BP SI DI; POPA skips the SP slot.
+struct Pusha {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    uint64_t sp = get_sp(c);
+    for (unsigned i = 1; i <= 8; i++) c.probe_write(SS, sp_wrap(c, sp - i * sizeof(T)), sizeof(T));
+    for (unsigned i = 0; i < 8; i++) c.write<T>(SS, sp_wrap(c, sp - (i + 1) * sizeof(T)), c.reg<T>(i));
+    set_sp(c, sp - 8 * sizeof(T));
+  }
+};
+struct Popa {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    uint64_t sp = get_sp(c);
+    T v[8];
+    for (unsigned i = 0; i < 8; i++) v[7 - i] = c.read<T>(SS, sp_wrap(c, sp + i * sizeof(T)));
+    for (unsigned i = 0; i < 8; i++)
+      if (i != RSP) c.set_reg<T>(i, v[i]);
+    set_sp(c, sp + 8 * sizeof(T));
+  }
+};
+// ENTER imm16, imm8 (SDM Vol. 2A "ENTER"): nesting level mod 32; the frame pointers
+// of the outer levels are read first, then everything is written, then committed.
+struct Enter {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    unsigned alloc = uint16_t(d.imm), level = (d.imm >> 16) & 31;
+    uint64_t sp = get_sp(c);
+    T vals[33];
+    unsigned n = 0;
+    vals[n++] = c.reg<T>(RBP);
+    uint64_t frame_temp = sp_wrap(c, sp - sizeof(T));
+    if (level > 0) {
+      uint64_t bp = sp_wrap(c, c.r[RBP]);
+      for (unsigned i = 1; i < level; i++) {
+        bp = sp_wrap(c, bp - sizeof(T));
+        vals[n++] = c.read<T>(SS, bp);
+      }
+      vals[n++] = T(frame_temp);
+    }
+    for (unsigned i = 0; i < n; i++) c.probe_write(SS, sp_wrap(c, sp - (i + 1) * sizeof(T)), sizeof(T));
+    for (unsigned i = 0; i < n; i++) c.write<T>(SS, sp_wrap(c, sp - (i + 1) * sizeof(T)), vals[i]);
+    c.set_reg<T>(RBP, T(frame_temp));
+    set_sp(c, sp - n * sizeof(T) - alloc);
+  }
+};
+// LEAVE: rSP <- rBP (stack-address size), then rBP <- POP (operand size).
+struct Leave {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    uint64_t bp = sp_wrap(c, c.r[RBP]);
+    T v = c.read<T>(SS, bp);
+    set_sp(c, bp + sizeof(T));
+    c.set_reg<T>(RBP, v);
+  }
+};
+
+// PUSHF/POPF (SDM Vol. 2A "PUSHF", "POPF"). Virtual-8086 mode without VME: #GP(0)
+// unless IOPL = 3. The pushed image has VM and RF clear. POPF never changes VM,
+// VIP, VIF; IOPL only at CPL 0; IF only when CPL <= IOPL; RF is cleared.
+inline bool v86(const Cpu& c) { return c.rflags & FLAG_VM; }
+inline unsigned iopl(const Cpu& c) { return (c.rflags >> 12) & 3; }
+
+struct Pushf {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    if (v86(c) && iopl(c) < 3) raise_gp0();
+    push<T>(c, T(c.get_rflags() & ~uint64_t(FLAG_VM | FLAG_RF)));
+  }
+};
+struct Popf {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    if (v86(c) && iopl(c) < 3) raise_gp0();
+    T v = pop<T>(c);
+    uint64_t changeable = FLAGS_ARITH | FLAG_TF | FLAG_DF | FLAG_OF | FLAG_NT | FLAG_AC | FLAG_ID;
+    bool real = !(c.cr0 & 1);
+    if (!v86(c) && (real || c.cpl == 0)) changeable |= FLAG_IOPL;
+    if (v86(c) || real || c.cpl <= iopl(c)) changeable |= FLAG_IF;
+    if constexpr (sizeof(T) == 2) changeable &= 0xFFFF;
+    uint64_t cur = c.get_rflags() & ~uint64_t(FLAG_RF);
+    c.set_rflags((cur & ~changeable) | (uint64_t(v) & changeable));
+  }
+};
+
+}  // namespace
+
+void register_stack(HandlerTable& t) {
+  bind_v<PushZ>(t, Form::push_zv);
+  bind_v<PopZ>(t, Form::pop_zv);
+  bind_v<PushI>(t, Form::push_iz);
+  bind_v<PushI>(t, Form::push_ib);
+  bind_v<PushE>(t, Form::push_ev);
+  bind_v<PopE>(t, Form::pop_ev);
+  bind_v<PushSeg<ES>>(t, Form::push_es);
+  bind_v<PushSeg<CS>>(t, Form::push_cs);
+  bind_v<PushSeg<SS>>(t, Form::push_ss);
+  bind_v<PushSeg<DS>>(t, Form::push_ds);
+  bind_v<PushSeg<FS>>(t, Form::push_fs);
+  bind_v<PushSeg<GS>>(t, Form::push_gs);
+  bind_v<Pusha>(t, Form::pusha);
+  bind_v<Popa>(t, Form::popa);
+  bind_v<Enter>(t, Form::enter_iw_ib);
+  bind_v<Leave>(t, Form::leave);
+  bind_v<Pushf>(t, Form::pushf);
+  bind_v<Popf>(t, Form::popf);
+}
+
+}  // namespace isa::exec
