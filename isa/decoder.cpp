@@ -31,12 +31,14 @@ constexpr unsigned kMaxLen = 15;  // SDM Vol. 2A 2.3.11: longer is #GP(0)
 
 // Per-form facts derived once from the table: which operands are byte registers
 // (the name's operand codes eb/gb/zb/rb), which decide AH..BH without REX (2.1.5).
-enum : uint8_t { kByteReg = 1, kByteRm = 2 };
+// Gathers (v[p]gather*) address memory through a VSIB byte (2.3.12): the index is
+// a vector register and 100b is xmm4/ymm4, not "no index".
+enum : uint8_t { kByteReg = 1, kByteRm = 2, kVsib = 4 };
 
 struct Tables {
   // Candidate forms per [vex][map][opcode], most specific first.
   std::array<std::vector<uint16_t>, 2 * 4 * 256> slots;
-  uint8_t byte_ops[kFormCount] = {};
+  uint8_t byte_ops[kFormCount] = {};  // kByteReg | kByteRm | kVsib
 
   const std::vector<uint16_t>& slot(bool vex, unsigned map, unsigned op) const {
     return slots[(unsigned(vex) * 4 + map) * 256 + op];
@@ -58,7 +60,8 @@ uint8_t byte_operands(const char* name) {
 }
 
 // Higher sorts first. A mandatory prefix beats NP beats PX; a ModRM constraint beats
-// none; F_NOREX rows (90 as NOP) beat the +r row they overlap.
+// none; F_NOREX rows (90 as NOP) beat the +r row they overlap, and a VEX.W-constrained
+// row beats the unconstrained one it overlaps.
 int specificity(const FormInfo& f) {
   int s = 0;
   if (f.prefix == P66 || f.prefix == PF3 || f.prefix == PF2) s += 32;
@@ -66,7 +69,7 @@ int specificity(const FormInfo& f) {
   if (f.rm >= 0) s += 8;
   if (f.reg >= 0) s += 4;
   if (f.modrm == REG || f.modrm == MEM) s += 2;
-  if (f.flags & F_NOREX) s += 1;
+  if (f.flags & (F_NOREX | F_W0 | F_W1)) s += 1;
   return s;
 }
 
@@ -75,6 +78,8 @@ Tables* build_tables() {
   for (unsigned i = 1; i < kFormCount; i++) {
     const FormInfo& f = kForms[i];
     t->byte_ops[i] = byte_operands(f.name);
+    if (!std::strncmp(f.name, "vgather", 7) || !std::strncmp(f.name, "vpgather", 8))
+      t->byte_ops[i] |= kVsib;
     unsigned n = (f.flags & F_CC16) ? 16 : (f.flags & F_PLUSR) ? 8 : 1;
     bool vex = f.flags & F_VEX;
     for (unsigned k = 0; k < n; k++)
@@ -178,7 +183,7 @@ bool modrm_ok(const FormInfo& f, unsigned mod, unsigned reg, unsigned rm) {
 }
 
 // ModRM memory operand: SIB, displacement, default segment (2.1.5, Tables 2-1..2-3).
-bool decode_mem(Reader& r, const Prefixes& p, unsigned mod, unsigned rm, bool m64,
+bool decode_mem(Reader& r, const Prefixes& p, unsigned mod, unsigned rm, bool m64, bool vsib,
                 DecodedInst& d) {
   d.flags |= IF_MEM;
   d.base = d.index = kRegZero;
@@ -205,7 +210,7 @@ bool decode_mem(Reader& r, const Prefixes& p, unsigned mod, unsigned rm, bool m6
       if (!r.next(sib)) return false;
       unsigned base = sib & 7, index = ((sib >> 3) & 7) | (p.X << 3);
       d.scale = sib >> 6;
-      if (index != 4) d.index = uint8_t(index);  // 100b without REX.X: no index
+      if (index != 4 || vsib) d.index = uint8_t(index);  // 100b without REX.X: no index
       if (base == 5 && mod == 0) {
         disp_bytes = 4;                          // no base, disp32
       } else {
@@ -420,8 +425,10 @@ opcode:
     out.reg = uint8_t(reg | (p.R << 3));
     if (mod3) {
       out.rm = uint8_t(rm | (p.B << 3));
-    } else if (!decode_mem(r, p, mod, rm, m64, out)) {
-      return r.err;
+    } else {
+      const bool vsib = form && (t.byte_ops[form] & kVsib);
+      if (!decode_mem(r, p, mod, rm, m64, vsib, out)) return r.err;
+      if (vsib && out.asize == 2) ud = true;  // 2.3.12: VSIB needs 32/64-bit addressing
     }
   } else if (f.flags & F_PLUSR) {
     out.reg = out.rm = uint8_t((opcode & 7) | (p.B << 3));
