@@ -9,6 +9,10 @@ void register_int_handlers(HandlerTable& t) {
   exec::register_mov(t);
   exec::register_branch(t);
   exec::register_stack(t);
+  exec::register_shift(t);
+  exec::register_muldiv(t);
+  exec::register_bit(t);
+  exec::register_misc(t);
 }
 
 }  // namespace isa
