@@ -11,7 +11,10 @@
 #     [INCLUDE_DIRS dir ...]
 #     [C_FLAGS  -O3 ...]            # extra gcc flags, after the defaults
 #     [OUTPUT_NAME name]            # default NAME; output is <binary dir>/<name>.elf
-#     [NO_RUNTIME])                 # do not link workloads/lib (entry stub, serial, exit)
+#     [OBJECT_DEPENDS file ...]     # extra inputs of every compile (generated headers)
+#     [NO_RUNTIME]                  # do not link workloads/lib (entry stub, serial, exit)
+#     [HOSTED])                     # a Linux user-space program instead of a kernel:
+#                                   # no runtime, no link.ld (the sources bring _start)
 #
 # Creates target NAME (in ALL) and sets its property NESTSIM_ELF to the ELF's path.
 # Objects (and their gcc/nasm dependency files) go to <binary dir>/NAME.dir/.
@@ -44,7 +47,7 @@ set(NESTSIM_WORKLOAD_RUNTIME_SOURCES
 
 # Compiles one source to an object; returns the object path in OUT_VAR.
 function(_nestsim_workload_object OUT_VAR NAME SRC)
-  cmake_parse_arguments(PARSE_ARGV 3 O "" "" "DEFINES;INCLUDE_DIRS;C_FLAGS")
+  cmake_parse_arguments(PARSE_ARGV 3 O "" "" "DEFINES;INCLUDE_DIRS;C_FLAGS;OBJECT_DEPENDS")
   cmake_path(ABSOLUTE_PATH SRC BASE_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} NORMALIZE)
   cmake_path(RELATIVE_PATH SRC BASE_DIRECTORY ${PROJECT_SOURCE_DIR} OUTPUT_VARIABLE rel)
   string(REPLACE "../" "__/" rel "${rel}")
@@ -64,7 +67,7 @@ function(_nestsim_workload_object OUT_VAR NAME SRC)
     add_custom_command(OUTPUT ${obj}
       COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_C_FLAGS} ${O_C_FLAGS} ${defs} ${incs}
               -MD -MF ${obj}.d -c ${SRC} -o ${obj}
-      DEPENDS ${SRC}
+      DEPENDS ${SRC} ${O_OBJECT_DEPENDS}
       DEPFILE ${obj}.d
       COMMENT "Workload ${NAME}: gcc ${rel}"
       VERBATIM COMMAND_EXPAND_LISTS)
@@ -74,7 +77,7 @@ function(_nestsim_workload_object OUT_VAR NAME SRC)
     add_custom_command(OUTPUT ${obj}
       COMMAND ${NESTSIM_NASM} -f elf64 -g -F dwarf -w+all ${defs} ${incs}
               -MD ${obj}.d -MT ${obj} -o ${obj} ${SRC}
-      DEPENDS ${SRC}
+      DEPENDS ${SRC} ${O_OBJECT_DEPENDS}
       DEPFILE ${obj}.d
       COMMENT "Workload ${NAME}: nasm ${rel}"
       VERBATIM COMMAND_EXPAND_LISTS)
@@ -85,8 +88,8 @@ function(_nestsim_workload_object OUT_VAR NAME SRC)
 endfunction()
 
 function(nestsim_add_workload NAME)
-  cmake_parse_arguments(PARSE_ARGV 1 W "NO_RUNTIME" "OUTPUT_NAME"
-                        "SOURCES;DEFINES;INCLUDE_DIRS;C_FLAGS")
+  cmake_parse_arguments(PARSE_ARGV 1 W "NO_RUNTIME;HOSTED" "OUTPUT_NAME"
+                        "SOURCES;DEFINES;INCLUDE_DIRS;C_FLAGS;OBJECT_DEPENDS")
   if(W_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "nestsim_add_workload(${NAME}): unknown arguments: ${W_UNPARSED_ARGUMENTS}")
   endif()
@@ -97,19 +100,25 @@ function(nestsim_add_workload NAME)
     set(W_OUTPUT_NAME ${NAME})
   endif()
   set(srcs ${W_SOURCES})
-  if(NOT W_NO_RUNTIME)
+  if(NOT W_NO_RUNTIME AND NOT W_HOSTED)
     list(APPEND srcs ${NESTSIM_WORKLOAD_RUNTIME_SOURCES})
   endif()
   set(objs "")
   foreach(src IN LISTS srcs)
     _nestsim_workload_object(obj ${NAME} ${src}
-      DEFINES ${W_DEFINES} INCLUDE_DIRS ${W_INCLUDE_DIRS} C_FLAGS ${W_C_FLAGS})
+      DEFINES ${W_DEFINES} INCLUDE_DIRS ${W_INCLUDE_DIRS} C_FLAGS ${W_C_FLAGS}
+      OBJECT_DEPENDS ${W_OBJECT_DEPENDS})
     list(APPEND objs ${obj})
   endforeach()
   set(script ${NESTSIM_WORKLOAD_LIB_DIR}/link.ld)
+  set(script_flags -T ${script})
+  if(W_HOSTED)
+    set(script "")
+    set(script_flags "")
+  endif()
   set(elf ${CMAKE_CURRENT_BINARY_DIR}/${W_OUTPUT_NAME}.elf)
   add_custom_command(OUTPUT ${elf}
-    COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_LD_FLAGS} -T ${script}
+    COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_LD_FLAGS} ${script_flags}
             -Wl,-Map,${elf}.map ${objs} -o ${elf}
     DEPENDS ${objs} ${script}
     COMMENT "Workload ${NAME}: link ${W_OUTPUT_NAME}.elf"
