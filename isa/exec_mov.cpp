@@ -1,5 +1,7 @@
 // Data movement: MOV in every encoding, LEA, MOVZX/MOVSX/MOVSXD, CBW..CQO, CMOVcc,
 // XCHG, XLAT, BSWAP, MOVBE, NOP/PAUSE, and the atomics XADD/CMPXCHG/CMPXCHG8B/16B.
+#include <initializer_list>
+
 #include "isa/exec_int.h"
 
 namespace isa::exec {
@@ -110,6 +112,15 @@ struct XchgZA {  // 90+r with a register other than the NOP encoding
 };
 struct Nop {
   static void run(Cpu&, const DecodedInst&) {}
+};
+struct NopE {  // 0F 1F /0 and the reserved hint NOPs: the operand is not accessed
+  template <class T, bool M>
+  static void run(Cpu&, const DecodedInst&) {}
+};
+// CLFLUSH/CLFLUSHOPT/CLWB: no caches are modelled; the access is checked like a
+// byte read (SDM Vol. 2A "CLFLUSH": faults as a load would).
+struct CacheLineOp {
+  static void run(Cpu& c, const DecodedInst& d) { (void)c.read<uint8_t>(d.seg, c.ea(d)); }
 };
 // XLAT: AL <- [seg:rBX + zero-extended AL], address-size wide (SDM Vol. 2A "XLAT").
 struct Xlat {
@@ -244,6 +255,14 @@ void register_mov(HandlerTable& t) {
   bind_v<XchgZA>(t, Form::xchg_zv_rax);
   bind_na<Nop>(t, Form::nop_90);
   bind_na<Nop>(t, Form::pause);
+  for (Form f : {Form::nop_ev, Form::nop_ev_18, Form::nop_ev_19, Form::nop_ev_1a, Form::nop_ev_1b,
+                 Form::nop_ev_1c, Form::nop_ev_1d, Form::nop_ev_1e, Form::nop_ev_1f})
+    bind_v<NopE>(t, f);
+  for (Form f : {Form::prefetchw_m, Form::prefetchnta_m, Form::prefetcht0_m, Form::prefetcht1_m,
+                 Form::prefetcht2_m, Form::endbr64, Form::endbr32, Form::lfence, Form::mfence,
+                 Form::sfence})
+    bind_na<Nop>(t, f);  // hints and fences: no architectural effect on one simulated CPU
+  for (Form f : {Form::clflush_m, Form::clflushopt_m, Form::clwb_m}) bind_na<CacheLineOp>(t, f);
   bind_b<Xlat>(t, Form::xlat);
   bind_v<Bswap>(t, Form::bswap_zv);
   bind_v<MovbeGM>(t, Form::movbe_gv_mv);
