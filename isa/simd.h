@@ -1,0 +1,329 @@
+// Shared helpers for the MMX/SSE/AVX semantics (exec_sse_*.cpp, exec_avx*.cpp).
+//
+// One handler template per form, `template <class W, bool M>`: W is the encoding and
+// width tag (Mmx, Sse = legacy 128-bit, V128, V256), M says the ModRM.rm operand is
+// memory. The same template serves the MMX, legacy SSE and VEX forms of an operation,
+// so the encoding rules live here, once:
+//   - legacy SSE writes leave bits 255:128 of the destination unchanged, VEX.128 zeroes
+//     them (SDM Vol. 1 14.1.3 / Vol. 2A 2.3.10 "AVX instruction length encoding");
+//   - legacy SSE 128-bit memory operands must be 16-byte aligned unless the form is an
+//     explicitly unaligned one; VEX forms only for the explicitly aligned moves
+//     (SDM Vol. 1 14.9 "Memory alignment");
+//   - #UD/#NM rules per encoding (SDM Vol. 2A 2.5 / Table 2-21, Vol. 3A 13.1, 2.8);
+//   - MMX forms alias the x87 significands and set TOP=0, all tags valid
+//     (SDM Vol. 1 9.5 "Compatibility with x87 FPU architecture").
+//
+// Floating point is computed by the host with the guest's MXCSR rounding/DAZ/FTZ
+// loaded and all exceptions masked (HostFp), running the very instruction the guest
+// asked for (inline asm, so no compiler reassociation, commutation or constant
+// folding can change NaN propagation or flags). The flags the host raised are then
+// merged into the guest MXCSR by fp_commit(), which raises #XM/#UD for unmasked
+// exceptions before the destination is written (SDM Vol. 1 11.5.1, 11.5.2).
+// The files that include this header are compiled for an x86-64-v3 host (AVX2, FMA,
+// F16C), see isa/CMakeLists.txt.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "isa/bind.h"
+#include "isa/cpu.h"
+
+namespace isa::simd {
+
+// ---- control bits (SDM Vol. 3A 2.5, Vol. 1 10.2.3) ----------------------------------
+constexpr uint64_t kCr0Em = 1u << 2, kCr0Ts = 1u << 3;
+constexpr uint64_t kCr4Osfxsr = 1u << 9, kCr4Osxmmexcpt = 1u << 10, kCr4Osxsave = 1u << 18;
+constexpr uint32_t kMxIE = 0x01, kMxDE = 0x02, kMxZE = 0x04, kMxOE = 0x08, kMxUE = 0x10,
+                   kMxPE = 0x20, kMxFlags = 0x3F, kMxDaz = 0x40, kMxMasks = 0x1F80;
+// MXCSR bits this CPU supports (MXCSR_MASK as FXSAVE reports it): DAZ included.
+constexpr uint32_t kMxcsrMask = 0xFFFF;
+
+// ---- encoding / width tags ---------------------------------------------------------
+struct Mmx { static constexpr unsigned kBytes = 8; static constexpr bool kVex = false, kMmx = true; };
+struct Sse { static constexpr unsigned kBytes = 16; static constexpr bool kVex = false, kMmx = false; };
+struct V128 { static constexpr unsigned kBytes = 16; static constexpr bool kVex = true, kMmx = false; };
+struct V256 { static constexpr unsigned kBytes = 32; static constexpr bool kVex = true, kMmx = false; };
+// Number of 128-bit lanes (MMX counts as one lane of 8 bytes).
+template <class W> constexpr unsigned kLanes = W::kBytes == 32 ? 2 : 1;
+
+// ---- #UD / #NM -----------------------------------------------------------------------
+[[noreturn]] void sse_check_slow(Cpu& c);
+[[noreturn]] void avx_check_slow(Cpu& c);
+void mmx_check_slow(Cpu& c);
+
+// Legacy SSE: #UD if CR0.EM or !CR4.OSFXSR, then #NM if CR0.TS (SDM Vol. 2A Table 2-21).
+inline void sse_check(Cpu& c) {
+  if (NS_UNLIKELY((c.cr0 & (kCr0Em | kCr0Ts)) | (~c.cr4 & kCr4Osfxsr))) sse_check_slow(c);
+}
+// VEX: #UD unless CR4.OSXSAVE and XCR0 enables SSE and AVX state; #NM if CR0.TS
+// (SDM Vol. 2A 2.8, Table 2-22). VEX in real/V86 mode and with LOCK/66/F2/F3/REX
+// prefixes is rejected by the decoder.
+inline void avx_check(Cpu& c) {
+  if (NS_UNLIKELY((c.cr0 & kCr0Ts) | (~c.cr4 & kCr4Osxsave) | ((c.xcr0 & 6) ^ 6)))
+    avx_check_slow(c);
+}
+// MMX: #UD if CR0.EM, #NM if CR0.TS, #MF if an unmasked x87 exception is pending
+// (FSW.ES) (SDM Vol. 2A Table 22-? "MMX instruction exceptions", Vol. 1 9.5.3).
+inline void mmx_check(Cpu& c) {
+  if (NS_UNLIKELY((c.cr0 & (kCr0Em | kCr0Ts)) | (c.x87.fsw & 0x80))) mmx_check_slow(c);
+}
+template <class W>
+inline void check(Cpu& c) {
+  if constexpr (W::kMmx) mmx_check(c);
+  else if constexpr (W::kVex) avx_check(c);
+  else sse_check(c);
+}
+
+// ---- register file ---------------------------------------------------------------------
+// Element view of a vector value.
+template <class E>
+inline E* lanes(VecReg& v) {
+  if constexpr (std::is_same_v<E, uint8_t>) return v.u8;
+  else if constexpr (std::is_same_v<E, int8_t>) return v.i8;
+  else if constexpr (std::is_same_v<E, uint16_t>) return v.u16;
+  else if constexpr (std::is_same_v<E, int16_t>) return v.i16;
+  else if constexpr (std::is_same_v<E, uint32_t>) return v.u32;
+  else if constexpr (std::is_same_v<E, int32_t>) return v.i32;
+  else if constexpr (std::is_same_v<E, uint64_t>) return v.u64;
+  else if constexpr (std::is_same_v<E, int64_t>) return v.i64;
+  else if constexpr (std::is_same_v<E, float>) return v.f32;
+  else return v.f64;
+}
+template <class E>
+inline const E* lanes(const VecReg& v) { return lanes<E>(const_cast<VecReg&>(v)); }
+
+inline VecReg zero_vec() { VecReg z; z.u64[0] = z.u64[1] = z.u64[2] = z.u64[3] = 0; return z; }
+
+// The MMX transition every MMX instruction but EMMS makes: TOP=0, all tags valid (00b).
+inline void mmx_enter(Cpu& c) {
+  c.x87.fsw &= uint16_t(~(7u << 11));
+  c.x87.ftw = 0;
+}
+inline void mmx_write(Cpu& c, unsigned i, uint64_t v) {
+  c.x87.st[i & 7].significand = v;
+  c.x87.st[i & 7].sign_exp = 0xFFFF;  // bits 79:64 set to all ones (SDM Vol. 1 9.5.1)
+}
+
+// Reads register `i` of W's register file (MMX: mm(i&7) in the low 8 bytes).
+template <class W>
+inline VecReg get(const Cpu& c, unsigned i) {
+  if constexpr (W::kMmx) {
+    VecReg x = zero_vec();
+    x.u64[0] = c.x87.st[i & 7].significand;
+    return x;
+  } else {
+    return c.v[i];
+  }
+}
+// Writes the destination with the encoding's rule for the bits above the operation.
+template <class W>
+inline void put(Cpu& c, unsigned i, const VecReg& x) {
+  if constexpr (W::kMmx) {
+    mmx_write(c, i, x.u64[0]);
+    mmx_enter(c);
+  } else if constexpr (W::kBytes == 32) {
+    c.v[i] = x;
+  } else {
+    c.v[i].u64[0] = x.u64[0];
+    c.v[i].u64[1] = x.u64[1];
+    if constexpr (W::kVex) c.v[i].u64[2] = c.v[i].u64[3] = 0;
+  }
+}
+// Scalar and other VEX.LIG forms ignore VEX.L: the 256-bit binding behaves as VEX.128.
+template <class W>
+using Lig = std::conditional_t<W::kVex, V128, W>;
+
+// ---- memory operands -------------------------------------------------------------------
+enum Align : unsigned { kUnaligned = 0, kLegacyAligned = 1, kAligned = 2 };
+
+// #GP(0) for a misaligned operand that must be aligned (the linear address is checked).
+inline void check_align(Cpu& c, const DecodedInst& d, uint64_t off, unsigned bytes) {
+  if (NS_UNLIKELY((c.seg_base_eff[d.seg] + off) & (bytes - 1))) raise_gp0();
+}
+template <class W, Align A>
+constexpr bool kNeedsAlign = (A == kAligned || (A == kLegacyAligned && !W::kVex)) && !W::kMmx;
+
+// Reads N bytes at the ModRM memory operand into the low bytes of a zeroed vector.
+template <unsigned N, bool Aligned = false>
+inline VecReg load_mem(Cpu& c, const DecodedInst& d) {
+  VecReg x = zero_vec();
+  uint64_t off = c.ea(d);
+  if constexpr (Aligned) check_align(c, d, off, N);
+  c.read_bytes(d.seg, off, &x, N);
+  return x;
+}
+template <unsigned N, bool Aligned = false>
+inline void store_mem(Cpu& c, const DecodedInst& d, const void* src) {
+  uint64_t off = c.ea(d);
+  if constexpr (Aligned) check_align(c, d, off, N);
+  c.write_bytes(d.seg, off, src, N);
+}
+
+// The "w"/"q" operand at full width W: a register (ModRM.rm) or W::kBytes of memory.
+template <class W, bool M, Align A = kLegacyAligned>
+inline VecReg src_w(Cpu& c, const DecodedInst& d) {
+  if constexpr (M) return load_mem<W::kBytes, kNeedsAlign<W, A>>(c, d);
+  else return get<W>(c, d.rm);
+}
+// The "w" operand of a scalar/partial form: N bytes of memory (never aligned), or the
+// whole register.
+template <class W, bool M, unsigned N>
+inline VecReg src_wn(Cpu& c, const DecodedInst& d) {
+  if constexpr (M) return load_mem<N>(c, d);
+  else return get<W>(c, d.rm);
+}
+// First source: VEX.vvvv for VEX forms, the destination register for legacy forms.
+template <class W>
+inline VecReg src1(const Cpu& c, const DecodedInst& d) {
+  return get<W>(c, W::kVex ? d.vvvv : d.reg);
+}
+
+// ---- GPR operands ------------------------------------------------------------------------
+inline bool rexw(const DecodedInst& d) { return d.flags & IF_REXW; }
+// Reads the "e" operand as 32 or 64 bits (REX.W/VEX.W).
+template <bool M>
+inline uint64_t src_e(Cpu& c, const DecodedInst& d, bool wide) {
+  if constexpr (M) {
+    return wide ? c.read<uint64_t>(d.seg, c.ea(d)) : c.read<uint32_t>(d.seg, c.ea(d));
+  } else {
+    return wide ? c.r[d.rm] : uint32_t(c.r[d.rm]);
+  }
+}
+// 32-bit GPR writes zero-extend (SDM Vol. 1 3.4.1.1).
+inline void put_gpr(Cpu& c, unsigned i, uint64_t v, bool wide) { c.r[i] = wide ? v : uint32_t(v); }
+
+// ---- arithmetic flags (COMISS, PTEST, PCMPxSTRx ...) -------------------------------------
+inline void set_eflags(Cpu& c, uint32_t arith) {
+  c.lf.op = 0;
+  c.lf.eager = arith & uint32_t(FLAGS_ARITH);
+}
+
+// ---- host floating point ----------------------------------------------------------------
+// (Only for the files built for an AVX2 host; the rest of this header is portable.)
+#if defined(__AVX2__)
+// Brackets one host FP operation: loads the guest's MXCSR with every exception
+// masked and the flags clear, and returns the flags the operation raised. No guest
+// memory access (which may throw) may happen between construction and done().
+class HostFp {
+ public:
+  explicit HostFp(uint32_t guest_mxcsr) {
+    uint32_t g = (guest_mxcsr | kMxMasks) & ~kMxFlags & 0xFFFF;
+    asm volatile("stmxcsr %0" : "=m"(host_));
+    asm volatile("ldmxcsr %0" : : "m"(g));
+  }
+  uint32_t done() {
+    uint32_t f;
+    asm volatile("stmxcsr %0" : "=m"(f));
+    asm volatile("ldmxcsr %0" : : "m"(host_));
+    return f & kMxFlags;
+  }
+
+ private:
+  uint32_t host_;
+};
+
+[[noreturn]] void fp_raise(Cpu& c, uint32_t flags);
+// Merges the flags the operation raised into MXCSR; unmasked ones raise #XM (or #UD
+// when CR4.OSXMMEXCPT=0) with the destination untouched (SDM Vol. 1 11.5.2).
+inline void fp_commit(Cpu& c, uint32_t flags) {
+  if (NS_UNLIKELY(flags & ~(c.mxcsr >> 7))) fp_raise(c, flags);
+  c.mxcsr |= flags;
+}
+
+inline __m128 x128(const VecReg& v) { return _mm_load_ps(v.f32); }
+inline __m256 y256(const VecReg& v) { return _mm256_load_ps(v.f32); }
+inline VecReg vec(__m128 x) { VecReg v = zero_vec(); _mm_store_ps(v.f32, x); return v; }
+inline VecReg vec(__m256 x) { VecReg v; _mm256_store_ps(v.f32, x); return v; }
+
+// Runs the host operation Op::run on a and b at W's width under the guest MXCSR and
+// commits the flags. Op::run is overloaded for __m128 and __m256.
+template <class W, class Op>
+inline VecReg host_fp2(Cpu& c, const VecReg& a, const VecReg& b) {
+  VecReg r;
+  HostFp env(c.mxcsr);
+  if constexpr (W::kBytes == 32) r = vec(Op::run(y256(a), y256(b)));
+  else r = vec(Op::run(x128(a), x128(b)));
+  fp_commit(c, env.done());
+  return r;
+}
+
+// Host instruction wrappers: one struct per instruction, `run` for xmm and ymm.
+// The VEX three-operand encoding computes what the legacy two-operand form computes
+// with a = destination, so every encoding uses the VEX instruction on the host.
+#define NS_HOST2(NAME, INSN)                                                        \
+  struct NAME {                                                                     \
+    static __m128 run(__m128 a, __m128 b) {                                         \
+      __m128 r;                                                                     \
+      asm volatile(INSN " %[b], %[a], %[r]" : [r] "=x"(r) : [a] "x"(a), [b] "x"(b)); \
+      return r;                                                                     \
+    }                                                                               \
+    static __m256 run(__m256 a, __m256 b) {                                         \
+      __m256 r;                                                                     \
+      asm volatile(INSN " %[b], %[a], %[r]" : [r] "=x"(r) : [a] "x"(a), [b] "x"(b)); \
+      return r;                                                                     \
+    }                                                                               \
+  }
+// One-source instructions (the a operand is ignored).
+#define NS_HOST1(NAME, INSN)                                                        \
+  struct NAME {                                                                     \
+    static __m128 run(__m128, __m128 b) {                                           \
+      __m128 r;                                                                     \
+      asm volatile(INSN " %[b], %[r]" : [r] "=x"(r) : [b] "x"(b));                  \
+      return r;                                                                     \
+    }                                                                               \
+    static __m256 run(__m256, __m256 b) {                                           \
+      __m256 r;                                                                     \
+      asm volatile(INSN " %[b], %[r]" : [r] "=x"(r) : [b] "x"(b));                  \
+      return r;                                                                     \
+    }                                                                               \
+  }
+
+#endif  // __AVX2__
+
+// ---- bindings --------------------------------------------------------------------------
+// The form table is written in parallel with these semantics: a binding names its
+// form, and a name the table does not (yet) declare resolves to Form::invalid and is
+// listed by missing_forms() instead of breaking the build.
+#define NS_FORM_OPT(name)                                                   \
+  ([]<class E = ::isa::Form>() constexpr {                                  \
+    if constexpr (requires { E::name; }) return E::name;                    \
+    else return E::invalid;                                                 \
+  }())
+
+struct Binding {
+  const char* name;
+  Form form;
+  Handler h[2][2];  // [VEX.L][M]; legacy and MMX forms use [0]
+  bool vex;
+};
+
+#define NS_B_LEG(name, FN) \
+  ::isa::simd::Binding{#name, NS_FORM_OPT(name), {{&FN<::isa::simd::Sse, false>, &FN<::isa::simd::Sse, true>}, {nullptr, nullptr}}, false}
+#define NS_B_MMX(name, FN) \
+  ::isa::simd::Binding{#name, NS_FORM_OPT(name), {{&FN<::isa::simd::Mmx, false>, &FN<::isa::simd::Mmx, true>}, {nullptr, nullptr}}, false}
+#define NS_B_VEX(name, FN)                                                                  \
+  ::isa::simd::Binding{#name, NS_FORM_OPT(name),                                            \
+                       {{&FN<::isa::simd::V128, false>, &FN<::isa::simd::V128, true>},     \
+                        {&FN<::isa::simd::V256, false>, &FN<::isa::simd::V256, true>}}, true}
+// A plain handler (no width): form without operands or with fixed ones.
+#define NS_B_FN(name, fn) \
+  ::isa::simd::Binding{#name, NS_FORM_OPT(name), {{&fn, &fn}, {&fn, &fn}}, false}
+
+// Per-file tables (defined in the exec_sse_*.cpp / exec_avx*.cpp files).
+std::span<const Binding> sse_mov_bindings();
+std::span<const Binding> sse_int_bindings();
+std::span<const Binding> sse_fp_bindings();
+std::span<const Binding> sse_misc_bindings();
+std::span<const Binding> avx_bindings();
+
+// Every binding, in registration order; the one with `name`, or null.
+std::vector<const Binding*> all_bindings();
+const Binding* find_binding(const char* name);
+// Names bound here that the form table does not declare.
+std::vector<const char*> missing_forms();
+
+}  // namespace isa::simd
