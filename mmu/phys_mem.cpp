@@ -12,15 +12,21 @@ namespace mmu {
 PhysMem::PhysMem(uint64_t ram_bytes) : ram_size_((ram_bytes + kPage - 1) & ~(kPage - 1)) {
   if (ram_size_ == 0) throw std::invalid_argument("RAM size must be at least 4 KiB");
   // MAP_NORESERVE: guests touch only what they use; untouched RAM reads as zero.
-  void* p = mmap(nullptr, ram_size_, PROT_READ | PROT_WRITE,
+  // One inaccessible guard page on each side turns any host-side overrun of guest
+  // RAM into an immediate crash instead of silent corruption (fuzzing relies on it).
+  void* p = mmap(nullptr, ram_size_ + 2 * kPage, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
-  ram_ = static_cast<uint8_t*>(p);
+  ram_ = static_cast<uint8_t*>(p) + kPage;
+  if (mprotect(ram_, ram_size_, PROT_READ | PROT_WRITE) != 0) {
+    munmap(p, ram_size_ + 2 * kPage);
+    throw std::bad_alloc();
+  }
   code_pages_.assign(ram_size_ / kPage, 0);
   ports_.assign(65536, nullptr);
 }
 
-PhysMem::~PhysMem() { munmap(ram_, ram_size_); }
+PhysMem::~PhysMem() { munmap(ram_ - kPage, ram_size_ + 2 * kPage); }
 
 const PhysMem::MmioRange* PhysMem::find_mmio(uint64_t pa) const {
   for (const auto& r : mmio_)

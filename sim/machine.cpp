@@ -53,10 +53,51 @@ void Machine::request_stop(StopReason r, uint32_t value) {
 
 // ---- CPU state -------------------------------------------------------------
 
-void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
+void Machine::reset_common() {
   isa::Cpu& c = cpu_;
   static_cast<isa::CpuState&>(c) = isa::CpuState{};
   c.lf = isa::LazyFlags{};
+  c.flush_tlb();
+  code_.flush_jump_cache();
+}
+
+void Machine::reset_protected32(uint32_t entry, uint32_t esp) {
+  reset_common();
+  isa::Cpu& c = cpu_;
+  c.rip() = entry;
+  c.r[isa::RSP] = esp;
+  c.cr0 = 0x00000033;  // PE MP ET NE
+  c.cr4 = 0x00040600;  // OSFXSR OSXMMEXCPT OSXSAVE
+  c.xcr0 = 0x7;
+  for (unsigned s = 0; s < 6; s++) {
+    c.seg[s] = {0x10, 0xC093, 0xFFFFFFFF, 0};
+    c.seg_base_eff[s] = 0;
+  }
+  c.seg[isa::CS] = {0x08, 0xC09B, 0xFFFFFFFF, 0};
+  c.code_size = isa::CodeSize::k32;
+  c.long64 = false;
+  c.cpl = 0;
+}
+
+void Machine::reset_real_mode(uint16_t ip, uint16_t sp) {
+  reset_common();
+  isa::Cpu& c = cpu_;
+  c.rip() = ip;
+  c.r[isa::RSP] = sp;
+  c.cr0 = 0x60000010;
+  for (unsigned s = 0; s < 6; s++) {
+    c.seg[s] = {0, 0x0093, 0xFFFF, 0};
+    c.seg_base_eff[s] = 0;
+  }
+  c.seg[isa::CS].attr = 0x009B;
+  c.code_size = isa::CodeSize::k16;
+  c.long64 = false;
+  c.cpl = 0;
+}
+
+void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
+  reset_common();
+  isa::Cpu& c = cpu_;
   c.rip() = entry;
   c.r[isa::RSP] = rsp;
   c.rflags = isa::FLAG_FIXED1;
@@ -80,8 +121,6 @@ void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
   c.long64 = true;
   c.cpl = 0;
   for (unsigned s = 0; s < 6; s++) c.seg_base_eff[s] = 0;
-  c.flush_tlb();
-  code_.flush_jump_cache();
 }
 
 uint64_t Machine::pc_of(uint64_t rip) const {

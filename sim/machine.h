@@ -57,6 +57,10 @@ class Machine final : public isa::Bus {
   // Puts the CPU in 64-bit mode at `entry` as the ELF64 loader contract says
   // (sim/loader.h): flat segments, identity paging, CPL 0, IF=0.
   void reset_long_mode(uint64_t entry, uint64_t rsp);
+  // Flat 32-bit protected mode (CPL 0, paging off) or real mode (CS:IP = 0:entry);
+  // used by tests and the random-code fuzz target until issue 3's mode transitions.
+  void reset_protected32(uint32_t entry, uint32_t esp);
+  void reset_real_mode(uint16_t ip, uint16_t sp);
 
   RunResult run(const RunLimits& limits);
   void request_stop(StopReason r, uint32_t value = 0);
@@ -87,6 +91,7 @@ class Machine final : public isa::Bus {
   void on_fault(const isa::CpuFault& f, uint64_t rip);
   void protect_code_page(uint64_t pa);
   uint64_t pc_of(uint64_t rip) const;
+  void reset_common();
 
   MachineConfig cfg_;
   const CpuModel* model_;

@@ -1,0 +1,121 @@
+// Properties of the execution engine: exact self-modifying code, precise faults,
+// exact instruction limits, blocks across page boundaries, guest-memory isolation.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "sim/loader.h"
+#include "sim/machine.h"
+#include "tests/sim/elf_builder.h"
+
+namespace {
+
+struct Rig {
+  sim::Machine m;
+  explicit Rig(const std::vector<uint8_t>& code, uint64_t at = 0x100000) : m(config()) {
+    std::memcpy(m.mem().ram() + at, code.data(), code.size());
+    m.reset_long_mode(at, sim::kLoaderStack);
+  }
+  static sim::MachineConfig config() {
+    sim::MachineConfig c;
+    c.ram_bytes = 4 << 20;
+    return c;
+  }
+  sim::RunResult run(uint64_t max = 1000000) {
+    sim::RunLimits l;
+    l.max_insns = max;
+    return m.run(l);
+  }
+  uint64_t reg(unsigned r) { return m.cpu().r[r]; }
+};
+
+}  // namespace
+
+TEST_CASE("self-modifying code inside the executing block is exact", "[engine]") {
+  // 0x100000: mov byte [rip+1], 0x05   ; patch the immediate of the next mov (C6 05 disp32 imm8)
+  //           mov eax, 0x01             ; B8 01 00 00 00 -> after patch: mov eax, 5? no: patch imm
+  //           hlt
+  // The store rewrites the first immediate byte of the following instruction, which
+  // is already decoded in the same block; the new value must be the one executed.
+  std::vector<uint8_t> code = {
+      0xC6, 0x05, 0x01, 0x00, 0x00, 0x00, 0x05,  // mov byte [rip+1], 5  (next insn + 1 = imm)
+      0xB8, 0x01, 0x00, 0x00, 0x00,              // mov eax, 1
+      0xF4};
+  Rig r(code);
+  auto res = r.run();
+  CHECK(res.reason == sim::StopReason::kHalted);
+  CHECK(r.reg(isa::RAX) == 5);
+  CHECK(r.m.code().counters.invalidations >= 1);
+}
+
+TEST_CASE("a fault leaves the state as before the faulting instruction", "[engine]") {
+  // mov eax, 7 ; mov ecx, 9 ; ud2 ; (never) mov eax, 1
+  std::vector<uint8_t> code = {0xB8, 0x07, 0, 0, 0, 0xB9, 0x09, 0, 0, 0, 0x0F, 0x0B,
+                               0xB8, 0x01, 0, 0, 0};
+  Rig r(code);
+  auto res = r.run();
+  REQUIRE(res.reason == sim::StopReason::kFault);
+  CHECK(res.fault.vector == isa::VEC_UD);
+  CHECK(res.fault_rip == 0x10000A);
+  CHECK(r.m.cpu().rip() == 0x10000A);
+  CHECK(r.reg(isa::RAX) == 7);
+  CHECK(r.reg(isa::RCX) == 9);
+  CHECK(r.m.cpu().icount == 2);
+}
+
+TEST_CASE("a store to a non-canonical address faults precisely", "[engine]") {
+  // mov rax, 0x0000800000000000 ; mov ecx, 3 ; mov [rax], ecx ; hlt
+  std::vector<uint8_t> code = {0x48, 0xB8, 0, 0, 0, 0, 0, 0x80, 0, 0,
+                               0xB9, 0x03, 0, 0, 0, 0x89, 0x08, 0xF4};
+  Rig r(code);
+  auto res = r.run();
+  REQUIRE(res.reason == sim::StopReason::kFault);
+  CHECK(res.fault.vector == isa::VEC_GP);
+  CHECK(res.fault_rip == 0x10000F);
+}
+
+TEST_CASE("instruction limits are exact, also inside a block", "[engine]") {
+  // An endless block of incs: inc eax x 10 ; jmp back.
+  std::vector<uint8_t> code;
+  for (int i = 0; i < 10; i++) code.insert(code.end(), {0xFF, 0xC0});
+  code.insert(code.end(), {0xEB, 0xEA});  // jmp -22
+  Rig r(code);
+  auto res = r.run(1234);
+  CHECK(res.reason == sim::StopReason::kLimit);
+  CHECK(r.m.cpu().icount == 1234);
+  // 1234 = 112 iterations of 11 instructions (1232) + 2 incs.
+  CHECK(r.reg(isa::RAX) == 112 * 10 + 2);
+}
+
+TEST_CASE("an instruction straddling a page boundary executes and is tracked on both pages",
+          "[engine]") {
+  // mov eax, 0x11223344 placed so that it crosses 0x101000; then hlt.
+  std::vector<uint8_t> code = {0xB8, 0x44, 0x33, 0x22, 0x11, 0xF4};
+  Rig r(code, 0x100FFD);
+  auto res = r.run();
+  CHECK(res.reason == sim::StopReason::kHalted);
+  CHECK(r.reg(isa::RAX) == 0x11223344);
+  CHECK(r.m.mem().page_has_code(0x100000));
+  CHECK(r.m.mem().page_has_code(0x101000));
+}
+
+TEST_CASE("accesses beyond RAM never reach host memory", "[engine]") {
+  // mov rax, 0x40000000 (1 GiB, beyond the 4 MiB of RAM) ; mov ecx, [rax] ; mov [rax], ecx ; hlt
+  std::vector<uint8_t> code = {0x48, 0xB8, 0, 0, 0, 0x40, 0, 0, 0, 0,
+                               0x8B, 0x08, 0x89, 0x08, 0xF4};
+  Rig r(code);
+  auto res = r.run();
+  CHECK(res.reason == sim::StopReason::kHalted);
+  CHECK(uint32_t(r.reg(isa::RCX)) == 0xFFFFFFFFu);  // unassigned reads as all-ones
+  CHECK(r.m.mem().counters().unassigned_reads == 1);
+  CHECK(r.m.mem().counters().unassigned_writes == 1);
+}
+
+TEST_CASE("the exit device stops the run with the value written", "[engine]") {
+  // mov eax, 0x2a ; out 0xf4, eax
+  std::vector<uint8_t> code = {0xB8, 0x2A, 0, 0, 0, 0xE7, 0xF4, 0xF4};
+  Rig r(code);
+  auto res = r.run();
+  CHECK(res.reason == sim::StopReason::kExitDevice);
+  CHECK(res.exit_value == 0x2A);
+}

@@ -1,0 +1,43 @@
+// Runs arbitrary bytes as code in 16-, 32- or 64-bit mode (shared by the random-code
+// test and the fuzz_exec libFuzzer target).
+// Input layout: byte 0 selects the mode, bytes 1..128 seed the registers, the rest is
+// code placed at 0x10000 and also copied to 0x20000 as data.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "sim/machine.h"
+
+namespace test {
+
+inline sim::RunResult run_random_code(sim::Machine& m, const uint8_t* data, size_t size,
+                                      uint64_t max_insns = 20000) {
+  std::memset(m.mem().ram(), 0, m.mem().ram_size());
+  m.code().flush();
+  m.mem().clear_all_code_pages();
+  unsigned mode = size ? data[0] % 3 : 2;
+  size_t regs = size > 129 ? 128 : (size ? size - 1 : 0);
+  const uint8_t* code = data + 1 + regs;
+  size_t code_len = size > 1 + regs ? size - 1 - regs : 0;
+  if (code_len > 0x8000) code_len = 0x8000;
+  std::memcpy(m.mem().ram() + 0x10000, code, code_len);
+  std::memcpy(m.mem().ram() + 0x20000, code, code_len);
+  if (mode == 0) {
+    m.reset_real_mode(0x0000, 0xFFF0);
+    m.cpu().seg[isa::CS].base = 0x10000;
+    m.cpu().seg[isa::CS].selector = 0x1000;
+  } else if (mode == 1) {
+    m.reset_protected32(0x10000, 0x8000);
+  } else {
+    m.reset_long_mode(0x10000, 0x80000);
+  }
+  uint64_t seed[16] = {};
+  if (regs) std::memcpy(seed, data + 1, regs);
+  for (unsigned i = 0; i < 16; i++)
+    if (i != isa::RSP) m.cpu().r[i] = seed[i];
+  sim::RunLimits lim;
+  lim.max_insns = max_insns;
+  return m.run(lim);
+}
+
+}  // namespace test
