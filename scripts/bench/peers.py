@@ -190,12 +190,13 @@ class Nestsim:
         if status != 1:
             die(f"nestsim on {elf}: exit status {status}, expected 1; output:\n" + out[-3000:])
         extra = {}
-        m = re.search(r"instructions\W+([\d,']+)", out, re.I)
+        # The statistics block nestsim prints at the end of a run.
+        m = re.search(r"^instructions\s+(\d+)", out, re.M)
         if m:
-            extra["insns"] = int(re.sub(r"\D", "", m.group(1)))
-        m = re.search(r"([\d.]+)\s*MIPS|MIPS\W+([\d.]+)", out)
+            extra["insns"] = int(m.group(1))
+        m = re.search(r"^MIPS\s+([\d.]+)", out, re.M)
         if m:
-            extra["mips"] = float(m.group(1) or m.group(2))
+            extra["mips"] = float(m.group(1))
         return Run(wall, cpu, out, extra)
 
 
