@@ -17,6 +17,7 @@
 //     bound handler raises #UD) and, where the encoding allows, the full length.
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -28,30 +29,34 @@ namespace isa {
 namespace {
 
 constexpr unsigned kMaxLen = 15;  // SDM Vol. 2A 2.3.11: longer is #GP(0)
+constexpr unsigned kMaxCandidates = 128;  // forms per (encoding, map, opcode); checked at build
 
-// Per-form facts derived once from the table: which operands are byte registers
-// (the name's operand codes eb/gb/zb/rb), which decide AH..BH without REX (2.1.5).
+// Per-form operand traits, derived once from the operand codes of the form's name.
+// Byte-register operands (eb/gb/zb/rb) name AH..BH for 4-7 without REX (2.1.5).
 // Gathers (v[p]gather*) address memory through a VSIB byte (2.3.12): the index is
 // a vector register and 100b is xmm4/ymm4, not "no index".
-enum : uint8_t { kByteReg = 1, kByteRm = 2, kVsib = 4 };
+// Segment-register operands (operand code "sw", MOV Sreg): ModRM.reg names a segment
+// register (REX.R ignored, 2.2.1.2); 6 and 7 are #UD, and so is a load of CS (MOV).
+enum : uint8_t { kByteReg = 1, kByteRm = 2, kVsib = 4, kSregSrc = 8, kSregDst = 16 };
 
 struct Tables {
   // Candidate forms per [vex][map][opcode], most specific first.
   std::array<std::vector<uint16_t>, 2 * 4 * 256> slots;
-  uint8_t byte_ops[kFormCount] = {};  // kByteReg | kByteRm | kVsib
+  uint8_t traits[kFormCount] = {};  // kByteReg | kByteRm | kVsib | kSreg*
 
   const std::vector<uint16_t>& slot(bool vex, unsigned map, unsigned op) const {
     return slots[(unsigned(vex) * 4 + map) * 256 + op];
   }
 };
 
-uint8_t byte_operands(const char* name) {
+uint8_t operand_traits(const char* name) {
   uint8_t r = 0;
   const char* p = std::strchr(name, '_');
-  while (p) {
+  for (bool first = true; p; first = false) {
     const char* tok = p + 1;
     p = std::strchr(tok, '_');
     size_t n = p ? size_t(p - tok) : std::strlen(tok);
+    if (n == 2 && tok[0] == 's' && tok[1] == 'w') r |= first ? kSregDst : kSregSrc;
     if (n != 2 || tok[1] != 'b') continue;
     if (tok[0] == 'g' || tok[0] == 'z') r |= kByteReg;
     if (tok[0] == 'e' || tok[0] == 'r') r |= kByteRm;
@@ -77,18 +82,20 @@ Tables* build_tables() {
   auto* t = new Tables;
   for (unsigned i = 1; i < kFormCount; i++) {
     const FormInfo& f = kForms[i];
-    t->byte_ops[i] = byte_operands(f.name);
+    t->traits[i] = operand_traits(f.name);
     if (!std::strncmp(f.name, "vgather", 7) || !std::strncmp(f.name, "vpgather", 8))
-      t->byte_ops[i] |= kVsib;
+      t->traits[i] |= kVsib;
     unsigned n = (f.flags & F_CC16) ? 16 : (f.flags & F_PLUSR) ? 8 : 1;
     bool vex = f.flags & F_VEX;
     for (unsigned k = 0; k < n; k++)
       t->slots[(unsigned(vex) * 4 + f.map) * 256 + ((f.opcode + k) & 0xFF)].push_back(uint16_t(i));
   }
-  for (auto& s : t->slots)
+  for (auto& s : t->slots) {
+    if (s.size() > kMaxCandidates) std::abort();  // raise kMaxCandidates
     std::stable_sort(s.begin(), s.end(), [](uint16_t a, uint16_t b) {
       return specificity(kForms[a]) > specificity(kForms[b]);
     });
+  }
   return t;
 }
 
@@ -393,10 +400,10 @@ opcode:
 
   // 3. Candidates: filters that need no ModRM, then ModRM.
   const PrefixClass mp = mandatory(p);
-  uint16_t keep[32];
+  uint16_t keep[kMaxCandidates];
   unsigned nkeep = 0;
   for (uint16_t f : t.slot(p.vex, map, opcode))
-    if (nkeep < 32 && pre_modrm_ok(kForms[f], p, mp, m64)) keep[nkeep++] = f;
+    if (pre_modrm_ok(kForms[f], p, mp, m64)) keep[nkeep++] = f;
   if (nkeep == 0) return finish_ud(r, out);
   const bool has_modrm = kForms[keep[0]].modrm != NOMR;
   unsigned mod = 0, reg = 0, rm = 0;
@@ -426,7 +433,7 @@ opcode:
     if (mod3) {
       out.rm = uint8_t(rm | (p.B << 3));
     } else {
-      const bool vsib = form && (t.byte_ops[form] & kVsib);
+      const bool vsib = form && (t.traits[form] & kVsib);
       if (!decode_mem(r, p, mod, rm, m64, vsib, out)) return r.err;
       if (vsib && out.asize == 2) ud = true;  // 2.3.12: VSIB needs 32/64-bit addressing
     }
@@ -439,6 +446,10 @@ opcode:
   // Validity that depends on the whole form.
   if (p.lock && (!(f.flags & F_LOCKABLE) || !out.is_mem())) ud = true;  // 11.8 / LOCK: #UD
   if (p.vex && (f.flags & F_NOV) && p.vvvv) ud = true;              // 2.3.6: vvvv = 1111b
+  if (t.traits[form] & (kSregSrc | kSregDst)) {
+    out.reg = uint8_t(reg);
+    if (reg > GS || ((t.traits[form] & kSregDst) && reg == CS)) ud = true;  // MOV: #UD
+  }
   if (ud) return finish_ud(r, out);
 
   out.form = Form(form);
@@ -447,7 +458,7 @@ opcode:
   if (p.vex) out.vvvv = p.vvvv;
   // 2.1.5 / 3.4.1.1: without REX, byte registers 4-7 are AH, CH, DH, BH.
   if (!p.rex && !p.vex) {
-    const uint8_t bo = t.byte_ops[form];
+    const uint8_t bo = t.traits[form];
     if ((bo & kByteReg) && out.reg >= 4 && out.reg < 8) out.reg += 12;
     if ((bo & kByteRm) && !out.is_mem() && out.rm >= 4 && out.rm < 8) out.rm += 12;
   }
