@@ -48,27 +48,49 @@ static char* format_u64(char* end, uint64_t v, unsigned base, bool upper) {
   return p;
 }
 
-static int emit_padded(const char* s, int len, int width, bool left, char pad,
-                       bool negative) {
+// The formatter writes through a sink, so printf and snprintf share it.
+struct sink {
+  void (*put)(struct sink*, char);
+  char* buf;    // snprintf: destination, size and bytes produced so far
+  size_t size;
+  size_t len;
+};
+
+static void put_serial(struct sink* s, char c) {
+  (void)s;
+  rt_putc(c);
+}
+
+static void put_buffer(struct sink* s, char c) {
+  if (s->len + 1 < s->size) s->buf[s->len] = c;
+  s->len++;
+}
+
+static void emit(struct sink* out, const char* s, int len) {
+  for (int i = 0; i < len; ++i) out->put(out, s[i]);
+}
+
+static int emit_padded(struct sink* out, const char* s, int len, int width, bool left,
+                       char pad, bool negative) {
   int n = 0;
   int body = len + (negative ? 1 : 0);
   // Zero padding goes between the sign and the digits; space padding before the sign.
-  if (negative && pad == '0') rt_putc('-'), ++n;
+  if (negative && pad == '0') out->put(out, '-'), ++n;
   if (!left)
-    for (; body < width; ++body) rt_putc(pad), ++n;
-  if (negative && pad != '0') rt_putc('-'), ++n;
-  rt_write(s, len);
+    for (; body < width; ++body) out->put(out, pad), ++n;
+  if (negative && pad != '0') out->put(out, '-'), ++n;
+  emit(out, s, len);
   n += len;
   if (left)
-    for (; body < width; ++body) rt_putc(' '), ++n;
+    for (; body < width; ++body) out->put(out, ' '), ++n;
   return n;
 }
 
-int rt_vprintf(const char* fmt, va_list ap) {
+static int format(struct sink* out, const char* fmt, va_list ap) {
   int n = 0;
   for (const char* f = fmt; *f; ++f) {
     if (*f != '%') {
-      rt_putc(*f);
+      out->put(out, *f);
       ++n;
       continue;
     }
@@ -104,7 +126,7 @@ int rt_vprintf(const char* fmt, va_list ap) {
         if (lng == -2) v = (int8_t)v;
         uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
         char* s = format_u64(end, mag, 10, false);
-        n += emit_padded(s, (int)(end - s), width, left, pad, v < 0);
+        n += emit_padded(out, s, (int)(end - s), width, left, pad, v < 0);
         break;
       }
       case 'u':
@@ -119,29 +141,29 @@ int rt_vprintf(const char* fmt, va_list ap) {
         unsigned base = *f == 'u' ? 10 : 16;
         char* s = format_u64(end, v, base, *f == 'X');
         if (*f == 'p') *--s = 'x', *--s = '0';
-        n += emit_padded(s, (int)(end - s), width, left, pad, false);
+        n += emit_padded(out, s, (int)(end - s), width, left, pad, false);
         break;
       }
       case 'c': {
         char c = (char)va_arg(ap, int);
-        n += emit_padded(&c, 1, width, left, ' ', false);
+        n += emit_padded(out, &c, 1, width, left, ' ', false);
         break;
       }
       case 's': {
         const char* s = va_arg(ap, const char*);
         if (!s) s = "(null)";
-        n += emit_padded(s, (int)strlen(s), width, left, ' ', false);
+        n += emit_padded(out, s, (int)strlen(s), width, left, ' ', false);
         break;
       }
       case '%':
-        rt_putc('%');
+        out->put(out, '%');
         ++n;
         break;
       default:  // unknown conversion: print it as written, stop if the string ended
-        rt_putc('%');
+        out->put(out, '%');
         ++n;
         if (!*f) return n;
-        rt_putc(*f);
+        out->put(out, *f);
         ++n;
         break;
     }
@@ -149,10 +171,30 @@ int rt_vprintf(const char* fmt, va_list ap) {
   return n;
 }
 
+int rt_vprintf(const char* fmt, va_list ap) {
+  struct sink out = {put_serial, NULL, 0, 0};
+  return format(&out, fmt, ap);
+}
+
 int rt_printf(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = rt_vprintf(fmt, ap);
+  va_end(ap);
+  return n;
+}
+
+int rt_vsnprintf(char* buf, size_t size, const char* fmt, va_list ap) {
+  struct sink out = {put_buffer, buf, size, 0};
+  int n = format(&out, fmt, ap);
+  if (size) buf[out.len < size ? out.len : size - 1] = 0;
+  return n;
+}
+
+int rt_snprintf(char* buf, size_t size, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = rt_vsnprintf(buf, size, fmt, ap);
   va_end(ap);
   return n;
 }

@@ -35,6 +35,10 @@ void rt_write(const char* s, size_t n);
 // flags '-' and '0', a decimal field width. Returns the number of bytes written.
 int rt_printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 int rt_vprintf(const char* fmt, va_list ap);
+// The same formats into buf (always NUL-terminated when size > 0); returns the length
+// the full output would have.
+int rt_snprintf(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+int rt_vsnprintf(char* buf, size_t size, const char* fmt, va_list ap);
 
 // ---- end of run -------------------------------------------------------------
 _Noreturn void rt_exit(uint32_t v);
