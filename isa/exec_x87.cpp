@@ -122,7 +122,9 @@ void push_value(Cpu& c, const DecodedInst& d, const X87Reg& v, uint16_t exc) {
     if (stack_overflow(c, d)) push(s, kIndefinite);
     return;
   }
-  if (!blocked(s, exc)) push(s, v);
+  // Only an unmasked invalid stops a load: with an unmasked denormal-operand exception
+  // FLD m32fp/m64fp still pushes the value (checked on hardware).
+  if (!blocked(s, exc & SW_IE)) push(s, v);
   set_c1(s, false);
   record(c, d, exc);
 }
@@ -137,7 +139,7 @@ void load_mem(Cpu& c, const DecodedInst& d) {
   X87State& s = c.x87;
   if (!empty(s, 7)) return push_value(c, d, kIndefinite, 0);
   HostResult r;
-  K(s.fcw, X87Reg{}, X87Reg{}, buf, r);
+  K(s.fcw, s.fsw, X87Reg{}, X87Reg{}, buf, r);
   push_value(c, d, r.st0, r.sw & SW_EXC);
 }
 
@@ -148,7 +150,7 @@ void load_const(Cpu& c, const DecodedInst& d) {
   X87State& s = c.x87;
   if (!empty(s, 7)) return push_value(c, d, kIndefinite, 0);
   HostResult r;
-  K(s.fcw, X87Reg{}, X87Reg{}, nullptr, r);
+  K(s.fcw, s.fsw, X87Reg{}, X87Reg{}, nullptr, r);
   push_value(c, d, r.st0, r.sw & SW_EXC);
 }
 
@@ -198,13 +200,13 @@ void store_mem(Cpu& c, const DecodedInst& d) {
       stack_underflow(c, d);
       return;
     }
-    K(s.fcw | SW_EXC, kIndefinite, X87Reg{}, buf, r);
+    K(s.fcw | SW_EXC, s.fsw, kIndefinite, X87Reg{}, buf, r);
     c.write_bytes(d.seg, c.ea(d), buf, N);
     stack_underflow(c, d);
     if (Pop) pop(s);
     return;
   }
-  K(s.fcw, st(s, 0), X87Reg{}, buf, r);
+  K(s.fcw, s.fsw, st(s, 0), X87Reg{}, buf, r);
   uint16_t exc = r.sw & SW_EXC;
   if (stopped(c, d, r, SW_OE | SW_UE)) return;
   c.write_bytes(d.seg, c.ea(d), buf, N);
@@ -231,6 +233,18 @@ void fst_m80fp(Cpu& c, const DecodedInst& d) {
 
 // FST/FSTP ST(i) (and the FSTP1/8/9 aliases): an empty ST(0) stores the indefinite
 // when masked, then pops as usual.
+// FSTP1 (D9 D8+i, "FSTPNCE"): like FSTP ST(i) but an empty ST(0) is no fault: ST(i)
+// is left alone and the stack just pops (checked on hardware).
+void fstp1_sti(Cpu& c, const DecodedInst& d) {
+  checks(c);
+  X87State& s = c.x87;
+  unsigned i = d.rm & 7;
+  if (!empty(s, 0)) set_st(s, i, st(s, 0));
+  set_c1(s, false);
+  record(c, d, 0);
+  pop(s);
+}
+
 template <bool Pop>
 void fst_sti(Cpu& c, const DecodedInst& d) {
   checks(c);
@@ -285,7 +299,7 @@ void register_x87_data(HandlerTable& t) {
 
   t.set_all(Form::fst_sti, &fst_sti<false>);
   t.set_all(Form::fstp_sti, &fst_sti<true>);
-  t.set_all(Form::fstp1_sti, &fst_sti<true>);
+  t.set_all(Form::fstp1_sti, &fstp1_sti);
   t.set_all(Form::fstp8_sti, &fst_sti<true>);
   t.set_all(Form::fstp9_sti, &fst_sti<true>);
 }

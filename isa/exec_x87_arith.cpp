@@ -67,7 +67,7 @@ void arith_reg(Cpu& c, const DecodedInst& d) {
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, dst), st(s, src), nullptr, r);
+  K(s.fcw, s.fsw, st(s, dst), st(s, src), nullptr, r);
   commit(c, d, r, dst, Pop);
 }
 
@@ -85,20 +85,20 @@ void arith_mem(Cpu& c, const DecodedInst& d) {
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, 0), X87Reg{}, buf, r);
+  K(s.fcw, s.fsw, st(s, 0), X87Reg{}, buf, r);
   commit(c, d, r, 0, false);
 }
 
 // ---- comparisons ----------------------------------------------------------------
 enum CmpOut { kCC, kEflags };
 
-// Writes the comparison result (C3 C2 C0 = host's; for FCOMI, ZF PF CF from the same
-// bits with OF SF AF cleared, SDM Vol. 2 "FCOMI"), then pops `pops` times.
+// Writes the comparison result: C3 C2 C0 (C1=0), or for FCOMI/FUCOMI ZF PF CF from the
+// same bits with OF SF AF cleared and C1 left alone (SDM Vol. 2 "FCOMI"; C1 checked on
+// hardware), then pops `pops` times.
 void compare_result(Cpu& c, uint16_t cc, CmpOut out, unsigned pops) {
   X87State& s = c.x87;
-  set_c1(s, false);
   if (out == kCC) {
-    set_cc(s, SW_C0 | SW_C2 | SW_C3, cc);
+    set_cc(s, SW_C0 | SW_C1 | SW_C2 | SW_C3, uint16_t(cc & ~SW_C1));
   } else {
     uint64_t f = c.get_rflags() & ~uint64_t(FLAG_OF | FLAG_SF | FLAG_AF | FLAG_ZF | FLAG_PF | FLAG_CF);
     if (cc & SW_C3) f |= FLAG_ZF;
@@ -109,23 +109,32 @@ void compare_result(Cpu& c, uint16_t cc, CmpOut out, unsigned pops) {
   for (unsigned k = 0; k < pops; k++) pop(s);
 }
 
+// Result of a host comparison. An unmasked invalid or denormal stops the pops, but the
+// host still reports its condition codes ("unordered" for an invalid operand), which
+// are written as well (checked on hardware).
+void compare_finish(Cpu& c, const DecodedInst& d, const HostResult& r, CmpOut out, unsigned pops) {
+  uint16_t exc = r.sw & SW_EXC;
+  bool stop = blocked(c.x87, exc);
+  record(c, d, exc);
+  compare_result(c, r.sw, out, stop ? 0 : pops);
+}
+
 // Register comparisons of ST(0) with ST(i) (FCOMPP/FUCOMPP: ST(1)). An empty operand
-// is a stack underflow; masked, the result is "unordered" (SDM Vol. 1 8.5.1.1).
+// is a stack underflow: the result is "unordered" (SDM Vol. 1 8.5.1.1), written even
+// when IE is unmasked, which only suppresses the pops (checked on hardware).
 template <HostKernel K, CmpOut Out, unsigned Pops, int FixedI>
 void compare_reg(Cpu& c, const DecodedInst& d) {
   checks(c);
   X87State& s = c.x87;
   unsigned i = FixedI >= 0 ? unsigned(FixedI) : (d.rm & 7);
   if (empty(s, 0) || empty(s, i)) {
-    if (stack_underflow(c, d)) compare_result(c, SW_C0 | SW_C2 | SW_C3, Out, Pops);
+    bool masked = stack_underflow(c, d);
+    compare_result(c, SW_C0 | SW_C2 | SW_C3, Out, masked ? Pops : 0);
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, 0), st(s, i), nullptr, r);
-  uint16_t exc = r.sw & SW_EXC;
-  if (stopped(c, d, r)) return;
-  record(c, d, exc);
-  compare_result(c, r.sw, Out, Pops);
+  K(s.fcw, s.fsw, st(s, 0), st(s, i), nullptr, r);
+  compare_finish(c, d, r, Out, Pops);
 }
 
 // FCOM/FCOMP m32fp/m64fp, FICOM/FICOMP m16int/m32int, FTST (N=0: compare with 0.0).
@@ -136,15 +145,13 @@ void compare_mem(Cpu& c, const DecodedInst& d) {
   if (N) c.read_bytes(d.seg, c.ea(d), buf, N);
   X87State& s = c.x87;
   if (empty(s, 0)) {
-    if (stack_underflow(c, d)) compare_result(c, SW_C0 | SW_C2 | SW_C3, kCC, Pops);
+    bool masked = stack_underflow(c, d);
+    compare_result(c, SW_C0 | SW_C2 | SW_C3, kCC, masked ? Pops : 0);
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, 0), X87Reg{}, buf, r);
-  uint16_t exc = r.sw & SW_EXC;
-  if (stopped(c, d, r)) return;
-  record(c, d, exc);
-  compare_result(c, r.sw, kCC, Pops);
+  K(s.fcw, s.fsw, st(s, 0), X87Reg{}, buf, r);
+  compare_finish(c, d, r, kCC, Pops);
 }
 
 }  // namespace

@@ -35,13 +35,14 @@ void unary(Cpu& c, const DecodedInst& d) {
   checks(c);
   X87State& s = c.x87;
   if (empty(s, 0) || (TwoOps && empty(s, 1))) {
+    set_cc(s, CC & SW_C2, 0);  // a stack fault clears C2 (and C1); C0/C3 stay (hardware)
     if (stack_underflow(c, d)) set_st(s, 0, kIndefinite);
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, 0), st(s, 1), nullptr, r);
+  K(s.fcw, s.fsw, st(s, 0), st(s, 1), nullptr, r);
   uint16_t exc = r.sw & SW_EXC;
-  if (stopped(c, d, r)) return;
+  if (stopped(c, d, r, 0, SW_C1 | CC)) return;
   set_st(s, 0, r.st0);
   set_cc(s, SW_C1 | CC, r.sw);
   record(c, d, exc);
@@ -56,6 +57,7 @@ void unary_push(Cpu& c, const DecodedInst& d) {
   X87State& s = c.x87;
   bool under = empty(s, 0);
   if (under || !empty(s, 7)) {
+    set_cc(s, CC & SW_C2, 0);
     bool masked = under ? stack_underflow(c, d) : stack_overflow(c, d);
     if (masked) {
       set_st(s, 0, kIndefinite);
@@ -64,9 +66,9 @@ void unary_push(Cpu& c, const DecodedInst& d) {
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, 0), X87Reg{}, nullptr, r);
+  K(s.fcw, s.fsw, st(s, 0), X87Reg{}, nullptr, r);
   uint16_t exc = r.sw & SW_EXC;
-  if (stopped(c, d, r)) return;
+  if (stopped(c, d, r, 0, SW_C1 | CC)) return;
   set_cc(s, SW_C1 | CC, r.sw);
   if (r.depth() == 3) {
     set_st(s, 0, r.st1);
@@ -88,7 +90,7 @@ void binary_pop(Cpu& c, const DecodedInst& d) {
     return;
   }
   HostResult r;
-  K(s.fcw, st(s, 0), st(s, 1), nullptr, r);
+  K(s.fcw, s.fsw, st(s, 0), st(s, 1), nullptr, r);
   uint16_t exc = r.sw & SW_EXC;
   if (stopped(c, d, r)) return;
   set_st(s, 1, r.st0);
@@ -171,8 +173,9 @@ template <bool Pop>
 void ffree(Cpu& c, const DecodedInst& d) {
   checks(c);
   free_st(c.x87, d.rm & 7);
+  set_c1(c.x87, false);  // C1 is undefined in the SDM; hardware clears it
   record(c, d, 0);
-  if (Pop) set_top(c.x87, top(c.x87) + 1);
+  if (Pop) pop(c.x87);
 }
 
 template <int Delta>
@@ -287,7 +290,7 @@ unsigned load_env(Cpu& c, bool o16, const uint8_t* b, unsigned* nonempty) {
     uint16_t w8 = get16(b + 8), w12 = get16(b + 12);
     s.fip = real ? get16(b + 6) | uint32_t(w8 >> 12) << 16 : get16(b + 6);
     s.fdp = real ? get16(b + 10) | uint32_t(w12 >> 12) << 16 : get16(b + 10);
-    s.fop = real ? w8 & 0x7FF : s.fop;
+    s.fop = real ? w8 & 0x7FF : 0;  // the 16-bit protected-mode image has no FOP
   } else {
     s.fcw = fcw_canonical(get16(b + 0));
     s.fsw = get16(b + 4);

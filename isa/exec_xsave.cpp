@@ -32,12 +32,13 @@ uint64_t linear_of(const Cpu& c, const DecodedInst& d) {
 
 // XINUSE (SDM Vol. 1 13.6), computed from the values: a component is "in use" unless
 // it holds its initial configuration. (Hardware may report 1 for an initial component;
-// reporting the exact value is always allowed.) MXCSR is counted with SSE state.
+// reporting the exact value is always allowed.) MXCSR does not count (checked on
+// hardware); XSAVEC adds it itself.
 uint64_t xinuse(const Cpu& c) {
   const X87State& s = c.x87;
   bool x87 = s.fcw != 0x037F || s.fsw || s.ftw != 0xFFFF || s.fop || s.fip || s.fdp;
   for (const X87Reg& r : s.st) x87 |= r.significand || r.sign_exp;
-  bool sse = c.mxcsr != 0x1F80, avx = false;
+  bool sse = false, avx = false;
   for (unsigned i = 0; i < 16; i++) {
     sse |= c.v[i].u64[0] || c.v[i].u64[1];
     avx |= c.v[i].u64[2] || c.v[i].u64[3];
@@ -103,6 +104,9 @@ template <SaveKind K>
 void xsave_common(Cpu& c, const DecodedInst& d) {
   xs_checks(c, d);
   uint64_t rf = rfbm(c), inuse = xinuse(c);
+  // The compacted form saves MXCSR only with the SSE component, so a non-default MXCSR
+  // makes that component "in use" for XSAVEC (SDM Vol. 1 13.10).
+  if (K == SaveKind::kXsavec && c.mxcsr != 0x1F80) inuse |= 2;
   Image img;
   uint64_t bv;
   if (K == SaveKind::kXsavec) {
@@ -321,9 +325,22 @@ void fxrstor_x87(Cpu& c, const uint8_t* a, bool rexw) {
   update_es(s);
 }
 
+// The forms are F_SYS rows of opcodes_sys.def (opcodes_vex.def for the VEX ones); their
+// architectural meaning is bound here, and sim/ may rebind XSETBV/XSAVES for intercepts.
+// XSAVES/XRSTORS (supervisor state, IA32_XSS) stay unbound: #UD, counted.
 void register_xsave(HandlerTable& t) {
-  (void)t;
-  // Bound once the decoder's opcodes_sys.def declares the fixed form names.
+  t.set_all(Form::fxsave_m, &fxsave);
+  t.set_all(Form::fxrstor_m, &fxrstor);
+  t.set_all(Form::xsave_m, &xsave);
+  t.set_all(Form::xsaveopt_m, &xsaveopt);
+  t.set_all(Form::xsavec_m, &xsavec);
+  t.set_all(Form::xrstor_m, &xrstor);
+  t.set_all(Form::xgetbv, &xgetbv);
+  t.set_all(Form::xsetbv, &xsetbv);
+  t.set_all(Form::ldmxcsr_m, &ldmxcsr<false>);
+  t.set_all(Form::stmxcsr_m, &stmxcsr<false>);
+  t.set_all(Form::vldmxcsr_m, &ldmxcsr<true>);
+  t.set_all(Form::vstmxcsr_m, &stmxcsr<true>);
 }
 
 // Entry points for tests and for binding (x87.h).

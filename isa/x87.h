@@ -114,7 +114,7 @@ inline void init(X87State& s) {
 
 // ---- host execution ------------------------------------------------------------
 // Runs one x87 instruction on the host: the host stack is initialised to
-// ST(0) = a, ST(1) = b, FCW = fcw, flags clear; `mem` is the instruction's memory
+// ST(0) = a, ST(1) = b, FCW = fcw, C0-C3 from fsw, flags clear; `mem` is the instruction's memory
 // operand (a host buffer). Afterwards `st0`/`st1` are the host ST(0)/ST(1) and `sw`
 // the host FSW (flags, C0-C3 and TOP: depth() is the resulting stack depth).
 struct HostResult {
@@ -122,7 +122,14 @@ struct HostResult {
   uint16_t sw;
   unsigned depth() const { return (8 - ((sw >> 11) & 7)) & 7; }
 };
-using HostKernel = void (*)(uint16_t fcw, const X87Reg& a, const X87Reg& b, void* mem, HostResult& o);
+using HostKernel = void (*)(uint16_t fcw, uint16_t fsw, const X87Reg& a, const X87Reg& b, void* mem,
+                            HostResult& o);
+// The 28-byte protected-mode environment a kernel starts from (all registers empty).
+struct HostEnv {
+  uint32_t w[7];
+  HostEnv(uint16_t fcw, uint16_t fsw)
+      : w{0xFFFF0000u | fcw, 0xFFFF0000u | (fsw & SW_CC), 0xFFFFFFFFu, 0, 0, 0, 0xFFFF0000u} {}
+};
 
 // ---- instruction framing -----------------------------------------------------------
 // #NM for every x87 instruction when CR0.EM or CR0.TS is set (SDM Vol. 3A 2.5,
@@ -160,11 +167,14 @@ bool blocked(const X87State& s, uint16_t e, uint16_t extra = 0);
 void record(Cpu& c, const DecodedInst& d, uint16_t e);
 
 // For an instruction computed on the host: when an unmasked pre-computation exception
-// stopped it, records that (C1 as the host leaves it: cleared) and returns true.
-inline bool stopped(Cpu& c, const DecodedInst& d, const HostResult& r, uint16_t extra = 0) {
+// stopped it, records that and returns true. C1 and the condition codes in `cc` that
+// the instruction defines are still written, as the host left them (cleared, or
+// "unordered" for comparisons; checked on hardware).
+inline bool stopped(Cpu& c, const DecodedInst& d, const HostResult& r, uint16_t extra = 0,
+                    uint16_t cc = SW_C1) {
   uint16_t exc = r.sw & SW_EXC;
   if (!blocked(c.x87, exc, extra)) return false;
-  set_c1(c.x87, r.sw & SW_C1);
+  set_cc(c.x87, cc, r.sw);
   record(c, d, exc);
   return true;
 }
