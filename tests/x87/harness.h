@@ -52,6 +52,7 @@ inline void init_cpu(isa::Cpu& c, FlatBus& bus) {
   c.cr4 = isa::x87::CR4_OSFXSR | isa::x87::CR4_OSXMMEXCPT | isa::x87::CR4_OSXSAVE | 0x20;
   c.xcr0 = 7;
   c.efer = 0x500;
+  for (auto& v : c.v) std::memset(v.u8, 0, 32);
   c.flush_tlb();
 }
 
