@@ -168,9 +168,10 @@ struct Xadd {
     set_lazy<T>(c, LF_ADD, sum, e.val, g);
   }
 };
-// CMPXCHG: compare the accumulator with DEST; the destination is always written
-// (with its own value when unequal), and the accumulator is loaded on failure
-// (SDM Vol. 2A "CMPXCHG").
+// CMPXCHG: compare the accumulator with DEST; on failure the accumulator is loaded.
+// A memory destination is always written (with its own value when unequal, SDM
+// Vol. 2A "CMPXCHG"); a register destination is written only on success, so a
+// failing 32-bit CMPXCHG keeps the upper half of the destination (as hardware does).
 struct Cmpxchg {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
@@ -180,7 +181,7 @@ struct Cmpxchg {
     if (eq) {
       e.store(c, d, c.reg<T>(d.reg));
     } else {
-      e.store(c, d, e.val);
+      if constexpr (M) e.store(c, d, e.val);
       c.set_reg<T>(RAX, e.val);
     }
     set_lazy<T>(c, LF_SUB, T(a - e.val), a, e.val);

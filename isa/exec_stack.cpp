@@ -46,17 +46,13 @@ struct PopE {
     }
   }
 };
-// Segment register pushes: the stack pointer moves by the operand size but current
-// processors write only the 16-bit selector (SDM Vol. 2A "PUSH", note on segment
-// registers with 32-bit operand size).
+// Segment register pushes: the SDM allows either a zero-extended selector or a
+// 16-bit write for operand sizes above 16 (Vol. 2A "PUSH"); the host differential
+// harness shows the modelled core zero-extends (64-bit PUSH FS/GS), so we do.
 template <unsigned SEG>
 struct PushSeg {
   template <class T, bool M>
-  static void run(Cpu& c, const DecodedInst& d) {
-    uint64_t nsp = sp_wrap(c, get_sp(c) - sizeof(T));
-    c.write<uint16_t>(SS, nsp, c.seg[SEG].selector);
-    set_sp(c, nsp);
-  }
+  static void run(Cpu& c, const DecodedInst& d) { push<T>(c, T(c.seg[SEG].selector)); }
 };
 // PUSHA/PUSHAD: AX CX DX BX (original SP) BP SI DI; POPA skips the SP slot.
 struct Pusha {
@@ -79,29 +75,31 @@ struct Popa {
     set_sp(c, sp + 8 * sizeof(T));
   }
 };
-// ENTER imm16, imm8 (SDM Vol. 2A "ENTER"): nesting level mod 32; the frame pointers
-// of the outer levels are read first, then everything is written, then committed.
+// ENTER imm16, imm8 (SDM Vol. 2A "ENTER"): nesting level mod 32. Stores and loads
+// happen in the SDM's order (as on hardware, a fault on a frame-pointer load comes
+// after the earlier stores below rSP); registers are committed only at the end.
+// (Checked against the host by tests/hostdiff.)
 struct Enter {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
     unsigned alloc = uint16_t(d.imm), level = (d.imm >> 16) & 31;
-    uint64_t sp = get_sp(c);
-    T vals[33];
-    unsigned n = 0;
-    vals[n++] = c.reg<T>(RBP);
-    uint64_t frame_temp = sp_wrap(c, sp - sizeof(T));
+    uint64_t sp = push_value<T>(c, c.reg<T>(RBP), get_sp(c));
+    uint64_t frame_temp = sp;
     if (level > 0) {
+      // The outer frame pointers are read through rBP of the stack-address size.
       uint64_t bp = sp_wrap(c, c.r[RBP]);
       for (unsigned i = 1; i < level; i++) {
         bp = sp_wrap(c, bp - sizeof(T));
-        vals[n++] = c.read<T>(SS, bp);
+        sp = push_value<T>(c, c.read<T>(SS, bp), sp);
       }
-      vals[n++] = T(frame_temp);
+      sp = push_value<T>(c, T(frame_temp), sp);
     }
-    for (unsigned i = 0; i < n; i++) c.probe_write(SS, sp_wrap(c, sp - (i + 1) * sizeof(T)), sizeof(T));
-    for (unsigned i = 0; i < n; i++) c.write<T>(SS, sp_wrap(c, sp - (i + 1) * sizeof(T)), vals[i]);
+    // Hardware then checks that the new top of stack is writable (a #PF there
+    // reports its address), before committing rBP and rSP.
+    uint64_t top = sp_wrap(c, sp - alloc);
+    c.probe_write(SS, top, sizeof(T));
     c.set_reg<T>(RBP, T(frame_temp));
-    set_sp(c, sp - n * sizeof(T) - alloc);
+    set_sp(c, top);
   }
 };
 // LEAVE: rSP <- rBP (stack-address size), then rBP <- POP (operand size).

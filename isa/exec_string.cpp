@@ -115,6 +115,14 @@ void string_op(Cpu& c, const DecodedInst& d) {
   // CMPS/SCAS: F3 repeats while equal (REPE), F2 while not equal (REPNE).
   constexpr bool kCompare = OP == Str::CMPS || OP == Str::SCAS;
   const bool repne = d.flags & IF_REPNE;
+  if (g.cx == 0) {
+    // No iteration. Hardware still writes the counter (a 32-bit ECX zero-extends
+    // into RCX) and, for MOVS/STOS, the pointers; LODS/CMPS/SCAS leave the
+    // pointers alone (observed on the host, tests/hostdiff).
+    if (OP == Str::MOVS || OP == Str::STOS) g.commit(c, OP, true);
+    else c.set_reg<A>(RCX, 0);
+    return;
+  }
   try {
     while (g.cx != 0) {
       if constexpr ((OP == Str::MOVS || OP == Str::STOS) && sizeof(A) == 8) {
