@@ -17,8 +17,8 @@ NS_X87_KERNEL(k_f2xm1, "f2xm1")
 NS_X87_KERNEL(k_fsin, "fsin")
 NS_X87_KERNEL(k_fcos, "fcos")
 NS_X87_KERNEL(k_fscale, "fscale")
-NS_X87_KERNEL(k_fprem, "fprem")
-NS_X87_KERNEL(k_fprem1, "fprem1")
+NS_X87_KERNEL_CC(k_fprem, "fprem")
+NS_X87_KERNEL_CC(k_fprem1, "fprem1")
 NS_X87_KERNEL(k_fptan, "fptan")
 NS_X87_KERNEL(k_fsincos, "fsincos")
 NS_X87_KERNEL(k_fxtract, "fxtract")
@@ -70,7 +70,7 @@ void unary_push(Cpu& c, const DecodedInst& d) {
   uint16_t exc = r.sw & SW_EXC;
   if (stopped(c, d, r, 0, SW_C1 | CC)) return;
   set_cc(s, SW_C1 | CC, r.sw);
-  if (r.depth() == 3) {
+  if (!(CC & SW_C2) || !(r.sw & SW_C2)) {  // FPTAN/FSINCOS out of range: no push
     set_st(s, 0, r.st1);
     push(s, r.st0);
   }
@@ -252,7 +252,7 @@ unsigned store_env(const Cpu& c, bool o16, uint8_t* b) {
   if (o16) {
     put16(b + 0, s.fcw);
     put16(b + 2, s.fsw);
-    put16(b + 4, s.ftw);
+    put16(b + 4, full_tag(s));
     put16(b + 6, uint16_t(fip));
     put16(b + 8, real ? uint16_t((s.fop & 0x7FF) | ((fip >> 16) & 0xF) << 12) : s.fcs);
     put16(b + 10, uint16_t(fdp));
@@ -261,7 +261,7 @@ unsigned store_env(const Cpu& c, bool o16, uint8_t* b) {
   }
   put32(b + 0, 0xFFFF0000u | s.fcw);
   put32(b + 4, 0xFFFF0000u | s.fsw);
-  put32(b + 8, 0xFFFF0000u | s.ftw);
+  put32(b + 8, 0xFFFF0000u | full_tag(s));
   if (real) {
     put32(b + 12, 0xFFFF0000u | (fip & 0xFFFF));
     put32(b + 16, (s.fop & 0x7FFu) | (fip >> 16) << 12);

@@ -2,10 +2,11 @@
 //
 // Model (SDM Vol. 1 chapter 8):
 //   - X87State.st[] holds the physical registers R0..R7; ST(i) = st[(TOP + i) & 7].
-//   - X87State.ftw is the full tag word and is kept canonical: a register's tag is
-//     11b (empty) or the class of its contents (00 valid, 01 zero, 10 special). Every
-//     write goes through set_st()/push(), so FNSTENV/FNSAVE store it as is and
-//     FXSAVE derives the abridged form from it.
+//   - X87State.ftw is the full tag word; x87 code keeps it canonical (a register's
+//     tag is 11b empty or the class of its contents: 00 valid, 01 zero, 10 special)
+//     by writing through set_st()/push(). Only empty/non-empty is architectural
+//     state: FNSTENV/FNSAVE recompute the rest (full_tag()), FXSAVE stores the
+//     abridged form, and MMX instructions may simply mark registers valid.
 //   - FSW.ES and FSW.B are a summary: set iff some exception flag is set whose mask
 //     bit in FCW is clear. A waiting instruction that finds ES set raises #MF
 //     (CR0.NE is treated as 1: the MS-DOS FERR#/IGNNE# path is not modelled).
@@ -95,6 +96,15 @@ inline void update_es(X87State& s) {
 inline void retag(X87State& s, unsigned nonempty) {
   for (unsigned p = 0; p < 8; p++) set_phys_tag(s, p, (nonempty >> p) & 1 ? tag_of(s.st[p]) : TAG_EMPTY);
 }
+// Full tag word as FNSTENV/FNSAVE store it: computed from the contents of each
+// non-empty register (hardware keeps only the abridged tag; MMX instructions, which
+// mark every register valid, rely on this).
+inline uint16_t full_tag(const X87State& s) {
+  uint16_t t = 0;
+  for (unsigned p = 0; p < 8; p++)
+    t |= uint16_t((phys_tag(s, p) == TAG_EMPTY ? TAG_EMPTY : tag_of(s.st[p])) << (2 * p));
+  return t;
+}
 // Abridged tag (FXSAVE byte 4): bit p = 1 when R[p] is not empty.
 inline uint8_t abridged_tag(const X87State& s) {
   uint8_t t = 0;
@@ -116,11 +126,10 @@ inline void init(X87State& s) {
 // Runs one x87 instruction on the host: the host stack is initialised to
 // ST(0) = a, ST(1) = b, FCW = fcw, C0-C3 from fsw, flags clear; `mem` is the instruction's memory
 // operand (a host buffer). Afterwards `st0`/`st1` are the host ST(0)/ST(1) and `sw`
-// the host FSW (flags, C0-C3 and TOP: depth() is the resulting stack depth).
+// the host FSW (flags and C0-C3; TOP is meaningless).
 struct HostResult {
   X87Reg st0, st1;
   uint16_t sw;
-  unsigned depth() const { return (8 - ((sw >> 11) & 7)) & 7; }
 };
 using HostKernel = void (*)(uint16_t fcw, uint16_t fsw, const X87Reg& a, const X87Reg& b, void* mem,
                             HostResult& o);
