@@ -361,30 +361,49 @@ void Machine::on_fault(const CpuFault& f, uint64_t rip) {
   request_stop(StopReason::kFault);
 }
 
-void Machine::execute(Block* b) {
+// The hot loop: runs blocks back to back until a stop request, a cycle limit, or a
+// block that would cross the instruction limit (left to execute_some). Per block it
+// costs a jump-cache probe and two compares; per instruction, the RIP update and one
+// indirect call. A fault restores RIP to the faulting instruction and retires only
+// the instructions before it (precise exceptions).
+void Machine::dispatch(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
-  const isa::DecodedInst* p = b->insts;
+  Block* b = nullptr;
+  const isa::DecodedInst* p = nullptr;
   uint64_t rip = c.r[isa::kRegRip];
   try {
-    do {
+    for (;;) {
+      if (NS_UNLIKELY(c.stop_request || c.cycles >= lim.max_cycles)) return;
       rip = c.r[isa::kRegRip];
-      c.r[isa::kRegRip] = rip + p->len;
-      p->fn(c, *p);
-    } while ((++p)->fn);
+      p = nullptr;
+      b = code_.lookup(pc_of(rip), c.code_size);
+      if (NS_UNLIKELY(!b)) b = build_block(rip);
+      if (NS_UNLIKELY(c.icount + b->n > lim.max_insns)) {
+        execute_some(b, lim.max_insns - c.icount);
+        return;
+      }
+      p = b->insts;
+      do {
+        rip = c.r[isa::kRegRip];
+        c.r[isa::kRegRip] = rip + p->len;
+        p->fn(c, *p);
+      } while ((++p)->fn);
+      unsigned done = unsigned(p - b->insts);
+      c.icount += done;
+      if (NS_LIKELY(done == b->n)) {
+        c.cycles += b->cycles;
+      } else {  // cut short by self-modifying code
+        for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+      }
+    }
   } catch (const CpuFault& f) {
-    c.r[isa::kRegRip] = rip;
-    unsigned done = unsigned(p - b->insts);
-    c.icount += done;
-    for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+    if (p) {  // an instruction faulted; those before it retired
+      c.r[isa::kRegRip] = rip;
+      unsigned done = unsigned(p - b->insts);
+      c.icount += done;
+      for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+    }  // else: fetching/decoding the block's first instruction faulted
     on_fault(f, rip);
-    return;
-  }
-  unsigned done = unsigned(p - b->insts);
-  c.icount += done;
-  if (done == b->n) {
-    c.cycles += b->cycles;
-  } else {
-    for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
   }
 }
 
@@ -411,27 +430,12 @@ void Machine::execute_some(Block* b, uint64_t max) {
 RunResult Machine::run(const RunLimits& limits) {
   result_ = RunResult{};
   cpu_.stop_request = false;
-  isa::Cpu& c = cpu_;
-  while (!c.stop_request) {
-    if (c.icount >= limits.max_insns || c.cycles >= limits.max_cycles) {
+  while (!cpu_.stop_request) {
+    if (cpu_.icount >= limits.max_insns || cpu_.cycles >= limits.max_cycles) {
       request_stop(StopReason::kLimit);
       break;
     }
-    uint64_t rip = c.r[isa::kRegRip];
-    Block* b = code_.lookup(pc_of(rip), c.code_size);
-    if (!b) {
-      try {
-        b = build_block(rip);
-      } catch (const CpuFault& f) {
-        on_fault(f, rip);
-        break;
-      }
-    }
-    if (c.icount + b->n > limits.max_insns) {
-      execute_some(b, limits.max_insns - c.icount);
-    } else {
-      execute(b);
-    }
+    dispatch(limits);
   }
   return result_;
 }

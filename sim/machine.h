@@ -86,7 +86,7 @@ class Machine final : public isa::Bus {
   void fill_tlb(uint64_t lin, uint64_t pa, isa::Access a);
   Block* build_block(uint64_t pc);
   bool fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]);
-  void execute(Block* b);
+  void dispatch(const RunLimits& lim);
   void execute_some(Block* b, uint64_t max);
   void on_fault(const isa::CpuFault& f, uint64_t rip);
   void protect_code_page(uint64_t pa);
