@@ -395,8 +395,9 @@ template <class W, bool M> void cvttsd2si(Cpu& c, const DecodedInst& d) { cvtf2s
 // Conversions between XMM and MMX registers (SSE/SSE2 with MMX operands). The host
 // never executes MMX instructions (they would disturb its own x87 state): the packed
 // 32-bit SSE conversions compute the same two elements.
-// Any MMX register operand makes the MMX transition and first reports a pending x87
-// exception (#MF); CVTPI2PD from memory does neither (SDM Vol. 2A CVTPI2PD).
+// An MMX register operand makes the MMX transition and first reports a pending x87
+// exception (#MF); CVTPI2PS/CVTPI2PD from memory do neither (SDM Vol. 2A CVTPI2PD;
+// for CVTPI2PS the host shows the same).
 inline void mmx_operand_check(Cpu& c) {
   if (NS_UNLIKELY(c.x87.fsw & 0x80)) raise_fault(VEC_MF);
 }
@@ -404,13 +405,13 @@ inline void mmx_operand_check(Cpu& c) {
 template <class W, bool M>
 void cvtpi2ps(Cpu& c, const DecodedInst& d) {
   sse_check(c);
-  mmx_operand_check(c);
+  if (!M) mmx_operand_check(c);
   VecReg b = M ? load_mem<8>(c, d) : get<Mmx>(c, d.rm);
   VecReg r = host_fp2<Sse, CvtDq2Ps>(c, b, b);
   VecReg dst = c.v[d.reg];
   dst.u64[0] = r.u64[0];
   put<Sse>(c, d.reg, dst);
-  mmx_enter(c);
+  if (!M) mmx_enter(c);
 }
 template <class W, bool M>
 void cvtpi2pd(Cpu& c, const DecodedInst& d) {

@@ -210,8 +210,9 @@ template <class W, bool M> void movmskpd(Cpu& c, const DecodedInst& d) { movmsk<
 template <class W, bool M> void pmovmskb(Cpu& c, const DecodedInst& d) { movmsk<W, M, uint8_t>(c, d); }
 
 // MASKMOVQ/MASKMOVDQU: store the bytes of ModRM.reg whose mask byte (ModRM.rm) has
-// bit 7 set at seg:rDI (DS unless overridden; address size applies). Every selected
-// byte is probed before any is written, so a fault leaves memory unchanged.
+// bit 7 set at seg:rDI (DS unless overridden; address size applies). The whole
+// operand is probed first, as hardware does even for an all-zero mask (the SDM
+// leaves that implementation-specific), so a fault leaves memory unchanged.
 template <class W, bool M>
 void maskmov(Cpu& c, const DecodedInst& d) {
   using S = Lig<W>;
@@ -223,8 +224,7 @@ void maskmov(Cpu& c, const DecodedInst& d) {
     uint64_t a = base + i;
     return d.asize == 8 ? a : d.asize == 4 ? uint32_t(a) : uint16_t(a);
   };
-  for (unsigned i = 0; i < S::kBytes; i++)
-    if (m.u8[i] & 0x80) c.probe_write(seg, addr(i), 1);
+  for (unsigned i = 0; i < S::kBytes; i++) c.probe_write(seg, addr(i), 1);
   for (unsigned i = 0; i < S::kBytes; i++)
     if (m.u8[i] & 0x80) c.write<uint8_t>(seg, addr(i), v.u8[i]);
   if constexpr (S::kMmx) mmx_enter(c);
@@ -293,9 +293,11 @@ void insertps(Cpu& c, const DecodedInst& d) {
 
 // ---- MMX state, MOVNTI ------------------------------------------------------------------------------------
 // (LDMXCSR/STMXCSR and their VEX forms live with XSAVE in exec_xsave.cpp.)
-// EMMS: all x87 tags empty (SDM Vol. 2A EMMS).
+// EMMS: all x87 tags empty (SDM Vol. 2A EMMS). Hardware also clears TOP, as the MMX
+// transition does (observed: FLD1; FLD1; EMMS leaves FSW.TOP = 0).
 void emms(Cpu& c, const DecodedInst&) {
   mmx_check(c);
+  mmx_enter(c);
   c.x87.ftw = 0xFFFF;
 }
 // MOVNTI m32|64, r32|64: a plain store (the non-temporal hint has no architectural
