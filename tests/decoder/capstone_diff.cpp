@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <vector>
 
 namespace nestsim::test {
 
@@ -35,6 +36,8 @@ DiffResult CapstoneDiff::compare(const uint8_t* bytes, isa::CodeSize mode) {
   if (n) {
     r.cs_len = insn->size;
     r.cs_text = std::string(insn->mnemonic) + " " + insn->op_str;
+    r.cs_mnemonic = insn->mnemonic;
+    r.cs_mnemonic.erase(0, r.cs_mnemonic.find_last_of(' ') + 1);
     cs_free(insn, n);
   }
   return r;
@@ -50,50 +53,98 @@ std::string hex(const uint8_t* bytes, unsigned n) {
   return s;
 }
 
+namespace {
+
+// Opcodes that have at least one form, per encoding and map, with the mandatory prefix
+// of one such form: the generator draws most 0F38/0F3A/VEX opcodes from these so that
+// the sparse maps are exercised by real instructions, not mostly by holes.
+struct OpcodeSets {
+  struct Op { uint8_t opcode; isa::PrefixClass prefix; };
+  std::vector<Op> ops[2][4];  // [vex][map]
+  OpcodeSets() {
+    for (unsigned i = 1; i < isa::kFormCount; i++) {
+      const isa::FormInfo& f = isa::kForms[i];
+      ops[(f.flags & isa::F_VEX) ? 1 : 0][f.map].push_back({f.opcode, f.prefix});
+    }
+  }
+};
+
+const OpcodeSets& opcode_sets() {
+  static const OpcodeSets s;
+  return s;
+}
+
+}  // namespace
+
 void InstGenerator::next(uint8_t* out, isa::CodeSize mode) {
   static constexpr uint8_t kPrefixes[] = {0x66, 0x66, 0xF2, 0xF3, 0xF3, 0xF2, 0x67, 0xF0,
                                           0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65};
+  static constexpr uint8_t kMandatory[5] = {0, 0, 0x66, 0xF3, 0xF2};  // by PrefixClass
+  static constexpr uint8_t kPp[5] = {0, 0, 1, 2, 3};                   // VEX.pp by PrefixClass
+  const OpcodeSets& sets = opcode_sets();
   for (unsigned i = 0; i < kWindow; i++) out[i] = uint8_t(rng_());
   unsigned pos = 0;
   // 0-3 legacy prefixes, most often none or one.
   static constexpr unsigned kPrefixCount[8] = {0, 0, 0, 1, 1, 1, 2, 3};
   for (unsigned n = kPrefixCount[pick(8)]; n; n--) out[pos++] = kPrefixes[pick(sizeof kPrefixes)];
   const bool m64 = mode == isa::CodeSize::k64;
-  if (m64 && pick(10) < 3) out[pos++] = uint8_t(0x40 | pick(16));
   unsigned kind = pick(100);
-  if (kind < 35) {
-    // one-byte map: leave the random opcode
-    pos++;
-  } else if (kind < 60) {
-    out[pos++] = 0x0F;
-    pos++;
+  // Legacy escapes: 0F38/0F3A opcodes mostly from the table, with their prefix.
+  auto legacy_map = [&](unsigned map) {
+    const auto& v = sets.ops[0][map];
+    if (pick(4) && !v.empty()) {
+      auto op = v[pick(unsigned(v.size()))];
+      if (kMandatory[op.prefix] && pick(4)) out[pos++] = kMandatory[op.prefix];
+      if (m64 && pick(10) < 3) out[pos++] = uint8_t(0x40 | pick(16));
+      out[pos++] = 0x0F;
+      if (map != isa::M0F) out[pos++] = map == isa::M0F38 ? 0x38 : 0x3A;
+      out[pos++] = op.opcode;
+    } else {
+      if (m64 && pick(10) < 3) out[pos++] = uint8_t(0x40 | pick(16));
+      out[pos++] = 0x0F;
+      if (map != isa::M0F) out[pos++] = map == isa::M0F38 ? 0x38 : 0x3A;
+      pos++;
+    }
+  };
+  if (kind < 30) {
+    if (m64 && pick(10) < 3) out[pos++] = uint8_t(0x40 | pick(16));
+    pos++;  // one-byte map: the random opcode
+  } else if (kind < 52) {
+    legacy_map(isa::M0F);
+  } else if (kind < 62) {
+    legacy_map(isa::M0F38);
   } else if (kind < 70) {
-    out[pos++] = 0x0F;
-    out[pos++] = 0x38;
-    pos++;
-  } else if (kind < 78) {
-    out[pos++] = 0x0F;
-    out[pos++] = 0x3A;
-    pos++;
-  } else if (kind < 88) {
-    // VEX3: R X B mmmmm | W vvvv L pp. Outside 64-bit mode R and X must be set
-    // (else LES/LDS); keep mmmmm mostly valid.
-    out[pos++] = 0xC4;
-    uint8_t b1 = uint8_t(rng_());
-    if (pick(8)) b1 = uint8_t((b1 & 0xE0) | (1 + pick(3)));
-    if (!m64 && pick(8)) b1 |= 0xC0;
-    out[pos++] = b1;
-    uint8_t b2 = uint8_t(rng_());
-    if (pick(2)) b2 |= 0x78;  // vvvv = 1111b half the time
-    out[pos++] = b2;
-    pos++;
+    legacy_map(isa::M0F3A);
   } else {
-    out[pos++] = 0xC5;
-    uint8_t b1 = uint8_t(rng_());
-    if (pick(2)) b1 |= 0x78;
-    if (!m64 && pick(8)) b1 |= 0xC0;
-    out[pos++] = b1;
-    pos++;
+    // VEX: C4 (R X B mmmmm | W vvvv L pp) or C5 (R vvvv L pp). Outside 64-bit mode the
+    // top two bits of the first payload byte must be 11b, else this is LES/LDS.
+    if (pick(4)) {  // 66/F2/F3/F0/REX before VEX are #UD: keep only segment/67 prefixes mostly
+      unsigned kept = 0;
+      for (unsigned i = 0; i < pos; i++)
+        if (out[i] != 0x66 && out[i] != 0xF2 && out[i] != 0xF3 && out[i] != 0xF0) out[kept++] = out[i];
+      pos = kept;
+    }
+    if (m64 && pick(20) == 0) out[pos++] = uint8_t(0x40 | pick(16));  // REX before VEX: #UD
+    unsigned map = 1 + pick(3);
+    const auto& v = sets.ops[1][map];
+    bool from_table = pick(5) && !v.empty();
+    OpcodeSets::Op op = from_table ? v[pick(unsigned(v.size()))] : OpcodeSets::Op{uint8_t(rng_()), isa::NP};
+    uint8_t pp = from_table && pick(5) ? kPp[op.prefix] : uint8_t(pick(4));
+    uint8_t wvl = uint8_t(rng_()) & 0x84;  // W and L
+    uint8_t vvvv = pick(2) ? 0x78 : uint8_t(rng_() & 0x78);
+    if (map == isa::M0F && pick(2)) {
+      out[pos++] = 0xC5;
+      uint8_t b1 = uint8_t((rng_() & 0x80) | vvvv | (wvl & 4) | pp);
+      if (!m64 && pick(8)) b1 |= 0xC0;
+      out[pos++] = b1;
+    } else {
+      out[pos++] = 0xC4;
+      uint8_t b1 = uint8_t((rng_() & 0xE0) | (pick(16) ? map : pick(32)));
+      if (!m64 && pick(8)) b1 |= 0xC0;
+      out[pos++] = b1;
+      out[pos++] = uint8_t(wvl | vvvv | pp);
+    }
+    out[pos++] = op.opcode;
   }
   // ModRM: favour memory forms with SIB and displacements.
   if (pos < kWindow && pick(4) == 0) out[pos] = uint8_t((out[pos] & 0xF8) | 4);

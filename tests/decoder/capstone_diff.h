@@ -12,6 +12,7 @@
 namespace nestsim::test {
 
 constexpr unsigned kWindow = 15;  // bytes given to both decoders
+constexpr uint64_t kDefaultSeed = 0x6e657374;  // sample seed of the ctest (+ mode)
 
 struct DiffResult {
   isa::DecodeStatus status;  // ours
@@ -19,7 +20,8 @@ struct DiffResult {
   unsigned ours_len;
   bool cs_valid;
   unsigned cs_len;
-  std::string cs_text;  // "mnemonic operands" when Capstone decoded something
+  std::string cs_text;      // "mnemonic operands" when Capstone decoded something
+  std::string cs_mnemonic;  // the mnemonic without prefixes ("lock add" -> "add")
   bool agree() const { return ours_valid == cs_valid && (!ours_valid || ours_len == cs_len); }
 };
 

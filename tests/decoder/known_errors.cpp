@@ -45,6 +45,7 @@ Parsed parse(const uint8_t* b, CodeSize m) {
 
 // Decodes the bytes with every prefix byte in `drop` removed from the prefix run.
 struct Redecode {
+  uint8_t bytes[kWindow];  // the shortened byte string
   bool valid;
   unsigned len;      // of the shortened instruction
   unsigned removed;  // prefix bytes removed
@@ -65,6 +66,7 @@ Redecode without(const uint8_t* b, CodeSize m, std::initializer_list<int> drop, 
     else buf[n++] = b[i];
   }
   Redecode r{};
+  std::memcpy(r.bytes, buf, kWindow);
   r.removed = removed;
   r.valid = removed && isa::decode(buf, kWindow, m, r.d) == isa::kDecodeOk;
   r.len = r.valid ? r.d.len : 0;
@@ -75,6 +77,21 @@ bool mnemonic_is(const DiffResult& r, std::initializer_list<const char*> names) 
   std::string m = r.cs_text.substr(0, r.cs_text.find(' '));
   for (const char* n : names)
     if (m == n) return true;
+  return false;
+}
+
+// Whether Capstone names the same instruction as our form (the name's mnemonic part;
+// one may extend the other: xsave/xsave64; compare predicates have pseudo-op names:
+// cmpps/cmpltps; F_W forms are named for their 32-bit variant: pextrd/pextrq).
+bool same_mnemonic(const isa::DecodedInst& d, const DiffResult& r) {
+  std::string ours = d.info().name;
+  ours.erase(ours.find('_') == std::string::npos ? ours.size() : ours.find('_'));
+  const std::string& cs = r.cs_mnemonic;
+  if (cs.rfind(ours, 0) == 0 || ours.rfind(cs, 0) == 0) return true;
+  if ((d.info().flags & isa::F_W) && ours.back() == 'd' && cs == ours.substr(0, ours.size() - 1) + "q")
+    return true;
+  for (const char* family : {"cmp", "vcmp", "pclmul", "vpclmul"})
+    if (ours.rfind(family, 0) == 0 && cs.rfind(family, 0) == 0) return true;
   return false;
 }
 
@@ -93,19 +110,31 @@ bool cs1_ignored_mandatory_prefix(const uint8_t* b, CodeSize m, const DiffResult
   for (auto drop : {std::initializer_list<int>{0xF2, 0xF3}, {0x66}, {0x66, 0xF2, 0xF3}, {0xF2}, {0xF3},
                     {0xF2, 0xF3, 0xF0}, {0x66, 0xF0}, {0x66, 0xF2, 0xF3, 0xF0}, {0xF2, 0xF0}, {0xF3, 0xF0}}) {
     Redecode x = without(b, m, drop);
-    if (x.valid && x.len + x.removed == r.cs_len && x.d.info().prefix != isa::PX) return true;
+    if (x.valid && x.len + x.removed == r.cs_len && x.d.info().prefix != isa::PX && same_mnemonic(x.d, r))
+      return true;
   }
   return false;
 }
 
 // CS-2: Capstone accepts LOCK on any instruction; SDM Vol. 2A LOCK: #UD unless the
 // instruction is one of the lockable forms with a memory destination.
+bool cs3_branch_osize(const uint8_t* b, CodeSize m, const DiffResult& r);
+bool cs11_67_as_66(const uint8_t* b, CodeSize m, const DiffResult& r);
+bool cs13_66_before_rep(const uint8_t* b, CodeSize m, const DiffResult& r);
+
+// The rest of the instruction may carry a length disagreement of its own (CS-3,
+// CS-11, CS-13): the shortened bytes are classified against Capstone's length less
+// the removed prefix.
 bool cs2_lock_anywhere(const uint8_t* b, CodeSize m, const DiffResult& r) {
   if (r.ours_valid || !r.cs_valid || !parse(b, m).has[0xF0]) return false;
   Redecode x = without(b, m, {0xF0});
-  if (!x.valid || (x.d.info().flags & isa::F_LOCKABLE && x.d.is_mem())) return false;
-  // A near branch may also be shortened by Capstone (CS-3).
-  return x.len + x.removed == r.cs_len || (x.d.info().imm == isa::IZ_JZ && x.len + x.removed == r.cs_len + 2);
+  if (!x.valid || ((x.d.info().flags & isa::F_LOCKABLE) && x.d.is_mem())) return false;
+  if (x.len + x.removed == r.cs_len) return true;
+  DiffResult y = r;
+  y.ours_valid = true;
+  y.ours_len = x.len;
+  y.cs_len = r.cs_len - x.removed;
+  return cs3_branch_osize(x.bytes, m, y) || cs11_67_as_66(x.bytes, m, y) || cs13_66_before_rep(x.bytes, m, y);
 }
 
 // CS-3: with 66, Capstone decodes near CALL/JMP/Jcc rel in 64-bit mode as rel16 (the
@@ -124,7 +153,7 @@ bool cs4_prefix_before_vex(const uint8_t* b, CodeSize m, const DiffResult& r) {
   Parsed p = parse(b, m);
   if (*p.op != 0xC4 && *p.op != 0xC5) return false;
   Redecode x = without(b, m, {0x66, 0xF2, 0xF3, 0xF0}, true);
-  return x.valid && (x.d.flags & isa::IF_VEX) && x.len + x.removed == r.cs_len;
+  return x.valid && (x.d.flags & isa::IF_VEX) && x.len + x.removed == r.cs_len && same_mnemonic(x.d, r);
 }
 
 // CS-5: Capstone 4 decodes UD0 (0F FF) and UD1 (0F B9) without a ModRM byte; the
@@ -174,8 +203,9 @@ bool cs9_fence_rm(const uint8_t* b, CodeSize m, const DiffResult& r) {
 }
 
 // CS-10: Capstone rejects a form whose mandatory prefix (66, F2 or F3) is followed by
-// another legacy prefix (66 26 0F D0 /r, F3 65 0F B8 /r), but accepts the same
-// prefixes in the other order; SDM Vol. 2A 2.1.1: prefix groups come in any order.
+// another legacy prefix or an ignored REX (66 26 0F D0 /r, F3 65 0F B8 /r, F2 44 46 0F
+// 7C /r), but accepts the same prefixes in the other order; SDM Vol. 2A 2.1.1: prefix
+// groups come in any order; 2.2.1: a REX not immediately before the opcode is ignored.
 bool cs10_mandatory_not_last(const uint8_t* b, CodeSize m, const DiffResult& r) {
   isa::DecodedInst d;
   if (!r.ours_valid || r.cs_valid || isa::decode(b, kWindow, m, d) != isa::kDecodeOk) return false;
@@ -190,7 +220,7 @@ bool cs10_mandatory_not_last(const uint8_t* b, CodeSize m, const DiffResult& r) 
   bool seen = false;
   for (unsigned i = 0; i < p.npfx; i++) {
     if (b[i] == mand) seen = true;
-    else if (seen && is_legacy_prefix(b[i])) return true;
+    else if (seen && (is_legacy_prefix(b[i]) || i + 1 < p.npfx)) return true;  // not the final REX
   }
   return false;
 }
@@ -210,7 +240,8 @@ bool cs11_67_as_66(const uint8_t* b, CodeSize m, const DiffResult& r) {
   uint8_t buf[kWindow];
   unsigned n = 0;
   for (unsigned i = 0; i < kWindow; i++) {
-    if (i < p.npfx && (b[i] == 0xF2 || b[i] == 0xF3)) continue;  // 66 would lose to F2/F3
+    // 66 would lose to F2/F3; a LOCK Capstone also accepted is CS-2.
+    if (i < p.npfx && (b[i] == 0xF2 || b[i] == 0xF3 || b[i] == 0xF0)) continue;
     buf[n++] = i < p.npfx && b[i] == 0x67 ? 0x66 : b[i];
   }
   while (n < kWindow) buf[n++] = 0;
@@ -266,10 +297,10 @@ bool cs15_gather_no_sib(const uint8_t*, CodeSize, const DiffResult& r) {
          r.cs_text.find("gather") < 4;
 }
 
-// CS-16: Capstone accepts SYSCALL/SYSRET outside 64-bit mode (the AMD behaviour); SDM
-// Vol. 2B SYSCALL/SYSRET: #UD in legacy and compatibility mode on Intel processors.
+// CS-16: Capstone accepts SYSCALL/SYSRET (the AMD behaviour) and SWAPGS outside 64-bit
+// mode; SDM Vol. 2B SYSCALL/SYSRET/SWAPGS: #UD in legacy and compatibility mode on Intel.
 bool cs16_syscall_legacy(const uint8_t*, CodeSize m, const DiffResult& r) {
-  return m != CodeSize::k64 && !r.ours_valid && r.cs_valid && mnemonic_is(r, {"syscall", "sysret"});
+  return m != CodeSize::k64 && !r.ours_valid && r.cs_valid && mnemonic_is(r, {"syscall", "sysret", "swapgs"});
 }
 
 // CS-17: in 16-bit mode Capstone rejects most forms newer than SSE2 that need a
@@ -283,6 +314,20 @@ bool cs17_16bit_newer_forms(const uint8_t* b, CodeSize m, const DiffResult& r) {
   const isa::FormInfo& f = d.info();
   return f.prefix == isa::P66 || f.prefix == isa::PF2 || f.prefix == isa::PF3 || f.map == isa::M0F38 ||
          f.map == isa::M0F3A;
+}
+
+// CS-18: Capstone 4 does not know VBROADCASTI128 (VEX.256.66.0F38.W0 5A /r, AVX2; SDM
+// Vol. 2A VPBROADCAST).
+bool cs18_vbroadcasti128(const uint8_t* b, CodeSize m, const DiffResult& r) {
+  isa::DecodedInst d;
+  return r.ours_valid && !r.cs_valid && isa::decode(b, kWindow, m, d) == isa::kDecodeOk &&
+         d.form == isa::Form::vbroadcasti128_v_m;
+}
+
+// CS-19: Capstone decodes PCOMMIT (66 0F AE F8), which Intel withdrew before any
+// processor implemented it (removed from the SDM in 2016); it is #UD.
+bool cs19_pcommit(const uint8_t*, CodeSize, const DiffResult& r) {
+  return !r.ours_valid && r.cs_valid && mnemonic_is(r, {"pcommit"});
 }
 
 // LACK-1: AMD 3DNow! (0F 0F ib, 0F 0E FEMMS): not on Intel CPUs (#UD).
@@ -332,17 +377,25 @@ bool lack7_sgx_tsx(const uint8_t*, CodeSize, const DiffResult& r) {
          mnemonic_is(r, {"encls", "enclu", "enclv", "xbegin", "xabort", "xend", "xtest"});
 }
 
+// LACK-8: AMD XOP (8F escape with map select >= 8: VFRCZ*, VPCMOV, TBM ...).
+bool lack8_xop(const uint8_t* b, CodeSize m, const DiffResult& r) {
+  Parsed p = parse(b, m);
+  return !r.ours_valid && r.cs_valid && p.op[0] == 0x8F && r.cs_text[0] != 'p';
+}
+
 struct Entry {
   const char* id;
   const char* what;
   bool (*match)(const uint8_t*, CodeSize, const DiffResult&);
 };
 
+// Checked in order; the first match names the disagreement (CS-4 before CS-1: a VEX
+// instruction behind F2/F3 is a prefix-before-VEX case first).
 const Entry kEntries[] = {
+    {"CS-4", "legacy/REX prefix before VEX accepted", cs4_prefix_before_vex},
     {"CS-1", "66/F2/F3 selecting no form ignored by Capstone", cs1_ignored_mandatory_prefix},
     {"CS-2", "LOCK accepted on a non-lockable form", cs2_lock_anywhere},
     {"CS-3", "66 on a near branch in 64-bit mode (AMD rel16)", cs3_branch_osize},
-    {"CS-4", "legacy/REX prefix before VEX accepted", cs4_prefix_before_vex},
     {"CS-5", "UD0/UD1 decoded without ModRM", cs5_ud0_ud1_modrm},
     {"CS-6", "MOV Sreg with REX.R rejected", cs6_sreg_rex_r},
     {"CS-7", "hint-NOP space 0F 18-1F rejected", cs7_hint_nop},
@@ -356,6 +409,8 @@ const Entry kEntries[] = {
     {"CS-15", "gather without SIB accepted", cs15_gather_no_sib},
     {"CS-16", "SYSCALL/SYSRET outside 64-bit mode accepted", cs16_syscall_legacy},
     {"CS-17", "SSE3+ forms rejected in 16-bit mode", cs17_16bit_newer_forms},
+    {"CS-18", "VBROADCASTI128 unknown", cs18_vbroadcasti128},
+    {"CS-19", "withdrawn PCOMMIT decoded", cs19_pcommit},
     {"LACK-1", "AMD 3DNow!", lack1_3dnow},
     {"LACK-2", "AMD SSE4a", lack2_sse4a},
     {"LACK-3", "AMD system instructions", lack3_amd_system},
@@ -363,6 +418,7 @@ const Entry kEntries[] = {
     {"LACK-5", "AVX-512 (opmask, EVEX)", lack5_avx512},
     {"LACK-6", "VIA PadLock", lack6_padlock},
     {"LACK-7", "SGX and TSX", lack7_sgx_tsx},
+    {"LACK-8", "AMD XOP", lack8_xop},
 };
 
 }  // namespace
