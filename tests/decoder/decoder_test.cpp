@@ -272,3 +272,122 @@ TEST_CASE("decoder.length_limits", "[decoder]") {
   for (uint8_t b : {0x48, 0xB8, 1, 2}) w.push_back(b);
   CHECK(decode(w.data(), unsigned(w.size()), k64, d) == kDecodeTooLong);
 }
+
+TEST_CASE("decoder.segment_register_operands", "[decoder]") {
+  // mov eax, gs; REX.R is ignored for Sreg (SDM Vol. 2A 2.2.1.2).
+  auto r = dec(k64, {0x44, 0x8C, 0xE8});
+  REQUIRE(r.st == kDecodeOk);
+  CHECK(r.d.form == Form::mov_ev_sw);
+  CHECK(r.d.reg == GS);
+  CHECK(dec(k64, {0x8C, 0xF0}).st == kDecodeUd);  // Sreg 6
+  CHECK(dec(k32, {0x8E, 0xC8}).st == kDecodeUd);  // mov cs, ax
+  CHECK(dec(k32, {0x8E, 0xD8}).d.reg == DS);
+}
+
+TEST_CASE("decoder.sse_mandatory_prefixes", "[decoder]") {
+  CHECK(dec(k64, {0x0F, 0x58, 0xC1}).d.form == Form::addps_v_w);
+  CHECK(dec(k64, {0x66, 0x0F, 0x58, 0xC1}).d.form == Form::addpd_v_w);
+  CHECK(dec(k64, {0xF3, 0x0F, 0x58, 0xC1}).d.form == Form::addss_v_w);
+  CHECK(dec(k64, {0xF2, 0x0F, 0x58, 0xC1}).d.form == Form::addsd_v_w);
+  // F2/F3 win over 66; the last of F2/F3 wins.
+  CHECK(dec(k64, {0x66, 0xF3, 0x0F, 0x58, 0xC1}).d.form == Form::addss_v_w);
+  CHECK(dec(k64, {0xF3, 0xF2, 0x0F, 0x58, 0xC1}).d.form == Form::addsd_v_w);
+  // NP form with a prefix it does not define: reserved, #UD.
+  CHECK(dec(k64, {0xF3, 0x0F, 0x28, 0xC1}).st == kDecodeUd);
+  // MMX and SSE2 share 0F FC; REX.R/B extend xmm registers.
+  auto r = dec(k64, {0x0F, 0xFC, 0xC1});
+  CHECK(r.d.form == Form::paddb_p_q);
+  CHECK(r.d.osize == 8);
+  r = dec(k64, {0x66, 0x45, 0x0F, 0xFC, 0xC1});
+  CHECK(r.d.form == Form::paddb_v_w);
+  CHECK(r.d.osize == 16);
+  CHECK(r.d.reg == 8);
+  CHECK(r.d.rm == 9);
+  // movq xmm, r64 is movd_v_e with REX.W.
+  r = dec(k64, {0x66, 0x48, 0x0F, 0x6E, 0xC0});
+  CHECK(r.d.form == Form::movd_v_e);
+  CHECK((r.d.flags & IF_REXW));
+  // movhlps (register) and movlps (memory) share 0F 12.
+  CHECK(dec(k64, {0x0F, 0x12, 0xC1}).d.form == Form::movhlps_v_u);
+  CHECK(dec(k64, {0x0F, 0x12, 0x01}).d.form == Form::movlps_v_m);
+  // Group 14: psrldq is 66 0F 73 /3 ib.
+  r = dec(k64, {0x66, 0x0F, 0x73, 0xD9, 0x04});
+  CHECK(r.d.form == Form::psrldq_u_ib);
+  CHECK(r.d.rm == 1);
+  CHECK(r.d.imm == 4);
+  // Three-byte maps.
+  CHECK(dec(k64, {0x66, 0x0F, 0x38, 0x00, 0xC1}).d.form == Form::pshufb_v_w);
+  r = dec(k64, {0x66, 0x0F, 0x3A, 0x0F, 0xC1, 0x08});
+  CHECK(r.d.form == Form::palignr_v_w_ib);
+  CHECK(r.d.len == 6);
+  // crc32 r32, r/m8: the byte operand maps AH..BH, the 32-bit register does not.
+  r = dec(k64, {0xF2, 0x0F, 0x38, 0xF0, 0xE4});
+  CHECK(r.d.form == Form::crc32_gd_eb);
+  CHECK(r.d.reg == RSP);
+  CHECK(r.d.rm == 16 + 0);  // AH
+}
+
+TEST_CASE("decoder.vex_forms", "[decoder]") {
+  // vaddps ymm1, ymm2, ymm3: C5 EC 58 CB
+  auto r = dec(k64, {0xC5, 0xEC, 0x58, 0xCB});
+  REQUIRE(r.st == kDecodeOk);
+  CHECK(r.d.form == Form::vaddps_v_h_w);
+  CHECK(r.d.osize == 32);
+  CHECK((r.d.flags & IF_VEXL));
+  CHECK(r.d.reg == 1);
+  CHECK(r.d.vvvv == 2);
+  CHECK(r.d.rm == 3);
+  // vzeroupper (L=0) / vzeroall (L=1)
+  CHECK(dec(k64, {0xC5, 0xF8, 0x77}).d.form == Form::vzeroupper);
+  CHECK(dec(k64, {0xC5, 0xFC, 0x77}).d.form == Form::vzeroall);
+  // vpsrlvd (W0) / vpsrlvq (W1)
+  CHECK(dec(k64, {0xC4, 0xE2, 0x69, 0x45, 0xCB}).d.form == Form::vpsrlvd_v_h_w);
+  CHECK(dec(k64, {0xC4, 0xE2, 0xE9, 0x45, 0xCB}).d.form == Form::vpsrlvq_v_h_w);
+  // vpermq is VEX.256 only.
+  CHECK(dec(k64, {0xC4, 0xE3, 0xFD, 0x00, 0xC1, 0x1B}).d.form == Form::vpermq_v_w_ib);
+  CHECK(dec(k64, {0xC4, 0xE3, 0xF9, 0x00, 0xC1, 0x1B}).st == kDecodeUd);
+  // vblendvps: the fourth register in imm8[7:4].
+  r = dec(k64, {0xC4, 0xE3, 0x69, 0x4A, 0xCB, 0x40});
+  CHECK(r.d.form == Form::vblendvps_v_h_w_l);
+  CHECK((r.d.imm & 0xFF) >> 4 == 4);
+  // vfmadd231ps xmm1, xmm2, [rax]
+  CHECK(dec(k64, {0xC4, 0xE2, 0x69, 0xB8, 0x08}).d.form == Form::vfmadd231ps_v_h_w);
+  // VSIB: vpgatherdd xmm0, [rax + xmm4*4], xmm1 (index 100b is xmm4, not "none")
+  r = dec(k64, {0xC4, 0xE2, 0x71, 0x90, 0x04, 0xA0});
+  REQUIRE(r.st == kDecodeOk);
+  CHECK(r.d.form == Form::vpgatherdd_v_m_h);
+  CHECK(r.d.index == 4);
+  CHECK(r.d.scale == 2);
+  CHECK(dec(k64, {0xC4, 0xE2, 0x71, 0x90, 0x00}).st == kDecodeUd);  // no SIB
+  // VEX.L ignored by scalar forms (LIG).
+  CHECK(dec(k64, {0xC5, 0xEE, 0x58, 0xCB}).d.form == Form::vaddss_v_h_w);
+}
+
+TEST_CASE("decoder.system_forms", "[decoder]") {
+  CHECK(dec(k64, {0x0F, 0x01, 0xC2}).d.form == Form::vmlaunch);
+  CHECK(dec(k64, {0x0F, 0x01, 0xC3}).d.form == Form::vmresume);
+  CHECK(dec(k64, {0x0F, 0x78, 0xC8}).d.form == Form::vmread_ey_gy);
+  CHECK(dec(k64, {0x0F, 0xC7, 0x30}).d.form == Form::vmptrld_mq);
+  CHECK(dec(k64, {0x66, 0x0F, 0xC7, 0x30}).d.form == Form::vmclear_mq);
+  CHECK(dec(k64, {0xF3, 0x0F, 0xC7, 0x30}).d.form == Form::vmxon_mq);
+  CHECK(dec(k64, {0x0F, 0xC7, 0x38}).d.form == Form::vmptrst_mq);
+  CHECK(dec(k64, {0x0F, 0xC7, 0xF0}).d.form == Form::rdrand_rv);
+  CHECK(dec(k64, {0xF3, 0x0F, 0xC7, 0xF8}).d.form == Form::rdpid_ry);
+  CHECK(dec(k64, {0x66, 0x0F, 0x38, 0x80, 0x08}).d.form == Form::invept_gy_mdq);
+  CHECK(dec(k64, {0x0F, 0xAE, 0xE8}).d.form == Form::lfence);
+  CHECK(dec(k64, {0x0F, 0xAE, 0x10}).d.form == Form::ldmxcsr_m);
+  CHECK(dec(k64, {0x48, 0x0F, 0xAE, 0x00}).d.form == Form::fxsave_m);
+  CHECK(dec(k64, {0xF3, 0x0F, 0x1E, 0xFA}).d.form == Form::endbr64);
+  CHECK(dec(k64, {0x0F, 0x1F, 0x44, 0x00, 0x00}).d.form == Form::nop_ev);
+  // MOV CR: ModRM.mod ignored, always a register form without displacement.
+  auto r = dec(k64, {0x0F, 0x22, 0x18});
+  CHECK(r.d.form == Form::mov_cd_rd);
+  CHECK(r.d.len == 3);
+  CHECK(!r.d.is_mem());
+  CHECK(r.d.reg == 3);
+  CHECK(r.d.rm == 0);
+  CHECK(dec(k32, {0x0F, 0x05}).st == kDecodeUd);  // SYSCALL outside 64-bit mode (Intel)
+  CHECK(dec(k64, {0x0F, 0x05}).d.form == Form::syscall);
+  CHECK(dec(k64, {0x0F, 0x0B}).d.form == Form::ud2);
+  CHECK(dec(k64, {0x0F, 0xB9, 0x00}).d.len == 3);  // UD1 has ModRM
+}
