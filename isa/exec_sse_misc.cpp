@@ -1,5 +1,5 @@
 // SSE4.2 string compares (PCMPESTRI/PCMPESTRM/PCMPISTRI/PCMPISTRM), AES-NI and
-// PCLMULQDQ, in their legacy and VEX.128 encodings.
+// PCLMULQDQ, in their legacy and VEX.128 encodings; the SHA extensions (legacy only).
 #include <array>
 #include <utility>
 
@@ -193,7 +193,95 @@ void pclmulqdq(Cpu& c, const DecodedInst& d) {
   put<S>(c, d.reg, r);
 }
 
+// ---- SHA extensions (SDM Vol. 2B SHA1RNDS4 ... SHA256MSG2), element 3 = bits 127:96 ---------
+inline uint32_t rol(uint32_t v, unsigned n) { return (v << n) | (v >> (32 - n)); }
+inline uint32_t ror(uint32_t v, unsigned n) { return (v >> n) | (v << (32 - n)); }
+
+template <class W, bool M, class F>
+inline void sha2(Cpu& c, const DecodedInst& d, F f) {
+  check<Sse>(c);
+  VecReg a = c.v[d.reg], b = src_w<Sse, M>(c, d), r = zero_vec();
+  f(a.u32, b.u32, r.u32);
+  put<Sse>(c, d.reg, r);
+}
+template <class W, bool M>
+void sha1rnds4(Cpu& c, const DecodedInst& d) {
+  unsigned fn = d.imm & 3;
+  sha2<W, M>(c, d, [fn](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    static constexpr uint32_t kK[4] = {0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6};
+    auto f = [fn](uint32_t b, uint32_t c, uint32_t d) {
+      if (fn == 0) return (b & c) ^ (~b & d);
+      if (fn == 2) return (b & c) ^ (b & d) ^ (c & d);
+      return b ^ c ^ d;
+    };
+    uint32_t A = s1[3], B = s1[2], C = s1[1], D = s1[0], E = 0;
+    const uint32_t w[4] = {s2[3], s2[2], s2[1], s2[0]};  // W0+E, W1, W2, W3
+    for (unsigned i = 0; i < 4; i++) {
+      uint32_t a = f(B, C, D) + rol(A, 5) + w[i] + E + kK[fn];
+      E = D, D = C, C = rol(B, 30), B = A, A = a;
+    }
+    r[3] = A, r[2] = B, r[1] = C, r[0] = D;
+  });
+}
+template <class W, bool M>
+void sha1nexte(Cpu& c, const DecodedInst& d) {
+  sha2<W, M>(c, d, [](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    r[3] = s2[3] + rol(s1[3], 30), r[2] = s2[2], r[1] = s2[1], r[0] = s2[0];
+  });
+}
+template <class W, bool M>
+void sha1msg1(Cpu& c, const DecodedInst& d) {
+  sha2<W, M>(c, d, [](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    r[3] = s1[1] ^ s1[3], r[2] = s1[0] ^ s1[2], r[1] = s2[3] ^ s1[1], r[0] = s2[2] ^ s1[0];
+  });
+}
+template <class W, bool M>
+void sha1msg2(Cpu& c, const DecodedInst& d) {
+  sha2<W, M>(c, d, [](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    uint32_t w16 = rol(s1[3] ^ s2[2], 1), w17 = rol(s1[2] ^ s2[1], 1);
+    uint32_t w18 = rol(s1[1] ^ s2[0], 1), w19 = rol(s1[0] ^ w16, 1);
+    r[3] = w16, r[2] = w17, r[1] = w18, r[0] = w19;
+  });
+}
+// SHA256RNDS2 xmm1, xmm2/m128, <XMM0>: two rounds; XMM0 holds WK0 and WK1.
+template <class W, bool M>
+void sha256rnds2(Cpu& c, const DecodedInst& d) {
+  uint32_t wk[2] = {c.v[0].u32[0], c.v[0].u32[1]};
+  sha2<W, M>(c, d, [&wk](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    uint32_t A = s2[3], B = s2[2], C = s1[3], D = s1[2], E = s2[1], F = s2[0], G = s1[1], H = s1[0];
+    for (unsigned i = 0; i < 2; i++) {
+      uint32_t ch = (E & F) ^ (~E & G), maj = (A & B) ^ (A & C) ^ (B & C);
+      uint32_t s0 = ror(A, 2) ^ ror(A, 13) ^ ror(A, 22), s1e = ror(E, 6) ^ ror(E, 11) ^ ror(E, 25);
+      uint32_t t = ch + s1e + wk[i] + H;
+      uint32_t a = t + maj + s0, e = t + D;
+      H = G, G = F, F = E, E = e, D = C, C = B, B = A, A = a;
+    }
+    r[3] = A, r[2] = B, r[1] = E, r[0] = F;
+  });
+}
+template <class W, bool M>
+void sha256msg1(Cpu& c, const DecodedInst& d) {
+  sha2<W, M>(c, d, [](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    auto sig0 = [](uint32_t w) { return ror(w, 7) ^ ror(w, 18) ^ (w >> 3); };
+    r[3] = s1[3] + sig0(s2[0]), r[2] = s1[2] + sig0(s1[3]);
+    r[1] = s1[1] + sig0(s1[2]), r[0] = s1[0] + sig0(s1[1]);
+  });
+}
+template <class W, bool M>
+void sha256msg2(Cpu& c, const DecodedInst& d) {
+  sha2<W, M>(c, d, [](const uint32_t* s1, const uint32_t* s2, uint32_t* r) {
+    auto sig1 = [](uint32_t w) { return ror(w, 17) ^ ror(w, 19) ^ (w >> 10); };
+    uint32_t w16 = s1[0] + sig1(s2[2]), w17 = s1[1] + sig1(s2[3]);
+    uint32_t w18 = s1[2] + sig1(w16), w19 = s1[3] + sig1(w17);
+    r[3] = w19, r[2] = w18, r[1] = w17, r[0] = w16;
+  });
+}
+
 const Binding kBindings[] = {
+    NS_B_LEG(sha1rnds4_v_w_ib, sha1rnds4), NS_B_LEG(sha1nexte_v_w, sha1nexte),
+    NS_B_LEG(sha1msg1_v_w, sha1msg1), NS_B_LEG(sha1msg2_v_w, sha1msg2),
+    NS_B_LEG(sha256rnds2_v_w, sha256rnds2), NS_B_LEG(sha256msg1_v_w, sha256msg1),
+    NS_B_LEG(sha256msg2_v_w, sha256msg2),
     NS_B_LEG(pcmpestri_v_w_ib, pcmpestri), NS_B_VEX(vpcmpestri_v_w_ib, pcmpestri),
     NS_B_LEG(pcmpestrm_v_w_ib, pcmpestrm), NS_B_VEX(vpcmpestrm_v_w_ib, pcmpestrm),
     NS_B_LEG(pcmpistri_v_w_ib, pcmpistri), NS_B_VEX(vpcmpistri_v_w_ib, pcmpistri),
