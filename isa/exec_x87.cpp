@@ -173,6 +173,16 @@ void fld_sti(Cpu& c, const DecodedInst& d) {
 }
 
 // ---- stores ----------------------------------------------------------------------
+// Writes a store's bytes. The 10-byte formats are written as the hardware does, the
+// low 8 bytes then the top 2, so a store crossing into a faulting page leaves the
+// first part written (checked on hardware; the x87 state stays unchanged).
+void write_operand(Cpu& c, const DecodedInst& d, const void* src, unsigned n) {
+  uint64_t ea = c.ea(d);
+  if (n != 10) return c.write_bytes(d.seg, ea, src, n);
+  c.write_bytes(d.seg, ea, src, 8);
+  c.write_bytes(d.seg, ea + 8, static_cast<const uint8_t*>(src) + 8, 2);
+}
+
 NS_X87_KERNEL(k_fsts, "fsts (%[mem])")
 NS_X87_KERNEL(k_fstl, "fstl (%[mem])")
 NS_X87_KERNEL(k_fists, "fists (%[mem])")
@@ -201,7 +211,7 @@ void store_mem(Cpu& c, const DecodedInst& d) {
       return;
     }
     K(s.fcw | SW_EXC, s.fsw, kIndefinite, X87Reg{}, buf, r);
-    c.write_bytes(d.seg, c.ea(d), buf, N);
+    write_operand(c, d, buf, N);
     stack_underflow(c, d);
     if (Pop) pop(s);
     return;
@@ -209,7 +219,7 @@ void store_mem(Cpu& c, const DecodedInst& d) {
   K(s.fcw, s.fsw, st(s, 0), X87Reg{}, buf, r);
   uint16_t exc = r.sw & SW_EXC;
   if (stopped(c, d, r, SW_OE | SW_UE)) return;
-  c.write_bytes(d.seg, c.ea(d), buf, N);
+  write_operand(c, d, buf, N);
   set_c1(s, r.sw & SW_C1);
   record(c, d, exc);
   if (Pop) pop(s);
@@ -220,12 +230,12 @@ void fst_m80fp(Cpu& c, const DecodedInst& d) {
   checks(c);
   X87State& s = c.x87;
   if (empty(s, 0)) {
-    if (s.fcw & SW_IE) c.write_bytes(d.seg, c.ea(d), &kIndefinite, 10);
+    if (s.fcw & SW_IE) write_operand(c, d, &kIndefinite, 10);
     else c.probe_write(d.seg, c.ea(d), 10);
     if (stack_underflow(c, d) && Pop) pop(s);
     return;
   }
-  c.write_bytes(d.seg, c.ea(d), &st(s, 0), 10);
+  write_operand(c, d, &st(s, 0), 10);
   set_c1(s, false);
   record(c, d, 0);
   if (Pop) pop(s);

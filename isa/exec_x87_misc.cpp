@@ -233,12 +233,10 @@ void fwait(Cpu& c, const DecodedInst&) {
 }
 
 // ---- environment images (SDM Vol. 1 8.1.10, Figures 8-9 to 8-12) ---------------------
-// The layout follows the operand size (66h selects the 14-byte one in every mode)
+// The layout follows the operand size (16-bit: the 14-byte one, in every mode)
 // and, for FIP/FDP/FOP, whether the processor is in real/virtual-8086 mode.
-bool env16(const Cpu& c, const DecodedInst& d) {
-  bool o66 = d.flags & IF_OSIZE;
-  return c.code_size == CodeSize::k16 ? !o66 : o66;
-}
+// (REX.W overrides 66h, as for any operand size: the decoder's osize says it all.)
+bool env16(const Cpu&, const DecodedInst& d) { return d.osize == 2; }
 
 void put16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 void put32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
