@@ -24,7 +24,9 @@ constexpr uint32_t kEdx1 = (1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u <
 // FPU TSC MSR PAE CX8 SEP PGE CMOV CLFSH MMX FXSR SSE SSE2
 constexpr uint32_t kEbx7 = (1u << 3)     // BMI1
                            | (1u << 5)   // AVX2
+                           | (1u << 6)   // FDP_EXCPTN_ONLY (isa/x87.h models it)
                            | (1u << 8)   // BMI2
+                           | (1u << 13)  // FCS/FDS deprecated (isa/x87.h stores them as 0)
                            | (1u << 18)  // RDSEED
                            | (1u << 19); // ADX
 
@@ -39,7 +41,7 @@ CpuModel make_server() {
       {0x7, 0, true, 0, kEbx7, 0, 0},
       {0xA, 0, false, 0, 0, 0, 0},  // no PMU (PLATFORM.md)
       {0xD, 0, true, 0x7, 0x340, 0x340, 0},   // x87|SSE|AVX, sizes for XCR0=7
-      {0xD, 1, true, 0x3, 0x340, 0, 0},       // XSAVEOPT, XSAVEC
+      {0xD, 1, true, 0x7, 0x340, 0, 0},       // XSAVEOPT, XSAVEC, XGETBV with ECX=1
       {0xD, 2, true, 0x100, 0x240, 0, 0},     // AVX state: 256 bytes at 576
       {0x80000000, 0, false, 0x80000008, 0, 0, 0},
       {0x80000001, 0, false, 0, 0, (1u << 0) | (1u << 5), (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29)},
