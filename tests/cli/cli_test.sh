@@ -12,7 +12,7 @@ expect() {  # expect STATUS PATTERN -- ARGS...
   local want=$1 pat=$2; shift 3
   "$NESTSIM" "$@" >"$tmp/out" 2>"$tmp/err"
   local got=$?
-  if [ "$got" != "$want" ] || ! grep -qE "$pat" "$tmp/err" "$tmp/out"; then
+  if [ "$got" != "$want" ] || ! grep -qE -e "$pat" "$tmp/err" "$tmp/out"; then
     echo "FAIL: nestsim $* -> status $got (want $want), output:"; cat "$tmp/out" "$tmp/err"
     fails=$((fails + 1))
   else
