@@ -16,7 +16,6 @@
 //   - an instruction that is not valid here returns kDecodeUd with form invalid (the
 //     bound handler raises #UD) and, where the encoding allows, the full length.
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -39,14 +38,24 @@ constexpr unsigned kMaxCandidates = 128;  // forms per (encoding, map, opcode); 
 // register (REX.R ignored, 2.2.1.2); 6 and 7 are #UD, and so is a load of CS (MOV).
 enum : uint8_t { kByteReg = 1, kByteRm = 2, kVsib = 4, kSregSrc = 8, kSregDst = 16 };
 
+// What candidate filtering reads of a form, packed so that one opcode's candidates
+// sit together in one array (the 40-byte FormInfo rows are touched only for the winner).
+struct Candidate {
+  uint16_t form;
+  PrefixClass prefix;
+  ModrmKind modrm;
+  int8_t reg, rm;
+  uint32_t flags;
+};
+
 struct Tables {
-  // Candidate forms per [vex][map][opcode], most specific first.
-  std::array<std::vector<uint16_t>, 2 * 4 * 256> slots;
+  // Candidates of slot s = [vex][map][opcode] are cands[begin[s] .. begin[s + 1]),
+  // most specific first.
+  std::vector<Candidate> cands;
+  uint32_t begin[2 * 4 * 256 + 1] = {};
   uint8_t traits[kFormCount] = {};  // kByteReg | kByteRm | kVsib | kSreg*
 
-  const std::vector<uint16_t>& slot(bool vex, unsigned map, unsigned op) const {
-    return slots[(unsigned(vex) * 4 + map) * 256 + op];
-  }
+  static unsigned slot(bool vex, unsigned map, unsigned op) { return (unsigned(vex) * 4 + map) * 256 + op; }
 };
 
 uint8_t operand_traits(const char* name) {
@@ -80,22 +89,28 @@ int specificity(const FormInfo& f) {
 
 Tables* build_tables() {
   auto* t = new Tables;
+  std::vector<std::vector<uint16_t>> slots(2 * 4 * 256);
   for (unsigned i = 1; i < kFormCount; i++) {
     const FormInfo& f = kForms[i];
     t->traits[i] = operand_traits(f.name);
     if (!std::strncmp(f.name, "vgather", 7) || !std::strncmp(f.name, "vpgather", 8))
       t->traits[i] |= kVsib;
     unsigned n = (f.flags & F_CC16) ? 16 : (f.flags & F_PLUSR) ? 8 : 1;
-    bool vex = f.flags & F_VEX;
     for (unsigned k = 0; k < n; k++)
-      t->slots[(unsigned(vex) * 4 + f.map) * 256 + ((f.opcode + k) & 0xFF)].push_back(uint16_t(i));
+      slots[Tables::slot(f.flags & F_VEX, f.map, (f.opcode + k) & 0xFF)].push_back(uint16_t(i));
   }
-  for (auto& s : t->slots) {
-    if (s.size() > kMaxCandidates) std::abort();  // raise kMaxCandidates
-    std::stable_sort(s.begin(), s.end(), [](uint16_t a, uint16_t b) {
+  for (unsigned s = 0; s < slots.size(); s++) {
+    if (slots[s].size() > kMaxCandidates) std::abort();  // raise kMaxCandidates
+    std::stable_sort(slots[s].begin(), slots[s].end(), [](uint16_t a, uint16_t b) {
       return specificity(kForms[a]) > specificity(kForms[b]);
     });
+    t->begin[s] = uint32_t(t->cands.size());
+    for (uint16_t i : slots[s]) {
+      const FormInfo& f = kForms[i];
+      t->cands.push_back({i, f.prefix, f.modrm, f.reg, f.rm, f.flags});
+    }
   }
+  t->begin[slots.size()] = uint32_t(t->cands.size());
   return t;
 }
 
@@ -167,7 +182,7 @@ PrefixClass mandatory(const Prefixes& p) {
 bool prefix_ok(PrefixClass want, PrefixClass have) { return want == PX || want == have; }
 
 // Filters that do not need ModRM.
-bool pre_modrm_ok(const FormInfo& f, const Prefixes& p, PrefixClass mp, bool m64) {
+bool pre_modrm_ok(const Candidate& f, const Prefixes& p, PrefixClass mp, bool m64) {
   if (!prefix_ok(f.prefix, mp)) return false;
   if ((f.flags & F_I64) && m64) return false;
   if ((f.flags & F_O64) && !m64) return false;
@@ -181,7 +196,7 @@ bool pre_modrm_ok(const FormInfo& f, const Prefixes& p, PrefixClass mp, bool m64
   return true;
 }
 
-bool modrm_ok(const FormInfo& f, unsigned mod, unsigned reg, unsigned rm) {
+bool modrm_ok(const Candidate& f, unsigned mod, unsigned reg, unsigned rm) {
   if (f.modrm == REG && mod != 3 && !(f.flags & F_MODRM_MOD3)) return false;
   if (f.modrm == MEM && mod == 3) return false;
   if (f.reg >= 0 && unsigned(f.reg) != reg) return false;
@@ -400,14 +415,15 @@ opcode:
 
   // 3. Candidates: filters that need no ModRM, then ModRM.
   const PrefixClass mp = mandatory(p);
-  uint16_t keep[kMaxCandidates];
+  const Candidate* keep[kMaxCandidates];
   unsigned nkeep = 0;
-  for (uint16_t f : t.slot(p.vex, map, opcode))
-    if (pre_modrm_ok(kForms[f], p, mp, m64)) keep[nkeep++] = f;
+  const unsigned slot = Tables::slot(p.vex, map, opcode);
+  for (unsigned i = t.begin[slot]; i < t.begin[slot + 1]; i++)
+    if (pre_modrm_ok(t.cands[i], p, mp, m64)) keep[nkeep++] = &t.cands[i];
   if (nkeep == 0) return finish_ud(r, out);
-  const bool has_modrm = kForms[keep[0]].modrm != NOMR;
+  const bool has_modrm = keep[0]->modrm != NOMR;
   unsigned mod = 0, reg = 0, rm = 0;
-  uint16_t form = keep[0];
+  uint16_t form = keep[0]->form;
   if (has_modrm) {
     uint8_t modrm;
     if (!r.next(modrm)) return r.err;
@@ -416,10 +432,10 @@ opcode:
     rm = modrm & 7;
     form = 0;
     for (unsigned i = 0; i < nkeep && !form; i++)
-      if (modrm_ok(kForms[keep[i]], mod, reg, rm)) form = keep[i];
+      if (modrm_ok(*keep[i], mod, reg, rm)) form = keep[i]->form;
     if (!form) ud = true;
   }
-  const FormInfo& f = kForms[form ? form : keep[0]];
+  const FormInfo& f = kForms[form ? form : keep[0]->form];
 
   // 4. Sizes, operands, immediate.
   out.osize = operand_size(f, p, mode);
