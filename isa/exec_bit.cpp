@@ -44,22 +44,24 @@ struct BitTest {
 };
 
 // BSF/BSR: ZF = (source == 0), destination unchanged then (Intel leaves it as it
-// was, the SDM calls it undefined); CF, OF, SF, AF, PF undefined (left unchanged).
+// was, the SDM calls it undefined). CF, OF, SF, AF, PF are undefined; the modelled
+// core clears them except PF, the parity of the index (of 0 for a zero source).
 template <bool REVERSE>
 struct BitScan {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
     T s = read_e<T, M>(c, d);
     if (s == 0) {
-      update_flags(c, kZF, kZF);
+      set_flags_eager(c, kZF | kPF);
       return;
     }
     unsigned i = REVERSE ? 63 - __builtin_clzll(s) : __builtin_ctzll(s);
     c.set_reg<T>(d.reg, T(i));
-    update_flags(c, kZF, 0);
+    set_flags_eager(c, __builtin_parity(i) ? 0 : kPF);
   }
 };
-// TZCNT/LZCNT: CF = (source == 0), ZF = (result == 0); OF SF AF PF undefined.
+// TZCNT/LZCNT: CF = (source == 0), ZF = (result == 0); OF SF AF PF undefined
+// (cleared, as the modelled core does).
 template <bool LEAD>
 struct Count0 {
   template <class T, bool M>
@@ -68,7 +70,7 @@ struct Count0 {
     unsigned n = s == 0 ? kBits<T>
                         : LEAD ? unsigned(__builtin_clzll(s)) - (64 - kBits<T>) : unsigned(__builtin_ctzll(s));
     c.set_reg<T>(d.reg, T(n));
-    update_flags(c, kCF | kZF, (s == 0 ? kCF : 0) | (n == 0 ? kZF : 0));
+    set_flags_eager(c, (s == 0 ? kCF : 0) | (n == 0 ? kZF : 0));
   }
 };
 // POPCNT: ZF = (source == 0); OF SF AF CF PF cleared.

@@ -2,8 +2,9 @@
 // DIV/IDIV with #DE on a zero divisor or a quotient that does not fit, and the
 // BMI2 MULX (SDM Vol. 2A "MUL", "IMUL", "DIV", "IDIV"; Vol. 2B "MULX").
 // MUL/IMUL set CF = OF when the high half is significant; SF, ZF, AF, PF are
-// undefined (we derive SF/ZF/PF from the low half, AF = 0). DIV/IDIV leave all
-// six flags undefined; we leave them unchanged.
+// undefined: the modelled core gives SF and PF of the low half, ZF = AF = 0
+// (checked by tests/hostdiff). DIV/IDIV leave all six flags undefined; we leave
+// them unchanged.
 #include "isa/exec_int.h"
 
 namespace isa::exec {
@@ -17,7 +18,7 @@ using SWide = std::conditional_t<sizeof(T) == 8, __int128, std::conditional_t<si
 
 template <class T>
 inline void mul_flags(Cpu& c, T lo, bool overflow) {
-  set_flags_eager(c, szp<T>(lo) | (overflow ? kCF | kOF : 0));
+  set_flags_eager(c, (szp<T>(lo) & (kSF | kPF)) | (overflow ? kCF | kOF : 0));
 }
 
 // Writes the double-width product: AX for bytes, DX:AX / EDX:EAX / RDX:RAX otherwise.

@@ -22,6 +22,7 @@ namespace lazy {
 inline unsigned msb(uint32_t op) { return (8u << (op & 3)) - 1; }
 
 inline bool cf(const LazyFlags& f) {
+  if (f.op & LF_CFOF) return f.eager & FLAG_CF;
   switch (f.op >> 2) {
     case LF_ADD >> 2:  // carry out of the MSB: majority(src1, src2, ~res)
       return (((f.src1 & f.src2) | ((f.src1 | f.src2) & ~f.res)) >> msb(f.op)) & 1;
@@ -42,13 +43,14 @@ inline bool pf(const LazyFlags& f) {
   return f.op == LF_EAGER ? (f.eager & FLAG_PF) : !__builtin_parity(unsigned(f.res & 0xFF));
 }
 inline bool af(const LazyFlags& f) {
-  switch (f.op >> 2) {
+  switch ((f.op >> 2) & 7) {
     case LF_EAGER >> 2: return f.eager & FLAG_AF;
     case LF_LOGIC >> 2: return false;  // undefined (SDM "AND"); hardware clears it
     default: return (f.src1 ^ f.src2 ^ f.res) & 0x10;
   }
 }
 inline bool of(const LazyFlags& f) {
+  if (f.op & LF_CFOF) return f.eager & FLAG_OF;
   switch (f.op >> 2) {
     case LF_ADD >> 2:
     case LF_INC >> 2:  // operands of one sign, result of the other
@@ -96,6 +98,25 @@ inline void set_lazy(Cpu& c, uint32_t kind, T res, T s1, T s2) {
   c.lf.src1 = s1;
   c.lf.src2 = s2;
   c.lf.op = kind | kSizeIndex<T>;
+}
+
+// Replaces CF and OF only (rotates), keeping the other four flags lazy.
+inline void set_cf_of(Cpu& c, bool cf, bool of) {
+  uint32_t bits = (cf ? kCF : 0) | (of ? kOF : 0);
+  if (c.lf.op == LF_EAGER) {
+    c.lf.eager = (c.lf.eager & ~(kCF | kOF)) | bits;
+  } else {
+    c.lf.op |= LF_CFOF;
+    c.lf.eager = bits;
+  }
+}
+
+// A result whose SF, ZF and PF follow it, with AF = 0 and CF/OF given (shifts,
+// multiplies).
+template <class T>
+inline void set_result_cf_of(Cpu& c, T res, bool cf, bool of) {
+  set_lazy<T>(c, LF_LOGIC | LF_CFOF, res, T(0), T(0));
+  c.lf.eager = (cf ? kCF : 0) | (of ? kOF : 0);
 }
 
 // Sets all six arithmetic flags (FLAG_* bits; others ignored).

@@ -8,7 +8,11 @@
 //     ZF is (res == 0) and the sign of x is bit (8 << size) - 1 of x;
 //   - kind LF_EAGER: the six flags are the FLAG_* bits of `eager`;
 //   - kinds LF_INC/LF_DEC: src2 is 1 and CF (which INC/DEC preserve, SDM Vol. 2A
-//     "INC"/"DEC") is bit 0 of `eager`.
+//     "INC"/"DEC") is bit 0 of `eager`;
+//   - LF_CFOF (never with LF_EAGER): CF and OF are the FLAG_CF/FLAG_OF bits of
+//     `eager`, the other four flags follow the kind. Rotates use it to replace
+//     CF/OF without evaluating the previous result's flags, and shifts/multiplies
+//     to record a result whose CF/OF are not a function of it.
 // Evaluators live in isa/flags.h.
 #pragma once
 #include <cstdint>
@@ -22,6 +26,7 @@ enum LazyKind : uint32_t {
   LF_LOGIC = 3 << 2,  // AND/OR/XOR/TEST: CF = OF = 0, AF = 0
   LF_INC = 4 << 2,
   LF_DEC = 5 << 2,
+  LF_CFOF = 1 << 5,  // modifier bit, see above
 };
 
 struct LazyFlags {

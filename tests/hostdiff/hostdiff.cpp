@@ -32,6 +32,7 @@ using isa::Form;
 constexpr uint64_t kCtx = 0x10000000, kCtxSize = 0x10000;
 constexpr uint64_t kCode = 0x20000000, kCodeSize = 0x10000;
 constexpr uint64_t kInsn = kCode + 0x8000;
+constexpr unsigned kPreMax = 8;  // [kInsn - 8, kInsn): NOPs then the flag-setting pre-instruction
 constexpr uint64_t kCapture = kCode + 0x400;
 constexpr uint64_t kTargetLo = kCode + 0x1000, kTargetHi = kCode + 0xF000;
 constexpr uint64_t kData = 0x30000000, kDataSize = 0x4000;
@@ -138,6 +139,11 @@ struct Case {
   bool small_alphabet = false;
   std::vector<Patch> patches;
   uint64_t target = 0;  // branch target with a landing pad, 0 if none
+  // Optional register-only instruction run first (natively and in the simulator),
+  // so the tested one sees flags in the lazy form each ALU kind leaves them in.
+  uint8_t pre[kPreMax];
+  unsigned pre_len = 0;
+  uint32_t pre_undef = 0;  // flags the pre-instruction leaves undefined (masked too)
 };
 
 void patch_mem(Case& c, uint64_t addr, const void* p, unsigned len) {
@@ -309,18 +315,22 @@ uint64_t pick_target(Rng& r, unsigned len, bool rel8) {
     } else {
       t = r.range(kTargetLo, kTargetHi);
     }
-    if (t + kPad <= kInsn || t >= next + kPad) return t;
+    if (t + kPad <= kInsn - kPreMax || t >= next + kPad) return t;
   }
 }
 
 bool make_case_once(Rng& r, Form f, Case& c);
+void make_pre(Rng& r, Case& c);
 
 // Some random instances cannot be run the same way on both sides (e.g. CALL RSP
 // pushes into the code buffer the simulator does not map): draw another one.
 bool make_case(Rng& r, Form f, Case& c) {
   for (int i = 0; i < 20; i++) {
     c = Case{};
-    if (make_case_once(r, f, c)) return true;
+    if (make_case_once(r, f, c)) {
+      if (r.chance(50)) make_pre(r, c);
+      return true;
+    }
   }
   return false;
 }
@@ -485,6 +495,84 @@ bool make_case_once(Rng& r, Form f, Case& c) {
   return true;
 }
 
+// A random flag-setting register-register instruction writing one of R8-R15 that
+// the tested instruction does not use (every lazy kind and size; rotates and
+// shifts by 1 for the CF/OF override, IMUL/BT/POPCNT/BSF for eager results).
+void make_pre(Rng& r, Case& c) {
+  const isa::DecodedInst& d = c.d;
+  unsigned cand[8], n = 0;
+  for (unsigned g = 8; g < 16; g++)
+    if (g != d.base && g != d.index && g != d.reg && g != d.rm && g != d.vvvv) cand[n++] = g;
+  if (n == 0) return;
+  unsigned dst = cand[r.below(n)], src = unsigned(r.below(16));
+  if (src == isa::RSP) src = isa::RBP;
+  static const uint8_t alu[] = {0x01, 0x09, 0x11, 0x19, 0x21, 0x29, 0x31, 0x39, 0x85};
+  uint8_t b[kPreMax];
+  unsigned len = 0;
+  // Forms that read flags into registers or memory get a pre-instruction whose
+  // flags the SDM fully defines, so host-specific undefined values cannot leak.
+  static const char* const kReaders[] = {"adc", "sbb", "rcl", "rcr", "jcc", "setcc", "cmovcc", "lahf",
+                                         "pushf", "adcx", "adox", "salc", "loope", "loopne", "cmc"};
+  bool reader = false;
+  for (const char* p : kReaders) reader |= name_starts(d.form, p);
+  unsigned kind = unsigned(r.below(reader ? 6 : 9));
+  unsigned size = unsigned(r.below(4));  // 8, 16, 32, 64 bits
+  if (kind >= 7) size = 1 + unsigned(r.below(3));  // IMUL/BSF/POPCNT/BT have no byte form
+  if (size == 1) b[len++] = 0x66;
+  if (kind == 8) b[len++] = 0xF3;  // POPCNT
+  b[len++] = uint8_t(0x40 | (size == 3 ? 8 : 0) | ((src >> 3) << 2) | (dst >> 3));
+  unsigned modrm_reg = src & 7;
+  using namespace fl;
+  switch (kind) {
+    case 0: case 1: case 2: {  // ALU r/m, r; the logical ones leave AF undefined
+      static const uint8_t arith[] = {0x01, 0x11, 0x19, 0x29, 0x39};
+      uint8_t op = reader ? arith[r.below(5)] : alu[r.below(9)];
+      if (op == 0x09 || op == 0x21 || op == 0x31 || op == 0x85) c.pre_undef = AF;
+      b[len++] = uint8_t(op - (size == 0 ? 1 : 0));
+      break;
+    }
+    case 3: b[len++] = size == 0 ? 0xFE : 0xFF; modrm_reg = unsigned(r.below(2)); break;  // INC/DEC
+    case 4: b[len++] = size == 0 ? 0xF6 : 0xF7; modrm_reg = 3; break;                       // NEG
+    case 5:  // shift/rotate by 1: shifts leave AF undefined
+      b[len++] = size == 0 ? 0xD0 : 0xD1;
+      modrm_reg = unsigned(r.below(reader ? 4 : 8));
+      if (modrm_reg >= 4) c.pre_undef = AF;
+      break;
+    case 6:  // by CL: OF (count != 1), AF and CF (count >= size) may be undefined
+      b[len++] = size == 0 ? 0xD2 : 0xD3;
+      modrm_reg = unsigned(r.below(8));
+      c.pre_undef = AF | OF | CF;
+      break;
+    case 7: {  // IMUL r, r/m / BT r/m, r / BSF r, r/m
+      static const uint8_t op2[] = {0xAF, 0xA3, 0xBC};
+      static const uint32_t undef[] = {SF | ZF | AF | PF, OF | SF | AF | PF, CF | OF | SF | AF | PF};
+      unsigned w = unsigned(r.below(3));
+      c.pre_undef = undef[w];
+      b[len++] = 0x0F;
+      b[len++] = op2[w];
+      if (w != 1) {  // the register operand is the destination: swap roles
+        b[len - 3] = uint8_t(0x40 | (size == 3 ? 8 : 0) | ((dst >> 3) << 2) | (src >> 3));
+        b[len++] = uint8_t(0xC0 | (dst & 7) << 3 | (src & 7));
+        std::memcpy(c.pre, b, len);
+        c.pre_len = len;
+        return;
+      }
+      break;
+    }
+    default:  // POPCNT dst, src
+      b[len - 1] = uint8_t(0x40 | (size == 3 ? 8 : 0) | ((dst >> 3) << 2) | (src >> 3));
+      b[len++] = 0x0F;
+      b[len++] = 0xB8;
+      b[len++] = uint8_t(0xC0 | (dst & 7) << 3 | (src & 7));
+      std::memcpy(c.pre, b, len);
+      c.pre_len = len;
+      return;
+  }
+  b[len++] = uint8_t(0xC0 | modrm_reg << 3 | (dst & 7));
+  std::memcpy(c.pre, b, len);
+  c.pre_len = len;
+}
+
 // ---- simulator side ------------------------------------------------------------------
 struct SimResult {
   State out;
@@ -570,6 +658,12 @@ void run_sim(const Case& k, SimResult& out) {
   for (unsigned i = 0; i < 6; i++) c.seg[i].selector = g_sel[i];
   c.seg[isa::CS].attr = 0xA0FB;
   state_to_cpu(k.in, c);
+  if (k.pre_len) {
+    isa::DecodedInst p;
+    isa::decode(k.pre, k.pre_len, isa::CodeSize::k64, p);
+    c.rip() = kInsn;
+    p.fn(c, p);
+  }
   isa::DecodedInst d;
   isa::decode(k.bytes, 16, isa::CodeSize::k64, d);
   c.rip() = kInsn + d.len;
@@ -627,7 +721,7 @@ void emit_stubs(uint8_t* code) {
   for (unsigned r = 0; r < 16; r++)
     if (r != 4) e.mov_r_m(r, kIn + 8 * r);
   e.mov_r_m(4, kIn + 8 * 4);
-  e.jmp(kInsn);
+  e.jmp(kInsn - kPreMax);
 
   e = Emitter{code + (kCapture - kCode), kCapture};
   for (unsigned r = 0; r < 16; r++) e.mov_m_r(kOut + 8 * r, r);
@@ -694,6 +788,8 @@ void* map_fixed(uint64_t addr, uint64_t size, int prot) {
     const Case& k = cases[i];
     NativeResult& r = res[i];
     std::memset(code + (kTargetLo - kCode), 0xCC, kTargetHi - kTargetLo);
+    std::memset(code + (kInsn - kPreMax - kCode), 0x90, kPreMax);
+    std::memcpy(code + (kInsn - k.pre_len - kCode), k.pre, k.pre_len);
     std::memcpy(code + (kInsn - kCode), k.bytes, k.len);
     Emitter e{code + (kInsn + k.len - kCode), kInsn + k.len};
     e.pad(kInsn + k.len);
@@ -756,8 +852,8 @@ unsigned count_of(const Case& k) {
 uint32_t undefined_mask(const Case& k, bool& skip) {
   skip = false;
   auto it = undef_table().find(k.d.form);
-  if (it == undef_table().end()) return 0;
-  uint32_t m = it->second.mask;
+  if (it == undef_table().end()) return k.pre_undef;
+  uint32_t m = it->second.mask | k.pre_undef;
   unsigned bits = 8 * k.d.osize;
   const char* n = isa::form_info(k.d.form).name;
   switch (it->second.rule) {
@@ -886,6 +982,10 @@ std::string describe(const Case& k, const NativeResult& n) {
   std::snprintf(buf, sizeof(buf), "  bytes %s  (osize %u asize %u)\n", hex(k.bytes, k.len).c_str(), k.d.osize,
                 k.d.asize);
   s += buf;
+  if (k.pre_len) {
+    std::snprintf(buf, sizeof(buf), "  after %s\n", hex(k.pre, k.pre_len).c_str());
+    s += buf;
+  }
   for (unsigned i = 0; i < 16; i += 4) {
     std::snprintf(buf, sizeof(buf), "  in  %s=%016llx %s=%016llx %s=%016llx %s=%016llx\n", kGprName[i],
                   (unsigned long long)k.in.gpr[i], kGprName[i + 1], (unsigned long long)k.in.gpr[i + 1],
