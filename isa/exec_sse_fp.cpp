@@ -64,6 +64,27 @@ NS_HOST_NARROW(CvtPd2Ps, "vcvtpd2ps");
 NS_HOST_NARROW(CvtPd2Dq, "vcvtpd2dq");
 NS_HOST_NARROW(CvttPd2Dq, "vcvttpd2dq");
 
+// Operations computed element by element that can overflow or underflow: input and
+// result element bytes and the number of elements computed (0 = all), for
+// fp_flags_per_element. Horizontal and alternating operations (HADD, ADDSUB, DPPS)
+// are not listed: their flags under unmasked #O/#U are approximated (every flag the
+// masked run raised).
+template <class Op> constexpr unsigned kIE = 0;
+template <class Op> constexpr unsigned kTE = 0;
+template <class Op> constexpr unsigned kTN = 0;
+template <class Op> constexpr PeKind kPe = PeKind::kPeKeep;
+#define NS_ELEMS(Op, I, T, N, K)               \
+  template <> constexpr unsigned kIE<Op> = I; \
+  template <> constexpr unsigned kTE<Op> = T; \
+  template <> constexpr unsigned kTN<Op> = N; \
+  template <> constexpr PeKind kPe<Op> = PeKind::K;
+NS_ELEMS(AddPs, 4, 4, 0, kPeAdd) NS_ELEMS(SubPs, 4, 4, 0, kPeAdd) NS_ELEMS(MulPs, 4, 4, 0, kPeMul) NS_ELEMS(DivPs, 4, 4, 0, kPeMul)
+NS_ELEMS(AddPd, 8, 8, 0, kPeAdd) NS_ELEMS(SubPd, 8, 8, 0, kPeAdd) NS_ELEMS(MulPd, 8, 8, 0, kPeMul) NS_ELEMS(DivPd, 8, 8, 0, kPeMul)
+NS_ELEMS(AddSs, 4, 4, 1, kPeAdd) NS_ELEMS(SubSs, 4, 4, 1, kPeAdd) NS_ELEMS(MulSs, 4, 4, 1, kPeMul) NS_ELEMS(DivSs, 4, 4, 1, kPeMul)
+NS_ELEMS(AddSd, 8, 8, 1, kPeAdd) NS_ELEMS(SubSd, 8, 8, 1, kPeAdd) NS_ELEMS(MulSd, 8, 8, 1, kPeMul) NS_ELEMS(DivSd, 8, 8, 1, kPeMul)
+NS_ELEMS(CvtSd2Ss, 8, 4, 1, kPeMul) NS_ELEMS(CvtPd2Ps, 8, 4, 0, kPeMul)
+#define NS_ELEMS_OF(Op) kIE<Op>, kTE<Op>, kTN<Op>, kPe<Op>
+
 // Instructions with an imm8 operand: one instantiation per immediate value, chosen
 // through a table at run time.
 #define NS_HOST2I(NAME, INSN)                                                                 \
@@ -155,7 +176,7 @@ void fp_packed(Cpu& c, const DecodedInst& d) {
   check<W>(c);
   VecReg a = src1<W>(c, d);
   VecReg b = src_w<W, M>(c, d);
-  put<W>(c, d.reg, host_fp2<W, Op>(c, a, b));
+  put<W>(c, d.reg, host_fp2<W, Op, NS_ELEMS_OF(Op)>(c, a, b));
 }
 // Packed with one source (VEX: vvvv unused).
 template <class W, bool M, class Op>
@@ -171,7 +192,7 @@ void fp_scalar(Cpu& c, const DecodedInst& d) {
   check<S>(c);
   VecReg a = src1<S>(c, d);
   VecReg b = src_wn<S, M, N>(c, d);
-  put<S>(c, d.reg, host_fp2<S, Op>(c, a, b));
+  put<S>(c, d.reg, host_fp2<S, Op, NS_ELEMS_OF(Op)>(c, a, b));
 }
 // Widening conversion: the source is half W's width (a register or memory).
 template <class W, bool M, class Op>
@@ -186,7 +207,7 @@ template <class W, bool M, class Op>
 void fp_narrow(Cpu& c, const DecodedInst& d) {
   check<W>(c);
   VecReg b = src_w<W, M>(c, d);
-  VecReg r = host_fp2<W, Op>(c, b, b);
+  VecReg r = host_fp2<W, Op, NS_ELEMS_OF(Op)>(c, b, b);
   put<Lig<W>>(c, d.reg, r);
 }
 
@@ -449,40 +470,47 @@ template <class W, bool M> void cvttpd2pi(Cpu& c, const DecodedInst& d) { cvt2pi
       return dst;                                                                        \
     }                                                                                    \
   }
-template <class W, bool M, class Op, unsigned N>
+// E: element bytes; N: scalar forms' operand bytes (0 = packed).
+template <class W, bool M, class Op, unsigned N, unsigned E>
 void fma(Cpu& c, const DecodedInst& d) {
-  using S = std::conditional_t<N == 0, W, Lig<W>>;  // N = scalar element bytes, 0 = packed
+  using S = std::conditional_t<N == 0, W, Lig<W>>;
   check<S>(c);
   VecReg dst = c.v[d.reg];
   VecReg s2 = c.v[d.vvvv];
   VecReg s3 = N ? src_wn<S, M, N>(c, d) : src_w<S, M>(c, d);
-  VecReg r;
+  auto run = [](const VecReg* x) {
+    if constexpr (S::kBytes == 32) return vec(Op::run(y256(x[0]), y256(x[1]), y256(x[2])));
+    else return vec(Op::run(x128(x[0]), x128(x[1]), x128(x[2])));
+  };
+  const VecReg in[3] = {dst, s2, s3};
   HostFp env(c.mxcsr);
-  if constexpr (S::kBytes == 32) r = vec(Op::run(y256(dst), y256(s2), y256(s3)));
-  else r = vec(Op::run(x128(dst), x128(s2), x128(s3)));
-  fp_commit(c, env.done());
+  VecReg r = run(in);
+  uint32_t fl = env.done();
+  if (NS_UNLIKELY((c.mxcsr & (kMxOM | kMxUM)) != (kMxOM | kMxUM)))
+    fl = fp_flags_per_element<S::kBytes, E, E, N ? 1 : 0, PeKind::kPeKeep>(c, in, run);
+  fp_commit(c, fl);
   put<S>(c, d.reg, r);
 }
 #define NS_FMA_FAMILY(op)                                                                       \
   NS_HOST_FMA(H_##op##132ps, "v" #op "132ps"); NS_HOST_FMA(H_##op##213ps, "v" #op "213ps");     \
   NS_HOST_FMA(H_##op##231ps, "v" #op "231ps"); NS_HOST_FMA(H_##op##132pd, "v" #op "132pd");     \
   NS_HOST_FMA(H_##op##213pd, "v" #op "213pd"); NS_HOST_FMA(H_##op##231pd, "v" #op "231pd");     \
-  template <class W, bool M> void v##op##132ps(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132ps, 0>(c, d); } \
-  template <class W, bool M> void v##op##213ps(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213ps, 0>(c, d); } \
-  template <class W, bool M> void v##op##231ps(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231ps, 0>(c, d); } \
-  template <class W, bool M> void v##op##132pd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132pd, 0>(c, d); } \
-  template <class W, bool M> void v##op##213pd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213pd, 0>(c, d); } \
-  template <class W, bool M> void v##op##231pd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231pd, 0>(c, d); }
+  template <class W, bool M> void v##op##132ps(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132ps, 0, 4>(c, d); } \
+  template <class W, bool M> void v##op##213ps(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213ps, 0, 4>(c, d); } \
+  template <class W, bool M> void v##op##231ps(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231ps, 0, 4>(c, d); } \
+  template <class W, bool M> void v##op##132pd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132pd, 0, 8>(c, d); } \
+  template <class W, bool M> void v##op##213pd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213pd, 0, 8>(c, d); } \
+  template <class W, bool M> void v##op##231pd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231pd, 0, 8>(c, d); }
 #define NS_FMA_SCALAR(op)                                                                       \
   NS_HOST_FMA(H_##op##132ss, "v" #op "132ss"); NS_HOST_FMA(H_##op##213ss, "v" #op "213ss");     \
   NS_HOST_FMA(H_##op##231ss, "v" #op "231ss"); NS_HOST_FMA(H_##op##132sd, "v" #op "132sd");     \
   NS_HOST_FMA(H_##op##213sd, "v" #op "213sd"); NS_HOST_FMA(H_##op##231sd, "v" #op "231sd");     \
-  template <class W, bool M> void v##op##132ss(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132ss, 4>(c, d); } \
-  template <class W, bool M> void v##op##213ss(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213ss, 4>(c, d); } \
-  template <class W, bool M> void v##op##231ss(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231ss, 4>(c, d); } \
-  template <class W, bool M> void v##op##132sd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132sd, 8>(c, d); } \
-  template <class W, bool M> void v##op##213sd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213sd, 8>(c, d); } \
-  template <class W, bool M> void v##op##231sd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231sd, 8>(c, d); }
+  template <class W, bool M> void v##op##132ss(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132ss, 4, 4>(c, d); } \
+  template <class W, bool M> void v##op##213ss(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213ss, 4, 4>(c, d); } \
+  template <class W, bool M> void v##op##231ss(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231ss, 4, 4>(c, d); } \
+  template <class W, bool M> void v##op##132sd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##132sd, 8, 8>(c, d); } \
+  template <class W, bool M> void v##op##213sd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##213sd, 8, 8>(c, d); } \
+  template <class W, bool M> void v##op##231sd(Cpu& c, const DecodedInst& d) { fma<W, M, H_##op##231sd, 8, 8>(c, d); }
 NS_FMA_FAMILY(fmadd) NS_FMA_FAMILY(fmsub) NS_FMA_FAMILY(fnmadd) NS_FMA_FAMILY(fnmsub)
 NS_FMA_FAMILY(fmaddsub) NS_FMA_FAMILY(fmsubadd)
 NS_FMA_SCALAR(fmadd) NS_FMA_SCALAR(fmsub) NS_FMA_SCALAR(fnmadd) NS_FMA_SCALAR(fnmsub)

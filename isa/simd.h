@@ -24,6 +24,7 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -239,15 +240,116 @@ inline __m256 y256(const VecReg& v) { return _mm256_load_ps(v.f32); }
 inline VecReg vec(__m128 x) { VecReg v = zero_vec(); _mm_store_ps(v.f32, x); return v; }
 inline VecReg vec(__m256 x) { VecReg v; _mm256_store_ps(v.f32, x); return v; }
 
+constexpr uint32_t kMxOM = 0x400, kMxUM = 0x800, kMxFtz = 0x8000;
+
+// Exact flags when the guest unmasks #O or #U (SDM Vol. 1 11.5.2.4, 11.5.2.5):
+//  - with #U unmasked every tiny result signals underflow, exact ones included, and
+//    FTZ does not apply; the masked host run reports only inexact tiny results;
+//  - an element raising an unmasked #O or #U reports #P as the inexactness of its
+//    result rounded with an unbounded exponent range (the scaled result the x87
+//    would deliver), not of the overflowed/denormalised one.
+// Both are per-element facts, so each element is computed alone (its inputs broadcast
+// to every position, which raises exactly that element's flags). `in` holds the NIn
+// inputs, IE is their element size, TE the result element size, TN the number of
+// elements computed (0 = all). `run(x)` executes the operation on inputs x under the
+// MXCSR HostFp loaded. Only for operations computed element by element; K says how
+// to recompute #P with an unbounded exponent (kPeKeep: keep the masked run's #P).
+enum class PeKind : uint8_t { kPeKeep, kPeAdd, kPeMul };  // kPeMul: MUL, DIV, conversions
+
+template <class T>
+inline bool is_tiny(T v) {
+  if constexpr (sizeof(T) == 4) {
+    uint32_t u;
+    std::memcpy(&u, &v, 4);
+    return (u & 0x7F800000u) == 0 && (u & 0x7FFFFFu) != 0;
+  } else {
+    uint64_t u;
+    std::memcpy(&u, &v, 8);
+    return (u & 0x7FF0000000000000ull) == 0 && (u & 0xFFFFFFFFFFFFFull) != 0;
+  }
+}
+// Inputs rescaled so the operation neither overflows nor underflows but rounds the
+// same significand: MUL/DIV/CVT take each input's significand (frexp, exact); ADD/SUB
+// scale both by the larger exponent, exact unless the smaller input is so small that
+// the sum is inexact anyway (returned through `inexact`).
+template <class T, unsigned NIn>
+void pe_rescale(PeKind k, T (&v)[NIn], bool& inexact) {
+  int e;
+  if (k == PeKind::kPeMul) {
+    for (unsigned i = 0; i < NIn; i++) v[i] = std::frexp(v[i], &e);
+    return;
+  }
+  int ea, eb;
+  std::frexp(v[0], &ea);
+  std::frexp(v[1], &eb);
+  int big = ea > eb ? ea : eb, small = ea > eb ? eb : ea;
+  constexpr int kDigits = sizeof(T) == 4 ? 24 : 53;
+  if (big - small > kDigits + 2 && v[0] != 0 && v[1] != 0) inexact = true;
+  v[0] = std::ldexp(v[0], -big);
+  v[1] = std::ldexp(v[1], -big);
+}
+
+template <unsigned Bytes, unsigned IE, unsigned TE, unsigned TN, PeKind K, unsigned NIn, class Run>
+uint32_t fp_flags_per_element(Cpu& c, const VecReg (&in)[NIn], Run run) {
+  using T = std::conditional_t<IE == 4, float, double>;
+  using R = std::conditional_t<TE == 4, float, double>;
+  bool ue_unmasked = !(c.mxcsr & kMxUM);
+  uint32_t mx = ue_unmasked ? c.mxcsr & ~kMxFtz : c.mxcsr;
+  constexpr unsigned n = TN ? TN : Bytes / IE;
+  uint32_t total = 0;
+  for (unsigned i = 0; i < n; i++) {
+    T v[NIn];
+    for (unsigned k = 0; k < NIn; k++) std::memcpy(&v[k], in[k].u8 + i * IE, IE);
+    auto broadcast_run = [&](const T (&val)[NIn], uint32_t csr, R& r0) {
+      VecReg x[NIn];
+      for (unsigned k = 0; k < NIn; k++)
+        for (unsigned j = 0; j < Bytes / IE; j++) std::memcpy(x[k].u8 + j * IE, &val[k], IE);
+      HostFp env(csr);
+      VecReg r = run(x);
+      uint32_t f = env.done();
+      std::memcpy(&r0, r.u8, TE);
+      return f;
+    };
+    R r0;
+    uint32_t f = broadcast_run(v, mx, r0);
+    if (ue_unmasked && is_tiny(r0)) f |= kMxUE;
+    if (K != PeKind::kPeKeep && (f & ~(c.mxcsr >> 7) & (kMxOE | kMxUE))) {
+      bool inexact = false;
+      bool daz = c.mxcsr & kMxDaz;
+      for (unsigned k = 0; k < NIn; k++)
+        if (daz && is_tiny(v[k])) v[k] = v[k] < 0 ? T(-0.0) : T(0.0);
+      pe_rescale(K, v, inexact);
+      uint32_t g = broadcast_run(v, mx & ~kMxDaz, r0);
+      f = (f & ~kMxPE) | ((inexact || (g & kMxPE)) ? kMxPE : 0);
+    }
+    total |= f;
+  }
+  return total;
+}
+
 // Runs the host operation Op::run on a and b at W's width under the guest MXCSR and
-// commits the flags. Op::run is overloaded for __m128 and __m256.
-template <class W, class Op>
+// commits the flags. Op::run is overloaded for __m128 and __m256. For operations
+// computed element by element that can overflow or underflow, IE/TE are the input and
+// result element sizes and TN the number of elements computed (0 = all); IE = 0 when
+// the operation cannot overflow or underflow.
+template <class W, class Op, unsigned IE = 0, unsigned TE = IE, unsigned TN = 0,
+          PeKind K = PeKind::kPeKeep>
 inline VecReg host_fp2(Cpu& c, const VecReg& a, const VecReg& b) {
   VecReg r;
   HostFp env(c.mxcsr);
   if constexpr (W::kBytes == 32) r = vec(Op::run(y256(a), y256(b)));
   else r = vec(Op::run(x128(a), x128(b)));
-  fp_commit(c, env.done());
+  uint32_t fl = env.done();
+  if constexpr (IE != 0) {
+    if (NS_UNLIKELY((c.mxcsr & (kMxOM | kMxUM)) != (kMxOM | kMxUM))) {
+      const VecReg in[2] = {a, b};
+      fl = fp_flags_per_element<W::kBytes, IE, TE, TN, K>(c, in, [](const VecReg* x) {
+        if constexpr (W::kBytes == 32) return vec(Op::run(y256(x[0]), y256(x[1])));
+        else return vec(Op::run(x128(x[0]), x128(x[1])));
+      });
+    }
+  }
+  fp_commit(c, fl);
   return r;
 }
 

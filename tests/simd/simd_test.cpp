@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include "isa/bind.h"
@@ -481,4 +483,127 @@ TEST_CASE("PCMPxSTRx match the host for every imm8", "[simd]") {
     int la = int(f.rng() % 40) - 20, lb = int(f.rng() % 40) - 20;
     check_pcmpstr_all(f, a, b, la, lb, std::make_integer_sequence<int, 128>{});
   }
+}
+
+// ---- unmasked SIMD floating-point exceptions against the host ---------------------------------
+// The simulator computes with every exception masked and derives #XM and the flags
+// from the result (simd.h fp_commit); here the host runs the same instruction with
+// the guest's masks and its SIGFPE tells whether it trapped and with which flags.
+#include <csetjmp>
+#include <csignal>
+#include <ucontext.h>
+
+namespace {
+sigjmp_buf g_trap_jmp;
+volatile uint32_t g_trap_mxcsr;
+void on_sigfpe(int, siginfo_t*, void* ctx) {
+  g_trap_mxcsr = static_cast<ucontext_t*>(ctx)->uc_mcontext.fpregs->mxcsr;
+  siglongjmp(g_trap_jmp, 1);
+}
+
+struct HostRun {
+  bool trapped;
+  uint32_t mxcsr;
+  VecReg r;
+};
+// Runs `insn` (an AT&T "op %xmm1, %xmm0" with xmm0 = a, xmm1 = b) under `mxcsr`.
+template <class F>
+HostRun host_run(uint32_t mxcsr, F op) {
+  struct sigaction sa = {}, old = {};
+  sa.sa_sigaction = on_sigfpe;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGFPE, &sa, &old);
+  uint32_t host = _mm_getcsr();
+  HostRun out{};
+  if (sigsetjmp(g_trap_jmp, 1) == 0) {
+    _mm_setcsr(mxcsr);
+    out.r = op();
+    out.mxcsr = _mm_getcsr();
+    out.trapped = false;
+  } else {
+    out.trapped = true;
+    out.mxcsr = g_trap_mxcsr;
+  }
+  _mm_setcsr(host);
+  sigaction(SIGFPE, &old, nullptr);
+  return out;
+}
+
+uint32_t special_f32(std::mt19937_64& rng) {
+  static const uint32_t k[] = {0x00000001, 0x007FFFFF, 0x00800000, 0x00400000, 0x80000003, 0x7F7FFFFF,
+                               0x7F000000, 0xFF7FFFFF, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7FA00000,
+                               0x3F800000, 0x40400000, 0x00000000, 0x80000000, 0x0C000000, 0x33800000};
+  return rng() % 3 ? k[rng() % (sizeof(k) / 4)] : uint32_t(rng());
+}
+uint64_t special_f64(std::mt19937_64& rng) {
+  static const uint64_t k[] = {0x1, 0x000FFFFFFFFFFFFF, 0x0010000000000000, 0x8000000000000003,
+                               0x7FEFFFFFFFFFFFFF, 0x7FE0000000000000, 0x7FF0000000000000, 0x7FF8000000000000,
+                               0x7FF4000000000000, 0x3FF0000000000000, 0x4008000000000000, 0,
+                               0x0180000000000000, 0x3CA0000000000000, 0x47EFFFFFE0000000, 0x36A0000000000000};
+  return rng() % 3 ? k[rng() % (sizeof(k) / 8)] : rng();
+}
+}  // namespace
+
+#define NS_HOST_XMM(INSN)                                                              \
+  [&]() {                                                                              \
+    __m128 x = _mm_load_ps(a.f32), y = _mm_load_ps(b.f32);                             \
+    asm volatile(INSN " %[y], %[x]" : [x] "+x"(x) : [y] "x"(y));                        \
+    VecReg r;                                                                          \
+    _mm_store_ps(r.f32, x);                                                            \
+    return r;                                                                          \
+  }
+
+TEST_CASE("unmasked SIMD FP exceptions match the host (#XM, flags, no write)", "[simd]") {
+  Fixture f;
+  const char* names[] = {"addps_v_w", "mulps_v_w", "divps_v_w", "sqrtps_v_w", "addss_v_w",
+                         "subss_v_w", "mulss_v_w", "divss_v_w", "minps_v_w", "cvtps2dq_v_w",
+                         "cvttps2dq_v_w", "cmpps_v_w_ib", "addpd_v_w", "mulsd_v_w", "divpd_v_w",
+                         "subsd_v_w", "cvtsd2ss_v_w", "cvtpd2ps_v_w"};
+  unsigned traps = 0, cases = 0;
+  for (const char* name : names) {
+    INFO(name);
+    for (int i = 0; i < 400; i++) {
+      VecReg a = simd::zero_vec(), b = simd::zero_vec();
+      bool dbl = std::string(name).find("pd") != std::string::npos || std::string(name).find("sd") != std::string::npos;
+      for (unsigned k = 0; k < 4; k++) a.u32[k] = special_f32(f.rng), b.u32[k] = special_f32(f.rng);
+      if (dbl)
+        for (unsigned k = 0; k < 2; k++) a.u64[k] = special_f64(f.rng), b.u64[k] = special_f64(f.rng);
+      uint32_t mx = (0x1F80 & ~uint32_t((f.rng() % 64) << 7)) | uint32_t(f.rng() % 4) << 13;
+      if (f.rng() % 4 == 0) mx |= 0x8040;
+      HostRun h;
+      std::string n = name;
+      if (n == "addps_v_w") h = host_run(mx, NS_HOST_XMM("addps"));
+      else if (n == "mulps_v_w") h = host_run(mx, NS_HOST_XMM("mulps"));
+      else if (n == "divps_v_w") h = host_run(mx, NS_HOST_XMM("divps"));
+      else if (n == "sqrtps_v_w") h = host_run(mx, NS_HOST_XMM("sqrtps"));
+      else if (n == "addss_v_w") h = host_run(mx, NS_HOST_XMM("addss"));
+      else if (n == "subss_v_w") h = host_run(mx, NS_HOST_XMM("subss"));
+      else if (n == "mulss_v_w") h = host_run(mx, NS_HOST_XMM("mulss"));
+      else if (n == "divss_v_w") h = host_run(mx, NS_HOST_XMM("divss"));
+      else if (n == "minps_v_w") h = host_run(mx, NS_HOST_XMM("minps"));
+      else if (n == "cvtps2dq_v_w") h = host_run(mx, NS_HOST_XMM("cvtps2dq"));
+      else if (n == "cvttps2dq_v_w") h = host_run(mx, NS_HOST_XMM("cvttps2dq"));
+      else if (n == "addpd_v_w") h = host_run(mx, NS_HOST_XMM("addpd"));
+      else if (n == "mulsd_v_w") h = host_run(mx, NS_HOST_XMM("mulsd"));
+      else if (n == "divpd_v_w") h = host_run(mx, NS_HOST_XMM("divpd"));
+      else if (n == "subsd_v_w") h = host_run(mx, NS_HOST_XMM("subsd"));
+      else if (n == "cvtsd2ss_v_w") h = host_run(mx, NS_HOST_XMM("cvtsd2ss"));
+      else if (n == "cvtpd2ps_v_w") h = host_run(mx, NS_HOST_XMM("cvtpd2ps"));
+      else h = host_run(mx, NS_HOST_XMM("cmpps $1,"));
+      f.c.v[0] = a;
+      f.c.v[1] = b;
+      f.c.mxcsr = mx;
+      int v = run(f.c, reg_inst(name, kLeg, 0, 1, 0, 1));
+      cases++;
+      traps += h.trapped;
+      INFO("case " << i << " mxcsr " << std::hex << mx << " a " << a.u32[0] << " " << a.u32[1] << " "
+                   << a.u32[2] << " " << a.u32[3] << " b " << b.u32[0] << " " << b.u32[1] << " " << b.u32[2]
+                   << " " << b.u32[3] << " host mxcsr " << h.mxcsr << " sim mxcsr " << f.c.mxcsr);
+      REQUIRE((v == VEC_XM) == h.trapped);
+      REQUIRE(f.c.mxcsr == h.mxcsr);
+      if (!h.trapped) REQUIRE(std::memcmp(&f.c.v[0], &h.r, 16) == 0);
+      else REQUIRE(std::memcmp(&f.c.v[0], &a, 16) == 0);
+    }
+  }
+  WARN(cases << " cases, " << traps << " host traps");
 }
