@@ -306,7 +306,8 @@ def cmd_table(args):
         for peer in ("bochs", "qemu"):
             if "nestsim" in engines and peer in engines:
                 n, p = by.get("nestsim"), by.get(peer)
-                cells.append(f"{n['mips_wall'] / p['mips_wall']:.2f}x" if n and p else "-")
+                cells.append(f"{n['mips_wall'] / p['mips_wall']:.2f}x "
+                             f"(cpu {n['mips_cpu'] / p['mips_cpu']:.2f}x)" if n and p else "-")
         print("| " + " | ".join(cells) + " |")
 
 
