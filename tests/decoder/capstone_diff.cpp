@@ -3,6 +3,7 @@
 #include <capstone/capstone.h>
 
 #include <cstdio>
+#include <string>
 #include <stdexcept>
 #include <vector>
 
@@ -13,6 +14,7 @@ CapstoneDiff::CapstoneDiff() {
   for (unsigned i = 0; i < 3; i++) {
     csh h;
     if (cs_open(CS_ARCH_X86, kModes[i], &h) != CS_ERR_OK) throw std::runtime_error("cs_open failed");
+    cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
     handle_[i] = h;
   }
 }
@@ -23,6 +25,78 @@ CapstoneDiff::~CapstoneDiff() {
     cs_close(&c);
   }
 }
+
+namespace {
+
+// Our register number for a Capstone register used in an address: GPRs of any width
+// (0-15), RIP/EIP (kRegRip), vector registers of a VSIB index (0-15); riz/eiz and
+// "none" are kRegZero.
+unsigned reg_number(csh h, unsigned reg) {
+  static const char* const kNames[16][4] = {
+      {"rax", "eax", "ax", ""}, {"rcx", "ecx", "cx", ""}, {"rdx", "edx", "dx", ""},
+      {"rbx", "ebx", "bx", ""}, {"rsp", "esp", "sp", ""}, {"rbp", "ebp", "bp", ""},
+      {"rsi", "esi", "si", ""}, {"rdi", "edi", "di", ""}, {"r8", "r8d", "r8w", ""},
+      {"r9", "r9d", "r9w", ""}, {"r10", "r10d", "r10w", ""}, {"r11", "r11d", "r11w", ""},
+      {"r12", "r12d", "r12w", ""}, {"r13", "r13d", "r13w", ""}, {"r14", "r14d", "r14w", ""},
+      {"r15", "r15d", "r15w", ""}};
+  if (reg == X86_REG_INVALID) return isa::kRegZero;
+  const char* n = cs_reg_name(h, reg);
+  if (!n) return 0xFFFF;
+  std::string s(n);
+  if (s == "riz" || s == "eiz") return isa::kRegZero;
+  if (s == "rip" || s == "eip") return isa::kRegRip;
+  if ((s.rfind("xmm", 0) == 0 || s.rfind("ymm", 0) == 0) && s.size() > 3) return unsigned(std::stoi(s.substr(3)));
+  for (unsigned i = 0; i < 16; i++)
+    for (const char* name : kNames[i])
+      if (*name && s == name) return i;
+  return 0xFFFF;
+}
+
+// Compares our memory operand with Capstone's; displacements modulo the address size.
+std::string compare_mem(csh h, const cs_insn* insn, const isa::DecodedInst& d) {
+  const cs_x86& x = insn->detail->x86;
+  const cs_x86_op* mem = nullptr;
+  for (unsigned i = 0; i < x.op_count && !mem; i++)
+    if (x.operands[i].type == X86_OP_MEM) mem = &x.operands[i];
+  if (!mem) return "capstone has no memory operand";
+  std::string why;
+  unsigned base = reg_number(h, mem->mem.base), index = reg_number(h, mem->mem.index);
+  if (base != d.base) why += " base";
+  if (index != d.index) why += " index";
+  if (index != isa::kRegZero && mem->mem.scale != (1 << d.scale)) why += " scale";
+  const uint64_t mask = d.asize == 8 ? ~0ull : (1ull << (8 * d.asize)) - 1;
+  if ((uint64_t(mem->mem.disp) & mask) != (uint64_t(int64_t(d.disp)) & mask)) why += " disp";
+  return why;
+}
+
+// Compares our immediate (or branch offset) with Capstone's last immediate operand,
+// over the bytes the immediate has in the encoding. Branch targets (Capstone reports
+// next-instruction address + offset, with address 0) are compared over 16 bits only:
+// Capstone 4 truncates them to 16 bits whenever a 16-bit operand or address size is
+// in play, even where the SDM keeps the 32-bit EIP (66 E9 in 16-bit mode, 67 E9).
+std::string compare_imm(const cs_insn* insn, const isa::DecodedInst& d) {
+  const isa::FormInfo& f = d.info();
+  unsigned bytes;
+  switch (f.imm) {
+    case isa::IB: bytes = 1; break;
+    case isa::IW: bytes = 2; break;
+    case isa::IZ: bytes = d.osize == 2 ? 2 : 4; break;
+    case isa::IV: bytes = d.osize; break;
+    case isa::IB_JB: case isa::IZ_JZ: bytes = 2; break;
+    default: return "";  // I0, IWB, AP, OV: two immediates or an address
+  }
+  const cs_x86& x = insn->detail->x86;
+  const cs_x86_op* imm = nullptr;
+  for (unsigned i = 0; i < x.op_count; i++)
+    if (x.operands[i].type == X86_OP_IMM) imm = &x.operands[i];
+  if (!imm) return "";  // e.g. VEX is4 operands, shown as a register
+  uint64_t ours = d.imm, theirs = uint64_t(imm->imm);
+  if (f.imm == isa::IB_JB || f.imm == isa::IZ_JZ) ours += d.len;
+  const uint64_t mask = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+  return (ours & mask) == (theirs & mask) ? "" : " imm";
+}
+
+}  // namespace
 
 DiffResult CapstoneDiff::compare(const uint8_t* bytes, isa::CodeSize mode) {
   DiffResult r{};
@@ -38,6 +112,10 @@ DiffResult CapstoneDiff::compare(const uint8_t* bytes, isa::CodeSize mode) {
     r.cs_text = std::string(insn->mnemonic) + " " + insn->op_str;
     r.cs_mnemonic = insn->mnemonic;
     r.cs_mnemonic.erase(0, r.cs_mnemonic.find_last_of(' ') + 1);
+    if (r.ours_valid && r.cs_len == r.ours_len) {
+      if (d.is_mem()) r.mem_mismatch = compare_mem(handle_[unsigned(mode)], insn, d);
+      r.mem_mismatch += compare_imm(insn, d);
+    }
     cs_free(insn, n);
   }
   return r;

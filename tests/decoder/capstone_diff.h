@@ -22,10 +22,15 @@ struct DiffResult {
   unsigned cs_len;
   std::string cs_text;      // "mnemonic operands" when Capstone decoded something
   std::string cs_mnemonic;  // the mnemonic without prefixes ("lock add" -> "add")
-  bool agree() const { return ours_valid == cs_valid && (!ours_valid || ours_len == cs_len); }
+  // When both decode with the same length: how our ModRM memory operand (base, index,
+  // scale, displacement) and immediate differ from Capstone's ("" = the same).
+  std::string mem_mismatch;
+  bool agree() const {
+    return ours_valid == cs_valid && (!ours_valid || (ours_len == cs_len && mem_mismatch.empty()));
+  }
 };
 
-// Capstone handles for the three modes (opened once).
+// Capstone handles for the three modes (opened once, with operand details).
 class CapstoneDiff {
  public:
   CapstoneDiff();

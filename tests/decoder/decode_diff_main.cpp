@@ -83,9 +83,10 @@ int main(int argc, char** argv) {
       if (e.id) per_entry[e.id]++;
       else bad++;
       if (!e.id || print_known)
-        std::printf("%s-bit %-44s ours=%s%u capstone=%s%u  %s  [%s]\n", m.name, hex(buf, kWindow).c_str(),
+        std::printf("%s-bit %-44s ours=%s%u capstone=%s%u  %s  [%s]%s%s\n", m.name, hex(buf, kWindow).c_str(),
                     r.ours_valid ? "" : "invalid/", r.ours_len, r.cs_valid ? "" : "invalid/", r.cs_len,
-                    r.cs_text.c_str(), e.id ? e.id : "UNEXPLAINED");
+                    r.cs_text.c_str(), e.id ? e.id : "UNEXPLAINED", r.mem_mismatch.empty() ? "" : " mem:",
+                    r.mem_mismatch.c_str());
     }
     std::printf("mode %s: %llu samples, %llu agree (%llu valid in both), %llu unexplained", m.name,
                 (unsigned long long)count, (unsigned long long)agree, (unsigned long long)both_valid,
