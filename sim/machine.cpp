@@ -57,6 +57,8 @@ void Machine::reset_common() {
   isa::Cpu& c = cpu_;
   static_cast<isa::CpuState&>(c) = isa::CpuState{};
   c.lf = isa::LazyFlags{};
+  c.icount = 0;  // a reset starts a new run: counters and time restart with it
+  c.cycles = 0;
   c.flush_tlb();
   code_.flush_jump_cache();
 }
@@ -239,35 +241,29 @@ uint64_t Machine::random64(isa::Cpu&) {
 
 // ---- decoding ----------------------------------------------------------------------
 
-// Reads up to 15 bytes of code at linear `pc` without faulting beyond the first
-// byte: `avail` is how many were fetchable. phys[] receives the pages touched.
+// Reads the 15 bytes of code at linear `pc`. Bytes beyond a page that cannot be
+// fetched are not read: `avail` says how many are valid (an instruction that needs
+// more faults when it is reached). Returns true when every byte read came from RAM,
+// i.e. the code can be cached; phys[] receives the RAM pages touched.
 bool Machine::fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]) {
-  avail = 0;
   unsigned first = unsigned(std::min<uint64_t>(15, isa::kPageSize - (pc & 0xFFF)));
   uint64_t pa = translate(pc, Access::kExec);
-  if (!mem_.in_ram(pa & ~0xFFFull, isa::kPageSize)) {
-    mem_.read(pa, buf, first);  // MMIO/unassigned: not cacheable
-    avail = first;
-    return false;
-  }
-  std::memcpy(buf, mem_.ram() + pa, first);
-  phys[0] = pa & ~0xFFFull;
+  bool ram = mem_.in_ram(pa & ~0xFFFull, isa::kPageSize);
+  mem_.read(pa, buf, first);  // RAM, or MMIO/unassigned (all-ones)
+  if (ram) phys[0] = pa & ~0xFFFull;
   avail = first;
-  if (first < 15) {
-    try {
-      if (cpu_.long64) check_canonical(pc + first, 1);
-      uint64_t pa2 = translate(pc + first, Access::kExec);
-      if (mem_.in_ram(pa2 & ~0xFFFull, isa::kPageSize)) {
-        std::memcpy(buf + first, mem_.ram() + pa2, 15 - first);
-        phys[1] = pa2 & ~0xFFFull;
-        avail = 15;
-      }
-    } catch (const CpuFault&) {
-      // The next page is not fetchable: decode what we have; an instruction that
-      // needs those bytes reports kDecodeNeedMore and faults when it is reached.
-    }
+  if (first == 15) return ram;
+  try {
+    if (cpu_.long64) check_canonical(pc + first, 1);
+    uint64_t pa2 = translate(pc + first, Access::kExec);
+    mem_.read(pa2, buf + first, 15 - first);
+    avail = 15;
+    if (mem_.in_ram(pa2 & ~0xFFFull, isa::kPageSize)) phys[1] = pa2 & ~0xFFFull;
+    else ram = false;
+  } catch (const CpuFault&) {
+    // The next page is not fetchable: decode what we have.
   }
-  return true;
+  return ram;
 }
 
 Block* Machine::build_block(uint64_t rip) {
@@ -293,19 +289,30 @@ Block* Machine::build_block(uint64_t rip) {
     }
     if (!ram) {
       if (n > 0) break;
-      cacheable = false;
+      cacheable = false;  // executing from MMIO/unassigned space: decode, run once
     }
     isa::DecodedInst& d = tmp[n];
     isa::DecodeStatus st = isa::decode(buf, avail, mode, d);
     if (st == isa::kDecodeNeedMore) {
       if (n > 0) break;
-      // Touch the byte past the window so the right fault (#PF/#GP) is raised.
+      // The instruction runs into a page that cannot be fetched: touch the first
+      // byte past the window so that fault (#PF/#GP) is raised now.
       uint8_t dummy;
       read_slow(cpu_, cur + avail, &dummy, 1, Access::kExec);
-      st = isa::kDecodeUd;  // unreachable in practice: the read above faults
+      d = isa::DecodedInst{};  // not reached when the read faults, as it must
+      d.form = isa::Form::invalid;
+      d.len = uint8_t(avail ? avail : 1);
+      isa::bind(d);
+      st = isa::kDecodeUd;
     }
     if (st == isa::kDecodeTooLong) bind_too_long(d);
     if (d.len > 15 || d.len == 0) d.len = 1;
+    // Outside 64-bit mode every byte fetched must lie within the CS limit
+    // (SDM Vol. 3A 5.3): the instruction faults with #GP(0) when it is reached.
+    if (!cpu_.long64 && (cur - pc + rip) + d.len - 1 > cpu_.seg[isa::CS].limit) {
+      if (n > 0) break;
+      isa::raise_gp0();
+    }
     // The pages this instruction's bytes come from; a block covers at most two.
     uint64_t need[2] = {ph[0], ((cur + d.len - 1) & ~0xFFFull) != (cur & ~0xFFFull) ? ph[1] : ~0ull};
     uint64_t np[2] = {pages[0], pages[1]};

@@ -1,7 +1,8 @@
 // Runs arbitrary bytes as code in 16-, 32- or 64-bit mode (shared by the random-code
 // test and the fuzz_exec libFuzzer target).
-// Input layout: byte 0 selects the mode, bytes 1..128 seed the registers, the rest is
-// code placed at 0x10000 and also copied to 0x20000 as data.
+// Input layout: byte 0 selects the mode; the rest is code placed at 0x10000 and also
+// copied to 0x20000 as data; the GPRs are seeded from the same bytes (so short inputs
+// still execute code).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -16,9 +17,9 @@ inline sim::RunResult run_random_code(sim::Machine& m, const uint8_t* data, size
   m.code().flush();
   m.mem().clear_all_code_pages();
   unsigned mode = size ? data[0] % 3 : 2;
-  size_t regs = size > 129 ? 128 : (size ? size - 1 : 0);
-  const uint8_t* code = data + 1 + regs;
-  size_t code_len = size > 1 + regs ? size - 1 - regs : 0;
+  const uint8_t* code = data + 1;
+  size_t code_len = size > 1 ? size - 1 : 0;
+  size_t regs = code_len < 128 ? code_len : 128;
   if (code_len > 0x8000) code_len = 0x8000;
   std::memcpy(m.mem().ram() + 0x10000, code, code_len);
   std::memcpy(m.mem().ram() + 0x20000, code, code_len);
@@ -32,7 +33,7 @@ inline sim::RunResult run_random_code(sim::Machine& m, const uint8_t* data, size
     m.reset_long_mode(0x10000, 0x80000);
   }
   uint64_t seed[16] = {};
-  if (regs) std::memcpy(seed, data + 1, regs);
+  if (regs) std::memcpy(seed, code, regs);
   for (unsigned i = 0; i < 16; i++)
     if (i != isa::RSP) m.cpu().r[i] = seed[i];
   sim::RunLimits lim;
