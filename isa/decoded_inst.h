@@ -51,6 +51,8 @@ struct DecodedInst {
   Handler fn;        // bound handler (never null for a bound instruction)
   uint64_t imm;      // immediate (sign-extended per the form), or branch target offset;
                      // ENTER: iw in bits 0-15, ib in 16-23; far pointer: offset | sel << 32
+                     // (ib/iz and rel8/rel32 sign-extend to 64 bits, iw/iv/moffs zero-extend;
+                     // an unsigned imm8 is uint8_t(imm))
   int32_t disp;      // displacement (sign-extended)
   Form form;
   uint8_t len;       // 1..15
