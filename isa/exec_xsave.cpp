@@ -137,8 +137,9 @@ void xsave_common(Cpu& c, const DecodedInst& d) {
   if (write & 4) {
     // Compacted: AVX is the first extended component, also at 576 (no 64-byte
     // alignment requirement, CPUID.(EAX=0DH,ECX=2):ECX[1]=0).
-    for (unsigned i = 0; i < 16; i++) std::memcpy(img.b + kAvxOffset + 16 * i, &c.v[i].u8[16], 16);
-    img.mark(kAvxOffset, kAvxSize);
+    // Like the XMM registers, only YMM0-7 exist outside 64-bit mode (SDM Vol. 1 13.5.3).
+    for (unsigned i = 0; i < xmm_count(c); i++) std::memcpy(img.b + kAvxOffset + 16 * i, &c.v[i].u8[16], 16);
+    img.mark(kAvxOffset, 16 * xmm_count(c));
   }
   put64(img.b + kLegacySize, bv);
   if (K == SaveKind::kXsavec) {
@@ -188,7 +189,7 @@ void xrstor(Cpu& c, const DecodedInst& d) {
     if (mx & ~kMxcsrMask) raise_gp0();
   }
   // Compacted: AVX is the only possible extended component, at 576 when XCOMP_BV[2].
-  if (load & 4) c.read_bytes(d.seg, ea + kAvxOffset, b + kAvxOffset, kAvxSize);
+  if (load & 4) c.read_bytes(d.seg, ea + kAvxOffset, b + kAvxOffset, 16 * xmm_count(c));
 
   if (rf & 1) {
     if (load & 1) fxrstor_x87(c, b, rex_w(d));
@@ -200,7 +201,7 @@ void xrstor(Cpu& c, const DecodedInst& d) {
   }
   if (load_mx || (compacted && (rf & 2))) c.mxcsr = mx;
   if (rf & 4) {
-    for (unsigned i = 0; i < 16; i++) {
+    for (unsigned i = 0; i < xmm_count(c); i++) {
       if (load & 4) std::memcpy(&c.v[i].u8[16], b + kAvxOffset + 16 * i, 16);
       else c.v[i].u64[2] = c.v[i].u64[3] = 0;
     }

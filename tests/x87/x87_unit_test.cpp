@@ -266,6 +266,18 @@ TEST_CASE("xsave.alignment_and_modes", "[xsave]") {
   CHECK(m.mem()[160] == 0x11);
   CHECK(m.mem()[160 + 16 * 7] == 0x88);
   CHECK(m.mem()[160 + 16 * 8] == 0xEE);
+  // XSAVE likewise: XMM0-7 and the upper halves of YMM0-7 only.
+  for (unsigned i = 0; i < 16; i++) m.c.v[i].u64[2] = m.c.v[i].u64[3] = 0x2222222222222222ull * (i + 1);
+  std::memset(m.mem(), 0xEE, 1024);
+  std::memset(m.mem() + 512, 0, 64);
+  m.c.r[RAX] = 7;
+  m.c.r[RDX] = 0;
+  CHECK(m.run({0x0F, 0xAE, 0x23}) == kNone);
+  CHECK(m.mem()[160 + 16 * 7] == 0x88);
+  CHECK(m.mem()[160 + 16 * 8] == 0xEE);
+  CHECK(m.mem()[576 + 16 * 7] == 0x10);  // 0x22 * 8, low byte
+  CHECK(m.mem()[576 + 16 * 8] == 0xEE);
+  CHECK(m.mem()[512] == 6);  // x87 untouched since reset: initial, XSTATE_BV[0]=0
   m.c.cr0 |= 0x80000001;
   m.c.code_size = CodeSize::k64;
   m.c.long64 = true;
