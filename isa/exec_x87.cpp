@@ -60,7 +60,7 @@ bool blocked(const X87State& s, uint16_t e, uint16_t extra) {
 
 void record(Cpu& c, const DecodedInst& d, uint16_t e) {
   X87State& s = c.x87;
-  s.fip = finish_ip(c, d);
+  s.fip = fip_of(c, d);
   e &= SW_EXC | SW_SF;
   s.fsw |= e;
   if (e & ~s.fcw & SW_EXC) {
@@ -75,7 +75,7 @@ void record(Cpu& c, const DecodedInst& d, uint16_t e) {
   }
 }
 
-uint64_t finish_ip(Cpu& c, const DecodedInst& d) {
+uint64_t fip_of(Cpu& c, const DecodedInst& d) {
   uint64_t ip = inst_offset(c, d);
   return real_or_v86(c) ? uint32_t(c.seg[CS].base + ip) : ip;
 }

@@ -344,10 +344,4 @@ void register_xsave(HandlerTable& t) {
   t.set_all(Form::vstmxcsr_m, &stmxcsr<true>);
 }
 
-// Entry points for tests and for binding (x87.h).
-const XsaveHandlers kXsaveHandlers = {
-    &fxsave, &fxrstor, &xsave, &xsaveopt, &xsavec, &xrstor, &xgetbv, &xsetbv,
-    &ldmxcsr<false>, &stmxcsr<false>, &ldmxcsr<true>, &stmxcsr<true>,
-};
-
 }  // namespace isa::x87

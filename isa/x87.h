@@ -40,7 +40,7 @@ enum : uint16_t {
 enum : uint64_t { CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_NE = 1u << 5 };
 enum : uint64_t { CR4_OSFXSR = 1u << 9, CR4_OSXMMEXCPT = 1u << 10, CR4_OSXSAVE = 1u << 18 };
 
-// FCW: bits 6 reads as 1, bits 13-15 and 7 as 0 (SDM Vol. 1 8.1.5; checked on hardware).
+// FCW: bit 6 reads as 1, bits 7 and 13-15 as 0 (SDM Vol. 1 8.1.5; checked on hardware).
 constexpr uint16_t fcw_canonical(uint16_t v) { return uint16_t((v & 0x1F3F) | 0x40); }
 
 constexpr X87Reg kIndefinite{0xC000000000000000ull, 0xFFFF, {}};  // QNaN floating-point indefinite
@@ -112,7 +112,7 @@ inline uint8_t abridged_tag(const X87State& s) {
   return t;
 }
 
-// Architectural reset/FNINIT values (SDM Vol. 1 Table 8-? "FINIT/FNINIT"; Vol. 3A 9.1.1).
+// FNINIT values (SDM Vol. 2A "FINIT/FNINIT"; also the power-up state, Vol. 3A 9.1.1).
 inline void init(X87State& s) {
   s.fcw = 0x037F;
   s.fsw = 0;
@@ -123,10 +123,11 @@ inline void init(X87State& s) {
 }
 
 // ---- host execution ------------------------------------------------------------
-// Runs one x87 instruction on the host: the host stack is initialised to
-// ST(0) = a, ST(1) = b, FCW = fcw, C0-C3 from fsw, flags clear; `mem` is the instruction's memory
-// operand (a host buffer). Afterwards `st0`/`st1` are the host ST(0)/ST(1) and `sw`
-// the host FSW (flags and C0-C3; TOP is meaningless).
+// A kernel (x87_host.h) runs one x87 instruction on the host with ST(0) = a,
+// ST(1) = b, FCW = fcw and no flags set; `mem` is the instruction's memory operand (a
+// host buffer). Afterwards `st0`/`st1` are the host ST(0)/ST(1) and `sw` the host FSW
+// (flags and C0-C3; TOP is meaningless). `fsw` supplies the starting C0-C3 for the
+// kernels that need them.
 struct HostResult {
   X87Reg st0, st1;
   uint16_t sw;
@@ -157,7 +158,7 @@ inline uint64_t inst_offset(Cpu& c, const DecodedInst& d) {
 bool real_or_v86(const Cpu& c);
 // FIP value for the current instruction: the offset, or in real and virtual-8086
 // mode the 32-bit linear address the real-mode environment layout holds.
-uint64_t finish_ip(Cpu& c, const DecodedInst& d);
+uint64_t fip_of(Cpu& c, const DecodedInst& d);
 
 // Checks made before a waiting instruction does anything: #NM, then #MF.
 inline void checks(Cpu& c) {
@@ -200,13 +201,6 @@ void load_fcw(X87State& s, uint16_t v);
 // Full x87 state serialisation used by FXSAVE/XSAVE (legacy region, bytes 0-159).
 void fxsave_x87(const Cpu& c, uint8_t* area, bool rex_w);
 void fxrstor_x87(Cpu& c, const uint8_t* area, bool rex_w);
-
-// The XSAVE-family handlers (exec_xsave.cpp), for binding and for tests.
-struct XsaveHandlers {
-  Handler fxsave, fxrstor, xsave, xsaveopt, xsavec, xrstor, xgetbv, xsetbv;
-  Handler ldmxcsr, stmxcsr, vldmxcsr, vstmxcsr;
-};
-extern const XsaveHandlers kXsaveHandlers;
 
 // Registration (one function per semantics file).
 void register_x87_data(HandlerTable& t);
