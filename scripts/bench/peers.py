@@ -16,10 +16,11 @@ Every run must pass: the kernel compares its result with the host's and reports
 it; a failed or mismatching run aborts the measurement.
 
 usage:
-  peers.py run ENGINE [--build DIR] [--bench int_loop,mixed] [--scales LO,HI]
+  peers.py run ENGINE[,ENGINE...] [--build DIR] [--bench int_loop,mixed] [--scales LO,HI]
                       [--repeat N] [--nice N] [--json OUT]
   peers.py table JSON...
-ENGINE is nestsim, bochs or qemu.
+ENGINE is nestsim, bochs or qemu; with several, their runs are interleaved round by
+round, so that load from other work on the host affects all of them alike.
 """
 import argparse
 import json
@@ -213,20 +214,14 @@ class Nestsim:
         return Run(wall, cpu, out, extra)
 
 
-def measure(engine, build, bench, scales, repeat):
-    per_iter = insns_per_iteration(build, bench)
+def summarize(engine, bench, per_iter, scales, runs, iters, repeat):
+    """MIPS of one engine on one benchmark from its runs at the two scales."""
     best = {}
-    iters = {}
     for scale in scales:
-        elf = kernel_path(build, bench, scale)
-        runs = []
-        for _ in range(repeat):
-            r = engine.run(elf)
-            iters[scale] = check_kernel_output(engine.name, elf, r.output)
-            runs.append(r)
-        best[scale] = min(runs, key=lambda r: r.wall), min(r.cpu for r in runs)
+        rs = runs[scale]
+        best[scale] = min(rs, key=lambda r: r.wall), min(r.cpu for r in rs)
         print(f"  {engine.name} {bench} n={iters[scale]}: wall {best[scale][0].wall:.3f} s "
-              f"(runs: {', '.join(f'{r.wall:.3f}' for r in runs)}), cpu {best[scale][1]:.3f} s",
+              f"(runs: {', '.join(f'{r.wall:.3f}' for r in rs)}), cpu {best[scale][1]:.3f} s",
               file=sys.stderr)
     lo, hi = scales
     insns = per_iter * (iters[hi] - iters[lo])
@@ -252,24 +247,46 @@ def measure(engine, build, bench, scales, repeat):
     return res
 
 
+def measure(engines, build, bench, scales_of, repeat):
+    """Runs every engine at its two scales, `repeat` rounds, engines interleaved
+    within each round so that all of them see the same host conditions."""
+    per_iter = insns_per_iteration(build, bench)
+    runs = {e.name: {s: [] for s in scales_of[e.name]} for e in engines}
+    iters = {e.name: {} for e in engines}
+    for _ in range(repeat):
+        for e in engines:
+            for scale in scales_of[e.name]:
+                elf = kernel_path(build, bench, scale)
+                r = e.run(elf)
+                iters[e.name][scale] = check_kernel_output(e.name, elf, r.output)
+                runs[e.name][scale].append(r)
+    return [summarize(e, bench, per_iter, scales_of[e.name], runs[e.name], iters[e.name],
+                      repeat) for e in engines]
+
+
 def cmd_run(args):
     global NICE
     NICE = args.nice
     build = os.path.abspath(args.build)
+    names = args.engine.split(",")
+    for n in names:
+        if n not in ("nestsim", "bochs", "qemu"):
+            die(f"unknown engine {n}")
     with tempfile.TemporaryDirectory(prefix="nestsim-peers-") as tmp:
-        if args.engine == "bochs":
-            engine = Bochs(tmp)
-        elif args.engine == "qemu":
-            engine = Qemu(tmp)
-        else:
-            engine = Nestsim(tmp, build)
+        engines = []
+        for n in names:
+            engines.append(Bochs(tmp) if n == "bochs" else Qemu(tmp) if n == "qemu"
+                           else Nestsim(tmp, build))
         results = []
         for bench in args.bench.split(","):
-            scales = tuple(int(s) for s in args.scales.split(",")) if args.scales \
-                else DEFAULT_SCALES.get((args.engine, bench), (1, 2))
-            if len(scales) != 2 or scales[0] >= scales[1]:
-                die("--scales wants LO,HI with LO < HI")
-            results.append(measure(engine, build, bench, scales, args.repeat))
+            scales_of = {}
+            for n in names:
+                scales = tuple(int(s) for s in args.scales.split(",")) if args.scales \
+                    else DEFAULT_SCALES.get((n, bench), (1, 2))
+                if len(scales) != 2 or scales[0] >= scales[1]:
+                    die("--scales wants LO,HI with LO < HI")
+                scales_of[n] = scales
+            results += measure(engines, build, bench, scales_of, args.repeat)
     for r in results:
         line = (f"{r['engine']:8} {r['bench']:9} {r['mips_wall']:9.1f} MIPS (wall)"
                 f" {r['mips_cpu']:9.1f} MIPS (cpu)  n {r['n_lo']}..{r['n_hi']}"
@@ -315,7 +332,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("engine", choices=("nestsim", "bochs", "qemu"))
+    r.add_argument("engine", help="nestsim, bochs, qemu, or a comma-separated list "
+                   "(measured interleaved, round by round)")
     r.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
     r.add_argument("--bench", default="int_loop,mixed")
     r.add_argument("--scales", help="LO,HI iteration-count multiples")
