@@ -275,12 +275,14 @@ template <class W, bool M>
 void pshufb(Cpu& c, const DecodedInst& d) {
   check<W>(c);
   VecReg a = src1<W>(c, d), b = src_w<W, M>(c, d), r;
-  constexpr unsigned n = kLaneBytes<W>;
-  for (unsigned l = 0; l < kLanes<W>; l++) {
-    for (unsigned i = 0; i < n; i++) {
-      uint8_t s = b.u8[l * n + i];
-      r.u8[l * n + i] = (s & 0x80) ? 0 : a.u8[l * n + (s & (n - 1))];
-    }
+  if constexpr (W::kMmx) {
+    for (unsigned i = 0; i < 8; i++) r.u8[i] = (b.u8[i] & 0x80) ? 0 : a.u8[b.u8[i] & 7];
+  } else {
+    // The host's PSHUFB has exactly these semantics (per 128-bit lane); it is hot in
+    // string code, so it is not spelled out byte by byte.
+    auto* ap = reinterpret_cast<const __m256i*>(a.u8);
+    auto* bp = reinterpret_cast<const __m256i*>(b.u8);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(r.u8), _mm256_shuffle_epi8(_mm256_load_si256(ap), _mm256_load_si256(bp)));
   }
   put<W>(c, d.reg, r);
 }
