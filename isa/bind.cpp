@@ -48,7 +48,12 @@ unsigned size_index(const DecodedInst& d) {
 
 void bind(DecodedInst& d) {
   static HandlerTable& t = handler_table();
-  d.fn = t.h[unsigned(d.form)][size_index(d)][d.is_mem() ? 1 : 0];
+  unsigned f = unsigned(d.form);
+  if (const CcHandlers* cc = t.cc[f]) {
+    d.fn = cc->h[d.cc & 15][size_index(d)][d.is_mem() ? 1 : 0];
+    if (d.fn) return;
+  }
+  d.fn = t.h[f][size_index(d)][d.is_mem() ? 1 : 0];
 }
 
 }  // namespace isa

@@ -6,12 +6,28 @@
 // Table index: [form][size index][M], size index = log2(operand bytes) for integer
 // forms (0=8 bit .. 3=64 bit) and VEX.L for vector forms (OX).
 #pragma once
+#include <utility>
+
 #include "isa/decoded_inst.h"
 
 namespace isa {
 
+// Forms with F_CC16 may instead bind one handler per condition code, so that the
+// condition is a compile-time constant inside the handler (Jcc, SETcc and CMOVcc are
+// among the hottest instructions).
+struct CcHandlers {
+  Handler h[16][4][2];
+};
+
 struct HandlerTable {
   Handler h[kFormCount][4][2];
+  CcHandlers* cc[kFormCount] = {};  // allocated on first set_cc, never freed
+  void set_cc(Form f, unsigned cond, unsigned size_index, Handler reg_form, Handler mem_form) {
+    CcHandlers*& p = cc[unsigned(f)];
+    if (!p) p = new CcHandlers{};
+    p->h[cond][size_index][0] = reg_form;
+    p->h[cond][size_index][1] = mem_form;
+  }
   void set(Form f, unsigned size_index, Handler reg_form, Handler mem_form) {
     h[unsigned(f)][size_index][0] = reg_form;
     h[unsigned(f)][size_index][1] = mem_form;
@@ -39,11 +55,30 @@ void register_x87_handlers(HandlerTable& t);
 void register_sse_handlers(HandlerTable& t);
 void register_avx_handlers(HandlerTable& t);
 
+namespace detail {
+template <auto Get>
+void bind_cc_v(HandlerTable& t, Form f) {
+  [&]<unsigned... CC>(std::integer_sequence<unsigned, CC...>) {
+    ((t.set_cc(f, CC, 1, Get.template operator()<CC, uint16_t, false>(),
+               Get.template operator()<CC, uint16_t, true>()),
+      t.set_cc(f, CC, 2, Get.template operator()<CC, uint32_t, false>(),
+               Get.template operator()<CC, uint32_t, true>()),
+      t.set_cc(f, CC, 3, Get.template operator()<CC, uint64_t, false>(),
+               Get.template operator()<CC, uint64_t, true>())),
+     ...);
+  }(std::make_integer_sequence<unsigned, 16>{});
+}
+}  // namespace detail
+
 }  // namespace isa
 
 // Binding helpers. FN is a function template <class T, bool M>.
 #define NS_BIND_B(t, form, FN) \
   (t).set(::isa::Form::form, 0, &FN<uint8_t, false>, &FN<uint8_t, true>)
+// FN is a function template <unsigned CC, class T, bool M>; binds all 16 conditions.
+#define NS_BIND_CC_V(t, form, FN)                                                   \
+  ::isa::detail::bind_cc_v<[]<unsigned CC, class T, bool M>() { return &FN<CC, T, M>; }>( \
+      t, ::isa::Form::form)
 #define NS_BIND_V(t, form, FN)                                       \
   do {                                                               \
     (t).set(::isa::Form::form, 1, &FN<uint16_t, false>, &FN<uint16_t, true>); \
