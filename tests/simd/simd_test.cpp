@@ -607,3 +607,68 @@ TEST_CASE("unmasked SIMD FP exceptions match the host (#XM, flags, no write)", "
   }
   WARN(cases << " cases, " << traps << " host traps");
 }
+
+// Every SIMD form gcc 12 emitted for a corpus of ordinary C kernels (saxpy, dot
+// products, conversions, min/max, shifts, gathers, rounding, memcpy ...) at -O2/-O3,
+// with -march=x86-64-v3 and for baseline x86-64/SSE4.2: objdump, decoded by
+// isa::decode, 4997 instructions in 250 forms. Each must have semantics here.
+TEST_CASE("the forms gcc -O2 -march=x86-64-v3 emits are all bound", "[simd]") {
+  const char* const kGccForms[] = {
+      "addpd_v_w", "addps_v_w", "addsd_v_w", "addss_v_w", "andnpd_v_w", "andnps_v_w",
+      "andpd_v_w", "andps_v_w", "blendvps_v_w", "cmpps_v_w_ib", "cmpsd_v_w_ib", "cmpss_v_w_ib",
+      "comisd_v_w", "comiss_v_w", "cvtdq2ps_v_w", "cvtpd2ps_v_w", "cvtps2pd_v_w",
+      "cvtsd2ss_v_w", "cvtsi2sd_v_e", "cvtsi2ss_v_e", "cvtss2sd_v_w", "cvttps2dq_v_w",
+      "cvttsd2si_g_w", "cvttss2si_g_w", "divsd_v_w", "maxss_v_w", "minss_v_w", "movapd_v_w",
+      "movaps_v_w", "movd_e_v", "movd_v_e", "movddup_v_w", "movdqa_v_w", "movdqu_v_w",
+      "movhlps_v_u", "movhpd_v_m", "movlhps_v_u", "movlpd_v_m", "movlps_m_v", "movq_v_w",
+      "movq_w_v", "movsd_v_w", "movsd_w_v", "movsldup_v_w", "movss_v_w", "movss_w_v",
+      "movupd_v_w", "movups_v_w", "movups_w_v", "mulpd_v_w", "mulps_v_w", "mulsd_v_w",
+      "mulss_v_w", "orpd_v_w", "orps_v_w", "packusdw_v_w", "packuswb_v_w", "paddb_v_w",
+      "paddd_v_w", "paddq_v_w", "pand_v_w", "pandn_v_w", "pavgb_v_w", "pblendvb_v_w",
+      "pcmpeqb_v_w", "pcmpgtb_v_w", "pcmpgtd_v_w", "pcmpgtw_v_w", "pmaxsd_v_w", "pminsd_v_w",
+      "pminud_v_w", "pmovsxbw_v_w", "pmovsxdq_v_w", "pmovsxwd_v_w", "pmovzxbw_v_w",
+      "pmovzxwd_v_w", "pmulld_v_w", "pmullw_v_w", "pmuludq_v_w", "por_v_w", "pshufb_v_w",
+      "pshufd_v_w_ib", "pshuflw_v_w_ib", "pslld_u_ib", "psraw_u_ib", "psrld_v_w", "psrldq_u_ib",
+      "psrlq_u_ib", "psubd_v_w", "psubusb_v_w", "punpckhbw_v_w", "punpckhdq_v_w",
+      "punpckhwd_v_w", "punpcklbw_v_w", "punpckldq_v_w", "punpcklqdq_v_w", "punpcklwd_v_w",
+      "pxor_v_w", "roundsd_v_w_ib", "roundss_v_w_ib", "shufps_v_w_ib", "sqrtsd_v_w",
+      "sqrtss_v_w", "subpd_v_w", "subsd_v_w", "subss_v_w", "ucomisd_v_w", "ucomiss_v_w",
+      "unpckhpd_v_w", "unpckhps_v_w", "unpcklpd_v_w", "vaddpd_v_h_w", "vaddps_v_h_w",
+      "vaddsd_v_h_w", "vaddss_v_h_w", "vandnps_v_h_w", "vandpd_v_h_w", "vandps_v_h_w",
+      "vblendvps_v_h_w_l", "vbroadcastsd_v_w", "vbroadcastss_v_w", "vcmpps_v_h_w_ib",
+      "vcomisd_v_w", "vcomiss_v_w", "vcvtdq2ps_v_w", "vcvtpd2ps_v_w", "vcvtps2pd_v_w",
+      "vcvtps2ph_w_v_ib", "vcvtsd2si_g_w", "vcvtsd2ss_v_h_w", "vcvtsi2sd_v_h_e",
+      "vcvtsi2ss_v_h_e", "vcvtss2sd_v_h_w", "vcvttps2dq_v_w", "vcvttsd2si_g_w",
+      "vcvttss2si_g_w", "vdivsd_v_h_w", "vextractf128_w_v_ib", "vextracti128_w_v_ib",
+      "vfmadd132pd_v_h_w", "vfmadd132ps_v_h_w", "vfmadd132ss_v_h_w", "vfmadd213ps_v_h_w",
+      "vfmadd213sd_v_h_w", "vfmadd213ss_v_h_w", "vfmadd231pd_v_h_w", "vfmadd231ps_v_h_w",
+      "vfmadd231sd_v_h_w", "vfmadd231ss_v_h_w", "vfmsub231pd_v_h_w", "vfmsub231sd_v_h_w",
+      "vfnmadd132sd_v_h_w", "vinsertf128_v_h_w_ib", "vinserti128_v_h_w_ib", "vmaxps_v_h_w",
+      "vmaxss_v_h_w", "vminps_v_h_w", "vminss_v_h_w", "vmovaps_v_w", "vmovd_e_v", "vmovd_v_e",
+      "vmovdqa_v_w", "vmovdqa_w_v", "vmovdqu_v_w", "vmovdqu_w_v", "vmovhlps_v_h_u",
+      "vmovhpd_v_h_m", "vmovlpd_m_v", "vmovq_v_w", "vmovq_w_v", "vmovsd_m_v", "vmovsd_v_h_u",
+      "vmovsd_v_m", "vmovss_m_v", "vmovss_v_m", "vmovupd_v_w", "vmovupd_w_v", "vmovups_v_w",
+      "vmovups_w_v", "vmulpd_v_h_w", "vmulps_v_h_w", "vmulsd_v_h_w", "vmulss_v_h_w",
+      "vorpd_v_h_w", "vpackusdw_v_h_w", "vpackuswb_v_h_w", "vpaddb_v_h_w", "vpaddd_v_h_w",
+      "vpaddq_v_h_w", "vpalignr_v_h_w_ib", "vpand_v_h_w", "vpandn_v_h_w", "vpavgb_v_h_w",
+      "vpblendvb_v_h_w_l", "vpbroadcastb_v_w", "vpbroadcastd_v_w", "vpbroadcastq_v_w",
+      "vpbroadcastw_v_w", "vpcmpeqb_v_h_w", "vpcmpeqd_v_h_w", "vpcmpgtd_v_h_w", "vpermd_v_h_w",
+      "vpermilpd_v_w_ib", "vpermpd_v_w_ib", "vpermq_v_w_ib", "vpextrw_e_v_ib",
+      "vpinsrd_v_h_e_ib", "vpmaxsd_v_h_w", "vpminsd_v_h_w", "vpminud_v_h_w", "vpmovsxbw_v_w",
+      "vpmovsxdq_v_w", "vpmovsxwd_v_w", "vpmovzxbw_v_w", "vpmovzxdq_v_w", "vpmovzxwd_v_w",
+      "vpmulld_v_h_w", "vpmullw_v_h_w", "vpmuludq_v_h_w", "vpshufd_v_w_ib", "vpslld_h_u_ib",
+      "vpsllq_h_u_ib", "vpsllvd_v_h_w", "vpsraw_h_u_ib", "vpsrld_v_h_w", "vpsrldq_h_u_ib",
+      "vpsrlq_h_u_ib", "vpsubd_v_h_w", "vpsubusb_v_h_w", "vpunpcklqdq_v_h_w", "vpxor_v_h_w",
+      "vroundsd_v_h_w_ib", "vroundss_v_h_w_ib", "vshufpd_v_h_w_ib", "vshufps_v_h_w_ib",
+      "vsqrtpd_v_w", "vsqrtsd_v_h_w", "vsqrtss_v_h_w", "vsubsd_v_h_w", "vsubss_v_h_w",
+      "vucomisd_v_w", "vucomiss_v_w", "vunpckhpd_v_h_w", "vunpckhps_v_h_w", "vunpcklpd_v_h_w",
+      "vxorpd_v_h_w", "vxorps_v_h_w", "vzeroupper", "xorpd_v_w", "xorps_v_w",
+  };
+  for (const char* n : kGccForms) {
+    INFO(n);
+    const Binding* b = simd::find_binding(n);
+    REQUIRE(b != nullptr);
+    CHECK(b->form != Form::invalid);
+    CHECK(handler_table().h[unsigned(b->form)][0][0] == b->h[0][0]);
+  }
+}
