@@ -142,6 +142,14 @@ struct SetccE {
   }
 };
 
+template <unsigned CC>
+struct SetccC {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    write_e<uint8_t, M>(c, d, cond(c, CC) ? 1 : 0);
+  }
+};
+
 // Flag instructions (SDM Vol. 2A "CLC", "STC", "CMC", "CLD", "STD").
 struct Clc { static void run(Cpu& c, const DecodedInst&) { update_flags(c, kCF, 0); } };
 struct Stc { static void run(Cpu& c, const DecodedInst&) { update_flags(c, kCF, kCF); } };
@@ -217,6 +225,7 @@ void register_alu(HandlerTable& t) {
   bind_b<NegE>(t, Form::neg_eb);
   bind_v<NegE>(t, Form::neg_ev);
   bind_b<SetccE>(t, Form::setcc_eb);
+  bind_cc_b<SetccC>(t, Form::setcc_eb);
 
   bind_na<Clc>(t, Form::clc);
   bind_na<Stc>(t, Form::stc);

@@ -19,6 +19,13 @@ struct Jcc {
     if (cond(c, d.cc)) jump<T>(c, c.rip() + d.imm);
   }
 };
+template <unsigned CC>
+struct JccC {  // condition known at compile time
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    if (cond(c, CC)) jump<T>(c, c.rip() + d.imm);
+  }
+};
 struct JmpRel {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) { jump<T>(c, c.rip() + d.imm); }
@@ -96,6 +103,8 @@ struct Loop {
 void register_branch(HandlerTable& t) {
   bind_v<Jcc>(t, Form::jcc_jb);
   bind_v<Jcc>(t, Form::jcc_jz);
+  bind_cc_v<JccC>(t, Form::jcc_jb);
+  bind_cc_v<JccC>(t, Form::jcc_jz);
   bind_v<JmpRel>(t, Form::jmp_jb);
   bind_v<JmpRel>(t, Form::jmp_jz);
   bind_v<JmpE>(t, Form::jmp_ev);

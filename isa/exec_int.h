@@ -6,6 +6,7 @@
 // bind_* helpers instantiate them for the sizes a form can have.
 #pragma once
 #include <type_traits>
+#include <utility>
 
 #include "isa/bind.h"
 #include "isa/cpu.h"
@@ -114,6 +115,27 @@ inline void bind_v(HandlerTable& t, Form f) {
   t.set(f, 2, &H::template run<uint32_t, false>, &H::template run<uint32_t, true>);
   t.set(f, 3, &H::template run<uint64_t, false>, &H::template run<uint64_t, true>);
 }
+// F_CC16 forms: one handler per condition code, so the condition is a constant in
+// each (HandlerTable::set_cc). H<CC> is a handler struct as above.
+template <template <unsigned> class H, unsigned... CC>
+inline void bind_cc_sizes(HandlerTable& t, Form f, bool byte_only, std::integer_sequence<unsigned, CC...>) {
+  if (byte_only) {
+    (t.set_cc(f, CC, 0, &H<CC>::template run<uint8_t, false>, &H<CC>::template run<uint8_t, true>), ...);
+    return;
+  }
+  (t.set_cc(f, CC, 1, &H<CC>::template run<uint16_t, false>, &H<CC>::template run<uint16_t, true>), ...);
+  (t.set_cc(f, CC, 2, &H<CC>::template run<uint32_t, false>, &H<CC>::template run<uint32_t, true>), ...);
+  (t.set_cc(f, CC, 3, &H<CC>::template run<uint64_t, false>, &H<CC>::template run<uint64_t, true>), ...);
+}
+template <template <unsigned> class H>
+inline void bind_cc_v(HandlerTable& t, Form f) {
+  bind_cc_sizes<H>(t, f, false, std::make_integer_sequence<unsigned, 16>{});
+}
+template <template <unsigned> class H>
+inline void bind_cc_b(HandlerTable& t, Form f) {
+  bind_cc_sizes<H>(t, f, true, std::make_integer_sequence<unsigned, 16>{});
+}
+
 // Forms whose meaning does not depend on an operand size (ONA).
 template <class H>
 inline void bind_na(HandlerTable& t, Form f) {

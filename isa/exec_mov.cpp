@@ -93,6 +93,15 @@ struct Cmov {
     else if constexpr (sizeof(T) == 4) c.set_reg<T>(d.reg, c.reg<T>(d.reg));
   }
 };
+template <unsigned CC>
+struct CmovC {
+  template <class T, bool M>
+  static void run(Cpu& c, const DecodedInst& d) {
+    T v = read_e<T, M>(c, d);
+    if (cond(c, CC)) c.set_reg<T>(d.reg, v);
+    else if constexpr (sizeof(T) == 4) c.set_reg<T>(d.reg, c.reg<T>(d.reg));
+  }
+};
 struct XchgEG {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
@@ -251,6 +260,7 @@ void register_mov(HandlerTable& t) {
   bind_v<Cbw>(t, Form::cbw_cwde_cdqe);
   bind_v<Cwd>(t, Form::cwd_cdq_cqo);
   bind_v<Cmov>(t, Form::cmovcc_gv_ev);
+  bind_cc_v<CmovC>(t, Form::cmovcc_gv_ev);
   bind_b<XchgEG>(t, Form::xchg_eb_gb);
   bind_v<XchgEG>(t, Form::xchg_ev_gv);
   bind_v<XchgZA>(t, Form::xchg_zv_rax);
