@@ -2,6 +2,8 @@
 // forms: FLD/FILD/FBLD and constants, FST/FSTP/FIST/FISTP/FISTTP/FBSTP.
 // Arithmetic and comparisons: exec_x87_arith.cpp; transcendental, control and
 // environment forms: exec_x87_misc.cpp. SDM Vol. 1 chapter 8, Vol. 2 instruction pages.
+#include <cstring>
+
 #include "isa/bind.h"
 #include "isa/x87.h"
 #include "isa/x87_host.h"
@@ -129,15 +131,66 @@ void push_value(Cpu& c, const DecodedInst& d, const X87Reg& v, uint16_t exc) {
   record(c, d, exc);
 }
 
+// Binary32/binary64 layout: exponent and fraction widths, exponent bias.
+template <unsigned N>
+struct FpFormat {
+  static constexpr unsigned kFrac = N == 4 ? 23 : 52, kExpBits = N == 4 ? 8 : 11;
+  static constexpr unsigned kBias = (1u << (kExpBits - 1)) - 1, kMaxExp = (1u << kExpBits) - 1;
+};
+
+// Fast path of FLD m32fp/m64fp: zeros, normals and infinities widen exactly and raise
+// nothing (SDM Vol. 1 4.2.2, 4.8.3); denormals and NaNs go to the host.
+template <unsigned N>
+bool widen_exact(const uint8_t* buf, X87Reg& out) {
+  using F = FpFormat<N>;
+  uint64_t bits = 0;
+  std::memcpy(&bits, buf, N);
+  uint16_t sign = uint16_t((bits >> (8 * N - 1)) << 15);
+  unsigned exp = unsigned(bits >> F::kFrac) & F::kMaxExp;
+  uint64_t frac = bits & ((1ull << F::kFrac) - 1);
+  if (exp == 0 && frac == 0) out = X87Reg{0, sign, {}};
+  else if (exp == F::kMaxExp && frac == 0) out = X87Reg{1ull << 63, uint16_t(sign | 0x7FFF), {}};
+  else if (exp != 0 && exp != F::kMaxExp)
+    out = X87Reg{(1ull << 63) | (frac << (63 - F::kFrac)), uint16_t(sign | (exp - F::kBias + 16383)), {}};
+  else return false;
+  return true;
+}
+
+// Fast path of FST m32fp/m64fp: zeros, infinities and normals that the format holds
+// exactly narrow without rounding or exceptions (C1=0); the rest goes to the host.
+template <unsigned N>
+bool narrow_exact(const X87Reg& v, uint8_t* buf) {
+  using F = FpFormat<N>;
+  uint64_t sign = uint64_t(v.sign_exp >> 15) << (8 * N - 1);
+  int exp = v.sign_exp & 0x7FFF;
+  uint64_t bits;
+  if (exp == 0 && v.significand == 0) {
+    bits = sign;
+  } else if (exp == 0x7FFF && v.significand == 1ull << 63) {
+    bits = sign | uint64_t(F::kMaxExp) << F::kFrac;
+  } else {
+    int e = exp - 16383 + int(F::kBias);
+    uint64_t lost = v.significand & ((1ull << (63 - F::kFrac)) - 1);
+    if (!(v.significand >> 63) || e <= 0 || e >= int(F::kMaxExp) || lost) return false;
+    bits = sign | uint64_t(e) << F::kFrac | ((v.significand << 1) >> (64 - F::kFrac));
+  }
+  std::memcpy(buf, &bits, N);
+  return true;
+}
+
 // FLD m32fp/m64fp, FILD, FBLD: the conversion runs on the host (SNaN -> IE, denormal
 // -> DE for the FP formats; integers and BCD convert exactly).
-template <HostKernel K, unsigned N>
+template <HostKernel K, unsigned N, bool Fp = false>
 void load_mem(Cpu& c, const DecodedInst& d) {
   checks(c);
   uint8_t buf[16] = {};
   c.read_bytes(d.seg, c.ea(d), buf, N);
   X87State& s = c.x87;
   if (!empty(s, 7)) return push_value(c, d, kIndefinite, 0);
+  if constexpr (Fp) {
+    X87Reg v;
+    if (widen_exact<N>(buf, v)) return push_value(c, d, v, 0);
+  }
   HostResult r;
   K(s.fcw, s.fsw, X87Reg{}, X87Reg{}, buf, r);
   push_value(c, d, r.st0, r.sw & SW_EXC);
@@ -198,7 +251,7 @@ NS_X87_KERNEL(k_fbstp, "fbstp (%[mem])")
 // overflow or underflow nothing is stored and nothing popped (SDM Vol. 1 8.5.1, 8.5.4,
 // 8.5.5); an unmasked precision exception still stores. Memory is written before any
 // x87 state changes, so a page fault leaves the state as before.
-template <HostKernel K, unsigned N, bool Pop>
+template <HostKernel K, unsigned N, bool Pop, bool Fp = false>
 void store_mem(Cpu& c, const DecodedInst& d) {
   checks(c);
   X87State& s = c.x87;
@@ -216,7 +269,10 @@ void store_mem(Cpu& c, const DecodedInst& d) {
     if (Pop) pop(s);
     return;
   }
-  K(s.fcw, s.fsw, st(s, 0), X87Reg{}, buf, r);
+  bool exact = false;
+  if constexpr (Fp) exact = narrow_exact<N>(st(s, 0), buf);
+  if (exact) r.sw = 0;
+  else K(s.fcw, s.fsw, st(s, 0), X87Reg{}, buf, r);
   uint16_t exc = r.sw & SW_EXC;
   if (stopped(c, d, r, SW_OE | SW_UE)) return;
   write_operand(c, d, buf, N);
@@ -276,8 +332,8 @@ void fst_sti(Cpu& c, const DecodedInst& d) {
 }  // namespace
 
 void register_x87_data(HandlerTable& t) {
-  t.set_all(Form::fld_m32fp, &load_mem<k_flds, 4>);
-  t.set_all(Form::fld_m64fp, &load_mem<k_fldl, 8>);
+  t.set_all(Form::fld_m32fp, &load_mem<k_flds, 4, true>);
+  t.set_all(Form::fld_m64fp, &load_mem<k_fldl, 8, true>);
   t.set_all(Form::fild_m16int, &load_mem<k_filds, 2>);
   t.set_all(Form::fild_m32int, &load_mem<k_fildl, 4>);
   t.set_all(Form::fild_m64int, &load_mem<k_fildll, 8>);
@@ -292,10 +348,10 @@ void register_x87_data(HandlerTable& t) {
   t.set_all(Form::fldln2, &load_const<k_fldln2>);
   t.set_all(Form::fldz, &load_const<k_fldz>);
 
-  t.set_all(Form::fst_m32fp, &store_mem<k_fsts, 4, false>);
-  t.set_all(Form::fstp_m32fp, &store_mem<k_fsts, 4, true>);
-  t.set_all(Form::fst_m64fp, &store_mem<k_fstl, 8, false>);
-  t.set_all(Form::fstp_m64fp, &store_mem<k_fstl, 8, true>);
+  t.set_all(Form::fst_m32fp, &store_mem<k_fsts, 4, false, true>);
+  t.set_all(Form::fstp_m32fp, &store_mem<k_fsts, 4, true, true>);
+  t.set_all(Form::fst_m64fp, &store_mem<k_fstl, 8, false, true>);
+  t.set_all(Form::fstp_m64fp, &store_mem<k_fstl, 8, true, true>);
   t.set_all(Form::fstp_m80fp, &fst_m80fp<true>);
   t.set_all(Form::fist_m16int, &store_mem<k_fists, 2, false>);
   t.set_all(Form::fistp_m16int, &store_mem<k_fists, 2, true>);
