@@ -13,6 +13,12 @@ namespace {
 
 template <class W>
 constexpr unsigned kLaneBytes = W::kMmx ? 8 : 16;
+// Element-wise integer operations compute all 32 bytes for every XMM/YMM width (put<W>
+// keeps only W's part): the loop then compiles to one 256-bit operation and one
+// 32-byte store, and put's 16-byte load of it is store-forwarded (8-byte element
+// stores followed by a 16-byte load are not).
+template <class W>
+constexpr unsigned kCalcBytes = W::kMmx ? 8 : 32;
 
 template <class T>
 T sat(int64_t v) {
@@ -29,7 +35,7 @@ inline void ibin(Cpu& c, const DecodedInst& d, F f) {
   E* rp = lanes<E>(r);
   const E* ap = lanes<E>(a);
   const E* bp = lanes<E>(b);
-  for (unsigned i = 0; i < W::kBytes / sizeof(E); i++) rp[i] = f(ap[i], bp[i]);
+  for (unsigned i = 0; i < kCalcBytes<W> / sizeof(E); i++) rp[i] = f(ap[i], bp[i]);
   put<W>(c, d.reg, r);
 }
 // dest = f(src) element-wise (PABS*).
@@ -38,7 +44,7 @@ inline void iun(Cpu& c, const DecodedInst& d, F f) {
   check<W>(c);
   VecReg b = src_w<W, M>(c, d);
   VecReg r = zero_vec();
-  for (unsigned i = 0; i < W::kBytes / sizeof(E); i++) lanes<E>(r)[i] = f(lanes<E>(b)[i]);
+  for (unsigned i = 0; i < kCalcBytes<W> / sizeof(E); i++) lanes<E>(r)[i] = f(lanes<E>(b)[i]);
   put<W>(c, d.reg, r);
 }
 
@@ -177,7 +183,7 @@ inline E shift_elem(E v, uint64_t n) {
 template <class W, class E, int Dir>
 inline VecReg shift_vec(const VecReg& a, uint64_t n) {
   VecReg r = zero_vec();
-  for (unsigned i = 0; i < W::kBytes / sizeof(E); i++) lanes<E>(r)[i] = shift_elem<E, Dir>(lanes<E>(a)[i], n);
+  for (unsigned i = 0; i < kCalcBytes<W> / sizeof(E); i++) lanes<E>(r)[i] = shift_elem<E, Dir>(lanes<E>(a)[i], n);
   return r;
 }
 // PSLLW xmm1, xmm2/m128 (VEX: xmm1, xmm2, xmm3/m128).
