@@ -92,8 +92,7 @@ struct AluAI {  // AL/AX/EAX/RAX op= imm
 
 // INC/DEC keep CF (SDM Vol. 2A "INC").
 template <bool DEC, class T>
-inline void incdec_flags(Cpu& c, T a, T r) {
-  bool cf = get_cf(c);
+inline void incdec_flags(Cpu& c, bool cf, T a, T r) {
   set_lazy<T>(c, DEC ? LF_DEC : LF_INC, r, a, T(1));
   c.lf.eager = cf ? kCF : 0;
 }
@@ -102,9 +101,10 @@ struct IncDecE {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
     RmwE<T, M> e(c, d);
+    bool cf = get_cf(c);
     T r = DEC ? T(e.val - 1) : T(e.val + 1);
     e.store(c, d, r);
-    incdec_flags<DEC, T>(c, e.val, r);
+    incdec_flags<DEC, T>(c, cf, e.val, r);
   }
 };
 template <bool DEC>
@@ -112,9 +112,10 @@ struct IncDecZ {  // 40+r / 48+r outside 64-bit mode
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
     T a = c.reg<T>(d.reg);
+    bool cf = get_cf(c);
     T r = DEC ? T(a - 1) : T(a + 1);
     c.set_reg<T>(d.reg, r);
-    incdec_flags<DEC, T>(c, a, r);
+    incdec_flags<DEC, T>(c, cf, a, r);
   }
 };
 

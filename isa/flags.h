@@ -5,6 +5,9 @@
 
 #include "isa/cpu.h"
 
+// The evaluators sit on the hottest paths (Jcc, ADC, INC/DEC): always inlined.
+#define NS_FLAGS_INLINE [[gnu::always_inline]] inline
+
 namespace isa {
 
 // The arithmetic flags as 32-bit constants (the lazy state keeps them in 32 bits).
@@ -19,9 +22,9 @@ constexpr unsigned kBits = unsigned(sizeof(T) * 8);
 
 namespace lazy {
 
-inline unsigned msb(uint32_t op) { return (8u << (op & 3)) - 1; }
+NS_FLAGS_INLINE unsigned msb(uint32_t op) { return (8u << (op & 3)) - 1; }
 
-inline bool cf(const LazyFlags& f) {
+NS_FLAGS_INLINE bool cf(const LazyFlags& f) {
   if (f.op & LF_CFOF) return f.eager & FLAG_CF;
   switch (f.op >> 2) {
     case LF_ADD >> 2:  // carry out of the MSB: majority(src1, src2, ~res)
@@ -35,21 +38,21 @@ inline bool cf(const LazyFlags& f) {
   }
 }
 
-inline bool zf(const LazyFlags& f) { return f.op == LF_EAGER ? (f.eager & FLAG_ZF) : f.res == 0; }
-inline bool sf(const LazyFlags& f) {
+NS_FLAGS_INLINE bool zf(const LazyFlags& f) { return f.op == LF_EAGER ? (f.eager & FLAG_ZF) : f.res == 0; }
+NS_FLAGS_INLINE bool sf(const LazyFlags& f) {
   return f.op == LF_EAGER ? (f.eager & FLAG_SF) : (f.res >> msb(f.op)) & 1;
 }
-inline bool pf(const LazyFlags& f) {
+NS_FLAGS_INLINE bool pf(const LazyFlags& f) {
   return f.op == LF_EAGER ? (f.eager & FLAG_PF) : !__builtin_parity(unsigned(f.res & 0xFF));
 }
-inline bool af(const LazyFlags& f) {
+NS_FLAGS_INLINE bool af(const LazyFlags& f) {
   switch ((f.op >> 2) & 7) {
     case LF_EAGER >> 2: return f.eager & FLAG_AF;
     case LF_LOGIC >> 2: return false;  // undefined (SDM "AND"); hardware clears it
     default: return (f.src1 ^ f.src2 ^ f.res) & 0x10;
   }
 }
-inline bool of(const LazyFlags& f) {
+NS_FLAGS_INLINE bool of(const LazyFlags& f) {
   if (f.op & LF_CFOF) return f.eager & FLAG_OF;
   switch (f.op >> 2) {
     case LF_ADD >> 2:
@@ -72,10 +75,10 @@ inline uint32_t arith(const LazyFlags& f) {
 
 }  // namespace lazy
 
-inline bool get_cf(const Cpu& c) { return lazy::cf(c.lf); }
+NS_FLAGS_INLINE bool get_cf(const Cpu& c) { return lazy::cf(c.lf); }
 
 // Condition codes (SDM Vol. 1 Appendix B, Table B-1): bit 0 negates.
-inline bool cond(const Cpu& c, unsigned cc) {
+NS_FLAGS_INLINE bool cond(const Cpu& c, unsigned cc) {
   const LazyFlags& f = c.lf;
   bool r;
   switch ((cc >> 1) & 7) {
