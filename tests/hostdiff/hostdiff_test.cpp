@@ -3,6 +3,7 @@
 // mismatch points at the semantics file that owns it.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <string>
 
 #include "tests/hostdiff/hostdiff.h"
@@ -16,9 +17,9 @@ void check_group(const char* group) {
   o.group = group;
   std::string log;
   hostdiff::Summary s = hostdiff::run(o, &log);
+  std::printf("hostdiff %s: %u forms covered, %llu cases compared, %llu mismatches\n", group,
+              s.forms_covered(), (unsigned long long)s.cases, (unsigned long long)s.mismatches);
   INFO(log);
-  INFO(s.forms_covered() << " forms covered, " << s.cases << " cases compared, " << s.mismatches
-                         << " mismatches");
   CHECK(s.mismatches == 0);
 }
 
