@@ -17,7 +17,10 @@ void decode_ud(Cpu&, const DecodedInst&) { raise_ud(); }
 
 HandlerTable* make_table() {
   static HandlerTable t;
-  for (unsigned f = 0; f < kFormCount; f++) t.set_all(Form(f), &unimplemented_any);
+  // UD0/UD1/UD2 and the like are defined to raise #UD: that is their semantics, not a
+  // missing implementation.
+  for (unsigned f = 0; f < kFormCount; f++)
+    t.set_all(Form(f), (kForms[f].flags & F_UD) ? &decode_ud : &unimplemented_any);
   t.set_all(Form::invalid, &decode_ud);
   register_int_handlers(t);
   register_string_handlers(t);

@@ -395,12 +395,11 @@ void Machine::dispatch(const RunLimits& lim) {
         c.r[isa::kRegRip] = rip + p->len;
         p->fn(c, *p);
       } while ((++p)->fn);
-      unsigned done = unsigned(p - b->insts);
-      c.icount += done;
-      if (NS_LIKELY(done == b->n)) {
+      if (NS_LIKELY(p == b->insts + b->n)) {
+        c.icount += b->n;
         c.cycles += b->cycles;
       } else {  // cut short by self-modifying code
-        for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+        for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
       }
     }
   } catch (const CpuFault& f) {
