@@ -8,7 +8,7 @@ Method: each engine runs the same kernel built for two iteration counts n_lo < n
 
 where insns_per_iteration comes from single-stepping the hosted build of the same
 bench_run code (bench_icount; a REP string instruction counts once) and t is wall
-time (best of --repeat runs). CPU time (user + sys of the engine) gives a second
+time; computed per round (the two runs back to back), median over --repeat rounds. CPU time (user + sys of the engine) gives a second
 figure that is less sensitive to other load on the host. For nestsim, its own
 instruction count and MIPS report are recorded too.
 
@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -225,16 +226,21 @@ def summarize(engine, bench, per_iter, scales, runs, iters, repeat):
               file=sys.stderr)
     lo, hi = scales
     insns = per_iter * (iters[hi] - iters[lo])
-    dwall = best[hi][0].wall - best[lo][0].wall
-    dcpu = best[hi][1] - best[lo][1]
-    if dwall <= 0 or dcpu <= 0:
-        die(f"{engine.name} {bench}: the longer run was not slower; use larger scales")
+    # Runs at the two scales follow each other within a round, so they see similar
+    # host conditions: MIPS per round, median over rounds.
+    wall_r = [insns / (h.wall - l.wall) / 1e6 for l, h in zip(runs[lo], runs[hi])
+              if h.wall > l.wall]
+    cpu_r = [insns / (h.cpu - l.cpu) / 1e6 for l, h in zip(runs[lo], runs[hi])
+             if h.cpu > l.cpu]
+    if not wall_r or not cpu_r:
+        die(f"{engine.name} {bench}: the longer run was never slower; use larger scales")
     res = {
         "engine": engine.name, "version": engine.version(), "bench": bench,
         "insns_per_iter": per_iter, "n_lo": iters[lo], "n_hi": iters[hi],
         "wall_lo": best[lo][0].wall, "wall_hi": best[hi][0].wall,
         "cpu_lo": best[lo][1], "cpu_hi": best[hi][1], "repeat": repeat,
-        "mips_wall": insns / dwall / 1e6, "mips_cpu": insns / dcpu / 1e6,
+        "mips_wall": statistics.median(wall_r), "mips_cpu": statistics.median(cpu_r),
+        "mips_wall_rounds": wall_r, "mips_cpu_rounds": cpu_r,
         "loadavg_1min": os.getloadavg()[0], "nice": NICE,
     }
     lo_x, hi_x = best[lo][0].extra, best[hi][0].extra
