@@ -8,8 +8,9 @@ Method: each engine runs the same kernel built for two iteration counts n_lo < n
 
 where insns_per_iteration comes from single-stepping the hosted build of the same
 bench_run code (bench_icount; a REP string instruction counts once) and t is wall
-time; computed per round (the two runs back to back), median over --repeat rounds. CPU time (user + sys of the engine) gives a second
-figure that is less sensitive to other load on the host. For nestsim, its own
+time, computed per round (the two runs back to back) and reported as the median over
+--repeat rounds. CPU time (user + sys of the engine) gives a second figure that is
+less sensitive to other load on the host. For nestsim, its own
 instruction count and MIPS report are recorded too.
 
 Every run must pass: the kernel compares its result with the host's and reports
