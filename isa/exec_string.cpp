@@ -11,7 +11,12 @@
 // - REP MOVS/STOS with DF = 0 in 64-bit mode copy or fill page-sized chunks
 //   directly through the host-pointer TLB when both pages hit; element-exact
 //   (overlapping forward copies replicate as the sequential definition does).
-// - A repeated string runs to completion in one call (not interruptible in part 1).
+// - A repeated string runs at most kRepChunk elements per call. If more remain, the
+//   registers are committed and RIP is put back on the instruction, which runs again
+//   (SDM Vol. 2B "REP": the instruction may be interrupted between iterations and
+//   resumes with the updated registers). It retires once, when it completes, as
+//   hardware counts it; sim/ ends a decoded block after every REP string form so the
+//   next call follows directly (and limits and interrupts are checked in between).
 #include <algorithm>
 #include <cstring>
 
@@ -21,6 +26,8 @@ namespace isa::exec {
 namespace {
 
 enum class Str { MOVS, CMPS, STOS, LODS, SCAS };
+
+constexpr uint64_t kRepChunk = 4096;  // elements per call of a repeated string
 
 template <class A>
 struct Regs {  // pointer/counter state, committed on completion or fault
@@ -123,21 +130,37 @@ void string_op(Cpu& c, const DecodedInst& d) {
     else c.set_reg<A>(RCX, 0);
     return;
   }
+  uint64_t done = 0;
   try {
     while (g.cx != 0) {
+      if (done >= kRepChunk) {  // yield: run again from the same RIP
+        c.cycles += done;  // one cycle per element beyond the base cost (docs/TIMING.md, issue 3)
+        g.commit(c, OP, true);
+        c.rip() -= d.len;
+        c.icount--;  // this call does not retire the instruction
+        return;
+      }
       if constexpr ((OP == Str::MOVS || OP == Str::STOS) && sizeof(A) == 8) {
-        if (c.long64 && forward && bulk<OP, T>(c, d, g)) continue;
+        if (c.long64 && forward) {
+          if (uint64_t n = bulk<OP, T>(c, d, g)) {
+            done += n;
+            continue;
+          }
+        }
       }
       element<OP, T, A>(c, d, g, step);
       g.cx = A(g.cx - 1);
+      done++;
       if constexpr (kCompare) {
         if (lazy::zf(c.lf) == repne) break;
       }
     }
   } catch (...) {
+    c.cycles += done;
     g.commit(c, OP, true);
     throw;
   }
+  c.cycles += done;
   g.commit(c, OP, true);
 }
 

@@ -22,13 +22,13 @@ void CodeCache::insert(Block* b) {
   by_pc_[key(b->pc, b->mode)] = b;
   for (uint64_t p : b->phys)
     if (p != ~0ull) by_page_[p].push_back(b);
-  jump_[(b->pc ^ (b->pc >> kJumpBits)) & ((1u << kJumpBits) - 1)] = b;
+  jump_[slot_of(b->pc)] = b;
 }
 
 Block* CodeCache::lookup_slow(uint64_t pc, isa::CodeSize mode) const {
   auto it = by_pc_.find(key(pc, mode));
   if (it == by_pc_.end()) return nullptr;
-  jump_[(pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1)] = it->second;
+  jump_[slot_of(pc)] = it->second;
   return it->second;
 }
 
@@ -39,6 +39,7 @@ unsigned CodeCache::invalidate_page(uint64_t pa) {
   for (Block* b : it->second) {
     if (!b->valid) continue;
     b->valid = false;
+    dead_.push_back(b);
     for (unsigned i = 0; i < b->n; i++) b->insts[i].fn = nullptr;
     auto pit = by_pc_.find(key(b->pc, b->mode));
     if (pit != by_pc_.end() && pit->second == b) by_pc_.erase(pit);
@@ -46,8 +47,14 @@ unsigned CodeCache::invalidate_page(uint64_t pa) {
   }
   by_page_.erase(it);
   // Blocks spanning two pages may still be listed under the other page; they are
-  // skipped there by the valid flag.
-  flush_jump_cache();
+  // skipped there by the valid flag. Only their own jump-cache slots are cleared
+  // (self-modifying guests invalidate often); the new epoch drops every chain.
+  for (Block* b : dead_) {
+    Block*& slot = jump_[slot_of(b->pc)];
+    if (slot == b) slot = nullptr;
+  }
+  dead_.clear();
+  epoch_++;
   counters.invalidations += count;
   return count;
 }
@@ -60,6 +67,9 @@ void CodeCache::flush() {
   counters.flushes++;
 }
 
-void CodeCache::flush_jump_cache() { std::memset(jump_, 0, sizeof(jump_)); }
+void CodeCache::flush_jump_cache() {
+  std::memset(jump_, 0, sizeof(jump_));
+  epoch_++;
+}
 
 }  // namespace sim

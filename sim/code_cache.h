@@ -10,8 +10,11 @@
 //     being executed): invalidation nulls its handlers so the run loop leaves it
 //     after the current instruction;
 //   - insts[n].fn == nullptr terminates every block (the run loop's only check);
-//   - the jump cache only holds valid blocks; it is cleared whenever a block is
-//     invalidated or linear->physical mappings may have changed.
+//   - the jump cache only holds valid blocks: an invalidated block's slot is cleared,
+//     and the whole cache whenever linear->physical mappings may have changed;
+//   - a block's chain (its last successor) is followed only while the cache epoch it
+//     was recorded in is current: every clearing of the jump cache and every flush
+//     starts a new epoch, so a chain never leads to an invalidated or freed block.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -29,6 +32,10 @@ struct Block {
   uint32_t cycles;     // sum of their base cycle costs
   isa::CodeSize mode;
   bool valid;
+  bool chainable;      // last instruction keeps mode and translation (not F_END)
+  uint64_t chain_rip;  // RIP the successor was found for
+  Block* chain;        // last successor, valid while chain_epoch == CodeCache::epoch()
+  uint64_t chain_epoch;
   isa::DecodedInst insts[1];  // n + 1 entries (terminator)
 };
 
@@ -40,7 +47,7 @@ class CodeCache {
   explicit CodeCache(size_t arena_bytes = 64u << 20);
 
   Block* lookup(uint64_t pc, isa::CodeSize mode) const {
-    Block* b = jump_[(pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1)];
+    Block* b = jump_[slot_of(pc)];
     if (b && b->pc == pc && b->mode == mode) return b;
     return lookup_slow(pc, mode);
   }
@@ -54,6 +61,7 @@ class CodeCache {
   unsigned invalidate_page(uint64_t pa);
   void flush();
   void flush_jump_cache();
+  uint64_t epoch() const { return epoch_; }
 
   struct Counters {
     uint64_t blocks_built = 0, insts_decoded = 0, invalidations = 0, flushes = 0;
@@ -63,12 +71,15 @@ class CodeCache {
  private:
   Block* lookup_slow(uint64_t pc, isa::CodeSize mode) const;
   static uint64_t key(uint64_t pc, isa::CodeSize mode) { return pc ^ (uint64_t(mode) << 62); }
+  static unsigned slot_of(uint64_t pc) { return (pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1); }
 
   std::unique_ptr<uint8_t[]> arena_;
   size_t arena_size_, arena_used_ = 0;
+  uint64_t epoch_ = 1;
   mutable Block* jump_[1u << kJumpBits] = {};
   std::unordered_map<uint64_t, Block*> by_pc_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
+  std::vector<Block*> dead_;  // scratch for invalidate_page
 };
 
 }  // namespace sim

@@ -331,6 +331,8 @@ Block* Machine::build_block(uint64_t rip) {
     n++;
     uint32_t fl = d.info().flags;
     if (st != isa::kDecodeOk || (fl & (isa::F_BRANCH | isa::F_END | isa::F_UD))) break;
+    // A repeated string may yield and run again (isa/exec_string.cpp): end here.
+    if ((fl & isa::F_REP) && (d.flags & (isa::IF_REP | isa::IF_REPNE))) break;
     if (!cacheable) break;
   }
   Block* b = code_.alloc(n);
@@ -346,6 +348,10 @@ Block* Machine::build_block(uint64_t rip) {
   b->cycles = cycles;
   b->mode = mode;
   b->valid = cacheable;
+  b->chainable = cacheable && !(tmp[n - 1].info().flags & isa::F_END);
+  b->chain = nullptr;
+  b->chain_rip = 0;
+  b->chain_epoch = 0;
   std::memcpy(static_cast<void*>(b->insts), tmp, n * sizeof(isa::DecodedInst));
   b->insts[n] = isa::DecodedInst{};
   b->insts[n].fn = nullptr;
@@ -375,18 +381,33 @@ void Machine::on_fault(const CpuFault& f, uint64_t rip) {
 // the instructions before it (precise exceptions).
 void Machine::dispatch(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
+  const uint64_t max_insns = lim.max_insns, max_cycles = lim.max_cycles;
   Block* b = nullptr;
+  Block* prev = nullptr;  // the block just completed, whose chain may give the next
   const isa::DecodedInst* p = nullptr;
   uint64_t rip = c.r[isa::kRegRip];
   try {
     for (;;) {
-      if (NS_UNLIKELY(c.stop_request || c.cycles >= lim.max_cycles)) return;
+      if (NS_UNLIKELY(c.stop_request || c.cycles >= max_cycles)) return;
       rip = c.r[isa::kRegRip];
       p = nullptr;
-      b = code_.lookup(pc_of(rip), c.code_size);
-      if (NS_UNLIKELY(!b)) b = build_block(rip);
-      if (NS_UNLIKELY(c.icount + b->n > lim.max_insns)) {
-        execute_some(b, lim.max_insns - c.icount);
+      if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
+        b = prev->chain;
+      } else {
+        b = code_.lookup(pc_of(rip), c.code_size);
+        if (NS_UNLIKELY(!b)) {
+          uint64_t flushes = code_.counters.flushes;
+          b = build_block(rip);
+          if (code_.counters.flushes != flushes) prev = nullptr;  // prev was freed
+        }
+        if (prev && prev->chainable && b->valid) {
+          prev->chain = b;
+          prev->chain_rip = rip;
+          prev->chain_epoch = code_.epoch();
+        }
+      }
+      if (NS_UNLIKELY(c.icount + b->n > max_insns)) {
+        execute_some(b, max_insns - c.icount);
         return;
       }
       p = b->insts;
@@ -398,16 +419,16 @@ void Machine::dispatch(const RunLimits& lim) {
       if (NS_LIKELY(p == b->insts + b->n)) {
         c.icount += b->n;
         c.cycles += b->cycles;
+        prev = b;
       } else {  // cut short by self-modifying code
         for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
+        prev = nullptr;
       }
     }
   } catch (const CpuFault& f) {
     if (p) {  // an instruction faulted; those before it retired
       c.r[isa::kRegRip] = rip;
-      unsigned done = unsigned(p - b->insts);
-      c.icount += done;
-      for (unsigned i = 0; i < done; i++) c.cycles += b->insts[i].cycles;
+      for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
     }  // else: fetching/decoding the block's first instruction faulted
     on_fault(f, rip);
   }

@@ -119,3 +119,52 @@ TEST_CASE("the exit device stops the run with the value written", "[engine]") {
   CHECK(res.reason == sim::StopReason::kExitDevice);
   CHECK(res.exit_value == 0x2A);
 }
+
+TEST_CASE("a long REP string yields and resumes, retiring once", "[engine]") {
+  // mov edi, 0x200000 ; mov ecx, 300000 ; mov al, 0x5A ; rep stosb ; mov ebx, 1 ; hlt
+  std::vector<uint8_t> code = {0xBF, 0x00, 0x00, 0x20, 0x00, 0xB9, 0xE0, 0x93, 0x04, 0x00,
+                               0xB0, 0x5A, 0xF3, 0xAA, 0xBB, 0x01, 0, 0, 0, 0xF4};
+  SECTION("64-bit, fast path") {
+    Rig r(code);
+    auto res = r.run();
+    CHECK(res.reason == sim::StopReason::kHalted);
+    CHECK(r.m.cpu().icount == 6);  // HLT retires too
+    CHECK(r.reg(isa::RCX) == 0);
+    CHECK(r.reg(isa::RDI) == 0x200000 + 300000);
+    CHECK(r.reg(isa::RBX) == 1);
+    const uint8_t* ram = r.m.mem().ram();
+    CHECK(ram[0x200000] == 0x5A);
+    CHECK(ram[0x200000 + 299999] == 0x5A);
+    CHECK(ram[0x200000 + 300000] == 0);
+  }
+  SECTION("a cycle limit stops inside the REP, which has not retired, and it resumes") {
+    Rig r(code);
+    sim::RunLimits l;
+    l.max_cycles = 20000;  // elements cost a cycle each: a few chunks of 4096
+    auto res = r.m.run(l);
+    CHECK(res.reason == sim::StopReason::kLimit);
+    CHECK(r.m.cpu().rip() == 0x10000C);  // still on the REP
+    CHECK(r.m.cpu().icount == 3);         // the three movs
+    CHECK(r.reg(isa::RCX) < 300000);
+    CHECK(r.reg(isa::RCX) > 0);
+    CHECK(r.reg(isa::RDI) == 0x200000 + (300000 - r.reg(isa::RCX)));
+    auto res2 = r.run();  // and it resumes to completion
+    CHECK(res2.reason == sim::StopReason::kHalted);
+    CHECK(r.reg(isa::RCX) == 0);
+    CHECK(r.reg(isa::RBX) == 1);
+    CHECK(r.m.cpu().icount == 6);
+  }
+  SECTION("32-bit protected mode, element by element") {
+    sim::MachineConfig cfg = Rig::config();
+    sim::Machine m(cfg);
+    std::memcpy(m.mem().ram() + 0x100000, code.data(), code.size());
+    m.reset_protected32(0x100000, 0x80000);
+    sim::RunLimits l;
+    l.max_insns = 1000;
+    auto res = m.run(l);
+    CHECK(res.reason == sim::StopReason::kHalted);
+    CHECK(m.cpu().icount == 6);
+    CHECK(m.cpu().r[isa::RCX] == 0);
+    CHECK(m.mem().ram()[0x200000 + 299999] == 0x5A);
+  }
+}
