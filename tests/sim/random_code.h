@@ -13,7 +13,9 @@ namespace test {
 
 inline sim::RunResult run_random_code(sim::Machine& m, const uint8_t* data, size_t size,
                                       uint64_t max_insns = 20000) {
-  std::memset(m.mem().ram(), 0, m.mem().ram_size());
+  // HLT everywhere else, so a program ends soon after its own bytes instead of
+  // sliding through zeros (ADD [RAX], AL) for the whole budget.
+  std::memset(m.mem().ram(), 0xF4, m.mem().ram_size());
   m.code().flush();
   m.mem().clear_all_code_pages();
   unsigned mode = size ? data[0] % 3 : 2;
@@ -23,6 +25,7 @@ inline sim::RunResult run_random_code(sim::Machine& m, const uint8_t* data, size
   if (code_len > 0x8000) code_len = 0x8000;
   std::memcpy(m.mem().ram() + 0x10000, code, code_len);
   std::memcpy(m.mem().ram() + 0x20000, code, code_len);
+  std::memset(m.mem().ram() + 0x30000, 0, 0x10000);  // zeroed data and stack area
   if (mode == 0) {
     m.reset_real_mode(0x0000, 0xFFF0);
     m.cpu().seg[isa::CS].base = 0x10000;
