@@ -54,7 +54,7 @@ po::options_description make_options(Options& o) {
       ("cpu-model", po::value(&o.cpu_model)->value_name("NAME")->default_value("server"),
        "CPU model (see 'nestsim cpu-models')")
       ("max-insns", po::value(&o.max_insns)->value_name("N"),
-       "stop after N instructions (exact)")
+       "stop after N retired instructions (exact; a REP string retires when it completes, so bound long runs with --max-cycles too)")
       ("max-cycles", po::value(&o.max_cycles)->value_name("N"),
        "stop after N simulated cycles (checked between blocks)")
       ("seed", po::value(&o.seed)->value_name("N")->default_value(0),
