@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build build/release -j"$(nproc)"
-exec build/release/nestsim run build/release/workloads/hello/hello.elf "$@"
+exec build/release/nestsim run build/release/workloads/hello.elf "$@"
