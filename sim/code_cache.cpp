@@ -19,17 +19,22 @@ Block* CodeCache::alloc(unsigned n) {
 void CodeCache::insert(Block* b) {
   counters.blocks_built++;
   counters.insts_decoded += b->n;
-  by_pc_[key(b->pc, b->mode)] = b;
+  by_pc_[key(b->phys_pc, b->mode)] = b;
   for (uint64_t p : b->phys)
     if (p != ~0ull) by_page_[p].push_back(b);
   jump_[slot_of(b->pc)] = b;
 }
 
-Block* CodeCache::lookup_slow(uint64_t pc, isa::CodeSize mode) const {
-  auto it = by_pc_.find(key(pc, mode));
-  if (it == by_pc_.end()) return nullptr;
-  jump_[slot_of(pc)] = it->second;
-  return it->second;
+Block* CodeCache::lookup_phys(uint64_t phys_pc, isa::CodeSize mode) const {
+  auto it = by_pc_.find(key(phys_pc, mode));
+  return it == by_pc_.end() ? nullptr : it->second;
+}
+
+void CodeCache::enter(Block* b, uint64_t pc) {
+  Block*& slot = jump_[slot_of(b->pc)];
+  if (b->pc != pc && slot == b) slot = nullptr;  // the old alias's entry
+  b->pc = pc;
+  jump_[slot_of(pc)] = b;
 }
 
 unsigned CodeCache::invalidate_page(uint64_t pa) {
@@ -41,7 +46,7 @@ unsigned CodeCache::invalidate_page(uint64_t pa) {
     b->valid = false;
     dead_.push_back(b);
     for (unsigned i = 0; i < b->n; i++) b->insts[i].fn = nullptr;
-    auto pit = by_pc_.find(key(b->pc, b->mode));
+    auto pit = by_pc_.find(key(b->phys_pc, b->mode));
     if (pit != by_pc_.end() && pit->second == b) by_pc_.erase(pit);
     count++;
   }

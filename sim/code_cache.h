@@ -1,6 +1,8 @@
-// Decoded-code cache: straight-line blocks of DecodedInst keyed by the linear
-// address of their first instruction and the code size, backed by the physical
-// pages they were decoded from.
+// Decoded-code cache: straight-line blocks of DecodedInst, cached by the physical
+// address of their first instruction and the code size (decoding depends on nothing
+// else), so a block survives address-space switches and is shared by every linear
+// alias of its code. A direct-mapped jump cache, keyed by linear PC, finds the block
+// for the current mappings without translating.
 //
 // Invariants:
 //   - a block never spans more than two physical pages, and both are registered
@@ -26,7 +28,8 @@
 namespace sim {
 
 struct Block {
-  uint64_t pc;         // linear address of the first instruction
+  uint64_t pc;         // linear address it was last entered at (jump-cache tag)
+  uint64_t phys_pc;    // physical address of the first instruction (cache key)
   uint64_t phys[2];    // physical pages covered (phys[1] == ~0 if one page)
   uint32_t n;          // number of instructions
   uint32_t cycles;     // sum of their base cycle costs
@@ -46,11 +49,16 @@ class CodeCache {
 
   explicit CodeCache(size_t arena_bytes = 64u << 20);
 
+  // Fast path: the block last entered at linear `pc` under the current mappings.
   Block* lookup(uint64_t pc, isa::CodeSize mode) const {
     Block* b = jump_[slot_of(pc)];
     if (b && b->pc == pc && b->mode == mode) return b;
-    return lookup_slow(pc, mode);
+    return nullptr;
   }
+  // The block decoded from physical `phys_pc`, or nullptr.
+  Block* lookup_phys(uint64_t phys_pc, isa::CodeSize mode) const;
+  // Makes `b` the jump-cache entry for linear `pc`.
+  void enter(Block* b, uint64_t pc);
 
   // Allocates a block with room for n instructions (+ terminator); nullptr when the
   // arena is full (caller flushes and retries).
@@ -69,7 +77,6 @@ class CodeCache {
   Counters counters;
 
  private:
-  Block* lookup_slow(uint64_t pc, isa::CodeSize mode) const;
   static uint64_t key(uint64_t pc, isa::CodeSize mode) { return pc ^ (uint64_t(mode) << 62); }
   static unsigned slot_of(uint64_t pc) { return (pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1); }
 

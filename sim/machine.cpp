@@ -266,10 +266,33 @@ bool Machine::fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t 
   return ram;
 }
 
+// Jump-cache miss: find the block by the physical address of RIP (a new address
+// space or a linear alias of known code), or decode a new one. A block that spans
+// two pages is reused only if its second page is still mapped to the same frame.
+Block* Machine::find_or_build_block(uint64_t rip) {
+  uint64_t pc = pc_of(rip);
+  if (cpu_.long64) check_canonical(pc, 1);
+  Block* b = code_.lookup_phys(translate(pc, Access::kExec), cpu_.code_size);
+  if (b && b->phys[1] != ~0ull) {
+    uint64_t second = (pc & ~0xFFFull) + isa::kPageSize;
+    bool same = false;
+    try {
+      same = (!cpu_.long64 || ((second >> 47) == 0 || (second >> 47) == 0x1FFFF)) &&
+             (translate(second, Access::kExec) & ~0xFFFull) == b->phys[1];
+    } catch (const CpuFault&) {
+    }
+    if (!same) b = nullptr;
+  }
+  if (!b) return build_block(rip);
+  code_.enter(b, pc);
+  return b;
+}
+
 Block* Machine::build_block(uint64_t rip) {
   isa::CodeSize mode = cpu_.code_size;
   uint64_t pc = pc_of(rip);
   if (cpu_.long64) check_canonical(pc, 1);
+  const uint64_t first_pa = translate(pc, Access::kExec);
   isa::DecodedInst tmp[CodeCache::kMaxInsts];
   uint64_t pages[2] = {~0ull, ~0ull};
   unsigned n = 0;
@@ -342,6 +365,7 @@ Block* Machine::build_block(uint64_t rip) {
     b = code_.alloc(n);
   }
   b->pc = pc;
+  b->phys_pc = first_pa;
   b->phys[0] = pages[0];
   b->phys[1] = pages[1];
   b->n = n;
@@ -397,7 +421,7 @@ void Machine::dispatch(const RunLimits& lim) {
         b = code_.lookup(pc_of(rip), c.code_size);
         if (NS_UNLIKELY(!b)) {
           uint64_t flushes = code_.counters.flushes;
-          b = build_block(rip);
+          b = find_or_build_block(rip);
           if (code_.counters.flushes != flushes) prev = nullptr;  // prev was freed
         }
         if (prev && prev->chainable && b->valid) {

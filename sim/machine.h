@@ -84,7 +84,8 @@ class Machine final : public isa::Bus {
   uint64_t translate(uint64_t lin, isa::Access a);
   void check_canonical(uint64_t lin, unsigned size);
   void fill_tlb(uint64_t lin, uint64_t pa, isa::Access a);
-  Block* build_block(uint64_t pc);
+  Block* find_or_build_block(uint64_t rip);
+  Block* build_block(uint64_t rip);
   bool fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]);
   void dispatch(const RunLimits& lim);
   void execute_some(Block* b, uint64_t max);
