@@ -43,7 +43,7 @@ inline sim::RunResult run_random_code(sim::Machine& m, const uint8_t* data, size
   lim.max_insns = max_insns;
   // A repeated string retires only when it completes, so an instruction limit alone
   // does not bound the work (REP STOSB with ECX = 4G); its elements cost cycles.
-  lim.max_cycles = max_insns * 200;
+  lim.max_cycles = max_insns * 20;
   return m.run(lim);
 }
 
