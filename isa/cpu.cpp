@@ -36,6 +36,7 @@ void Cpu::read_bytes(unsigned s, uint64_t off, void* dst, unsigned size) {
   if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - size)) {
     std::memcpy(dst, reinterpret_cast<const void*>(lin + e.addend), size);
   } else {
+    slow_seg = uint8_t(s);
     bus->read_slow(*this, lin, dst, size, Access::kRead);
   }
 }
@@ -46,6 +47,7 @@ void Cpu::write_bytes(unsigned s, uint64_t off, const void* src, unsigned size) 
   if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - size)) {
     std::memcpy(reinterpret_cast<void*>(lin + e.addend), src, size);
   } else {
+    slow_seg = uint8_t(s);
     bus->write_slow(*this, lin, src, size);
   }
 }
@@ -54,6 +56,7 @@ void Cpu::probe_write(unsigned s, uint64_t off, unsigned size) {
   uint64_t lin = linear(s, off, size, Access::kWrite);
   const TlbEntry& e = tlb_write[(lin >> 12) & (kTlbSize - 1)];
   if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - size)) return;
+  slow_seg = uint8_t(s);
   bus->probe_write(*this, lin, size);
 }
 

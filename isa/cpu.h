@@ -78,6 +78,8 @@ struct Cpu : CpuState {
 
   // Set by handlers/devices to leave the run loop after the current block.
   bool stop_request = false;
+  // Segment of the access now in a Bus slow path (set only on TLB misses).
+  uint8_t slow_seg = DS;
 
   // ---- registers ---------------------------------------------------------
   template <class T>
@@ -120,33 +122,38 @@ struct Cpu : CpuState {
   uint64_t linear_legacy(unsigned seg, uint64_t off, unsigned size, Access a);
 
   // ---- memory ------------------------------------------------------------
+  // `seg` is only consulted on the slow path, for the fault class of a bad linear
+  // address: SS-relative accesses fault with #SS(0), all others with #GP(0)
+  // (SDM Vol. 3A 6.15, "Interrupt 12" and "Interrupt 13").
   template <class T>
-  T read_lin(uint64_t lin, Access a = Access::kRead) {
+  T read_lin(uint64_t lin, Access a = Access::kRead, unsigned seg = DS) {
     const TlbEntry& e = (a == Access::kExec ? tlb_exec : tlb_read)[(lin >> 12) & (kTlbSize - 1)];
     T v;
     if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - sizeof(T))) {
       std::memcpy(&v, reinterpret_cast<const void*>(lin + e.addend), sizeof(T));
     } else {
+      slow_seg = uint8_t(seg);
       bus->read_slow(*this, lin, &v, sizeof(T), a);
     }
     return v;
   }
   template <class T>
-  void write_lin(uint64_t lin, T v) {
+  void write_lin(uint64_t lin, T v, unsigned seg = DS) {
     const TlbEntry& e = tlb_write[(lin >> 12) & (kTlbSize - 1)];
     if (NS_LIKELY(e.vpn == (lin >> 12) && (lin & 0xFFF) <= kPageSize - sizeof(T))) {
       std::memcpy(reinterpret_cast<void*>(lin + e.addend), &v, sizeof(T));
     } else {
+      slow_seg = uint8_t(seg);
       bus->write_slow(*this, lin, &v, sizeof(T));
     }
   }
   template <class T>
   T read(unsigned seg, uint64_t off) {
-    return read_lin<T>(linear(seg, off, sizeof(T), Access::kRead));
+    return read_lin<T>(linear(seg, off, sizeof(T), Access::kRead), Access::kRead, seg);
   }
   template <class T>
   void write(unsigned seg, uint64_t off, T v) {
-    write_lin<T>(linear(seg, off, sizeof(T), Access::kWrite), v);
+    write_lin<T>(linear(seg, off, sizeof(T), Access::kWrite), v, seg);
   }
   // Arbitrary-size accesses (vectors, FXSAVE areas, descriptors): same rules.
   void read_bytes(unsigned seg, uint64_t off, void* dst, unsigned size);

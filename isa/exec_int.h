@@ -39,13 +39,13 @@ struct RmwE {
   RmwE(Cpu& c, const DecodedInst& d) {
     if constexpr (M) {
       lin = c.linear(d.seg, c.ea(d), sizeof(T), Access::kWrite);
-      val = c.read_lin<T>(lin);
+      val = c.read_lin<T>(lin, Access::kRead, d.seg);
     } else {
       val = c.reg<T>(d.rm);
     }
   }
   void store(Cpu& c, const DecodedInst& d, T v) {
-    if constexpr (M) c.write_lin<T>(lin, v);
+    if constexpr (M) c.write_lin<T>(lin, v, d.seg);
     else c.set_reg<T>(d.rm, v);
   }
 };

@@ -132,9 +132,11 @@ uint64_t Machine::pc_of(uint64_t rip) const {
 // ---- translation -------------------------------------------------------------
 
 void Machine::check_canonical(uint64_t lin, unsigned size) {
-  // 48-bit linear addresses (SDM Vol. 1 3.3.7.1): bits 63:47 all equal.
+  // 48-bit linear addresses (SDM Vol. 1 3.3.7.1): bits 63:47 all equal. A stack
+  // access faults with #SS(0), any other with #GP(0) (SDM Vol. 3A 6.15).
   auto canon = [](uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; };
-  if (!canon(lin) || !canon(lin + size - 1)) isa::raise_fault(isa::VEC_GP, 0);
+  if (!canon(lin) || !canon(lin + size - 1))
+    isa::raise_fault(cpu_.slow_seg == isa::SS ? isa::VEC_SS : isa::VEC_GP, 0);
 }
 
 uint64_t Machine::translate(uint64_t lin, Access a) {
@@ -246,6 +248,7 @@ uint64_t Machine::random64(isa::Cpu&) {
 // more faults when it is reached). Returns true when every byte read came from RAM,
 // i.e. the code can be cached; phys[] receives the RAM pages touched.
 bool Machine::fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]) {
+  cpu_.slow_seg = isa::CS;  // fetch faults are #GP/#PF, never #SS
   unsigned first = unsigned(std::min<uint64_t>(15, isa::kPageSize - (pc & 0xFFF)));
   uint64_t pa = translate(pc, Access::kExec);
   bool ram = mem_.in_ram(pa & ~0xFFFull, isa::kPageSize);
@@ -270,6 +273,7 @@ bool Machine::fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t 
 // space or a linear alias of known code), or decode a new one. A block that spans
 // two pages is reused only if its second page is still mapped to the same frame.
 Block* Machine::find_or_build_block(uint64_t rip) {
+  cpu_.slow_seg = isa::CS;
   uint64_t pc = pc_of(rip);
   if (cpu_.long64) check_canonical(pc, 1);
   Block* b = code_.lookup_phys(translate(pc, Access::kExec), cpu_.code_size);
@@ -289,6 +293,7 @@ Block* Machine::find_or_build_block(uint64_t rip) {
 }
 
 Block* Machine::build_block(uint64_t rip) {
+  cpu_.slow_seg = isa::CS;
   isa::CodeSize mode = cpu_.code_size;
   uint64_t pc = pc_of(rip);
   if (cpu_.long64) check_canonical(pc, 1);
@@ -321,6 +326,7 @@ Block* Machine::build_block(uint64_t rip) {
       // The instruction runs into a page that cannot be fetched: touch the first
       // byte past the window so that fault (#PF/#GP) is raised now.
       uint8_t dummy;
+      cpu_.slow_seg = isa::CS;
       read_slow(cpu_, cur + avail, &dummy, 1, Access::kExec);
       d = isa::DecodedInst{};  // not reached when the read faults, as it must
       d.form = isa::Form::invalid;

@@ -74,6 +74,26 @@ TEST_CASE("a store to a non-canonical address faults precisely", "[engine]") {
   CHECK(res.fault_rip == 0x10000F);
 }
 
+TEST_CASE("a non-canonical stack access is #SS(0), other data accesses #GP(0)", "[engine]") {
+  // mov rsp, 0x0000800000000008 ; push rax   -> #SS(0) at the push
+  std::vector<uint8_t> push = {0x48, 0xBC, 0x08, 0, 0, 0, 0, 0x80, 0, 0, 0x50, 0xF4};
+  Rig r(push);
+  auto res = r.run();
+  REQUIRE(res.reason == sim::StopReason::kFault);
+  CHECK(res.fault.vector == isa::VEC_SS);
+  CHECK(res.fault.error == 0);
+  CHECK(res.fault_rip == 0x10000A);
+  CHECK(r.reg(isa::RSP) == 0x0000800000000008ull);  // precise: RSP not yet decremented
+  // mov rbp, 0x0000800000000000 ; mov eax, [rbp]  (SS is the default segment of RBP)
+  std::vector<uint8_t> viarbp = {0x48, 0xBD, 0, 0, 0, 0, 0, 0x80, 0, 0, 0x8B, 0x45, 0x00, 0xF4};
+  Rig r2(viarbp);
+  CHECK(r2.run().fault.vector == isa::VEC_SS);
+  // mov rbx, 0x0000800000000000 ; inc dword [rbx] : #GP
+  std::vector<uint8_t> viarbx = {0x48, 0xBB, 0, 0, 0, 0, 0, 0x80, 0, 0, 0xFF, 0x03, 0xF4};
+  Rig r3(viarbx);
+  CHECK(r3.run().fault.vector == isa::VEC_GP);
+}
+
 TEST_CASE("instruction limits are exact, also inside a block", "[engine]") {
   // An endless block of incs: inc eax x 10 ; jmp back.
   std::vector<uint8_t> code;
