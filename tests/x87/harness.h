@@ -21,6 +21,16 @@
 
 namespace x87test {
 
+// Deterministic random source shared by the differential tests.
+struct Rng {
+  std::mt19937_64 g;
+  explicit Rng(uint64_t seed) : g(seed) {}
+  uint64_t next() { return g(); }
+  unsigned below(unsigned n) { return unsigned(g() % n); }
+  bool chance(unsigned pct) { return below(100) < pct; }
+};
+
+
 struct FlatBus : isa::Bus {
   uintptr_t lo = 0;
   size_t size = 0;

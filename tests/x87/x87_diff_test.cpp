@@ -16,14 +16,6 @@ using namespace x87test;
 
 namespace {
 
-struct Rng {
-  std::mt19937_64 g;
-  explicit Rng(uint64_t seed) : g(seed) {}
-  uint64_t next() { return g(); }
-  unsigned below(unsigned n) { return unsigned(g() % n); }
-  bool chance(unsigned pct) { return below(100) < pct; }
-};
-
 X87Reg make80(uint16_t se, uint64_t sig) { return X87Reg{sig, se, {}}; }
 
 // An 80-bit value: mostly ordinary numbers, often special ones.

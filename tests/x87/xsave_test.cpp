@@ -15,14 +15,6 @@ using namespace x87test;
 
 namespace {
 
-struct Rng {
-  std::mt19937_64 g;
-  explicit Rng(uint64_t seed) : g(seed) {}
-  uint64_t next() { return g(); }
-  unsigned below(unsigned n) { return unsigned(g() % n); }
-  bool chance(unsigned pct) { return below(100) < pct; }
-};
-
 uint32_t random_mxcsr(Rng& r) {
   if (r.chance(40)) return 0x1F80;
   return uint32_t(r.next() & 0xFFFF);
