@@ -1,6 +1,7 @@
 #include "isa/bind.h"
 
 #include "isa/cpu.h"
+#include "isa/system.h"
 
 namespace isa {
 namespace {
@@ -27,6 +28,15 @@ HandlerTable* make_table() {
   register_x87_handlers(t);
   register_sse_handlers(t);
   register_avx_handlers(t);
+  register_sys_seg(t);
+  register_sys_task(t);
+  register_sys_dtr(t);
+  register_sys_int(t);
+  register_sys_fast(t);
+  register_sys_debug(t);
+  register_sys_cr(t);
+  register_sys_msr(t);
+  register_sys_misc(t);
   return &t;
 }
 

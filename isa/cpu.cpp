@@ -61,3 +61,51 @@ void Cpu::probe_write(unsigned s, uint64_t off, unsigned size) {
 }
 
 }  // namespace isa
+
+namespace isa {
+
+// SDM Vol. 3A 2.2 / 9.8.5: the processor mode follows CR0.PE, EFER.LMA, RFLAGS.VM
+// and CS.L/D; CPL is SS.DPL in protected mode (5.5), 0 in real mode, 3 in v8086.
+void Cpu::update_mode() {
+  const bool pe = cr0 & 1;
+  const bool vm = pe && (rflags & FLAG_VM);
+  const bool lma = efer & (1u << 10);
+  const uint16_t cs_attr = seg[CS].attr;
+  uint8_t new_cpl = !pe ? 0 : vm ? 3 : uint8_t((seg[SS].attr >> 5) & 3);
+  if (lma && (cs_attr & 0x2000)) {
+    code_size = CodeSize::k64;  // 64-bit mode: CS.L=1 (CS.D must be 0)
+  } else {
+    code_size = (!vm && (cs_attr & 0x4000)) ? CodeSize::k32 : CodeSize::k16;
+  }
+  // Real mode decodes by the CS cache's D bit (which real-mode loads leave alone,
+  // SDM Vol. 3A 9.9.2); v8086 mode is always 16-bit (20.1.1).
+  long64 = code_size == CodeSize::k64;
+  for (unsigned s = 0; s < 6; s++)
+    seg_base_eff[s] = (long64 && s != FS && s != GS) ? 0 : seg[s].base;
+  if (new_cpl != cpl) {
+    cpl = new_cpl;
+    bus->paging_event(*this, PagingEvent::kCplChange);
+  }
+  sys.mode_changes++;
+}
+
+}  // namespace isa
+
+namespace isa {
+
+void Bus::read_system(Cpu& c, uint64_t lin, void* dst, unsigned size) {
+  read_slow(c, lin, dst, size, Access::kRead);
+}
+void Bus::write_system(Cpu& c, uint64_t lin, const void* src, unsigned size) {
+  write_slow(c, lin, src, size);
+}
+void Bus::paging_event(Cpu& c, PagingEvent, uint64_t, uint64_t) { c.flush_tlb(); }
+bool Bus::platform_rdmsr(Cpu&, uint32_t, uint64_t&) { return false; }
+bool Bus::platform_wrmsr(Cpu&, uint32_t, uint64_t) { return false; }
+void Bus::halt(Cpu& c) { c.ev.activity = Activity::kHlt; c.stop_request = true; }
+void Bus::shutdown(Cpu& c, const char*) {
+  c.ev.activity = Activity::kShutdown;
+  c.stop_request = true;
+}
+
+}  // namespace isa

@@ -31,6 +31,21 @@ namespace isa {
 
 enum class Access : uint8_t { kRead = 0, kWrite = 1, kExec = 2 };
 
+// What Bus::paging_event announces (SDM Vol. 3A 4.10.4 names the invalidation each
+// one implies). `addr` is a linear address, `pcid` a PCID, where the event has them.
+enum class PagingEvent : uint8_t {
+  kCr3Write,          // MOV to CR3 (CR3 already updated); addr bit 63 = the no-flush bit
+  kModeChange,        // CR0.PG/WP/PE, CR4.PAE/PSE/PGE/PCIDE/SMEP/SMAP/PKE/LA57, EFER.NXE/LMA
+  kCplChange,         // CPL changed: host-TLB permissions no longer apply
+  kAcChange,          // RFLAGS.AC changed while CR4.SMAP=1
+  kInvlpg,            // INVLPG addr (current PCID)
+  kInvpcidAddress,    // INVPCID type 0: addr in pcid
+  kInvpcidSingle,     // INVPCID type 1: all non-global of pcid
+  kInvpcidAllGlobal,  // INVPCID type 2: everything, globals included
+  kInvpcidAllNonGlobal,  // INVPCID type 3
+  kPkruChange,        // WRPKRU / XRSTOR of PKRU
+};
+
 struct TlbEntry {
   uint64_t vpn = ~0ull;   // linear page number (lin >> 12); ~0 = invalid
   uintptr_t addend = 0;   // host address = linear address + addend
@@ -56,6 +71,25 @@ class Bus {
   virtual void cpuid(Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) = 0;
   // Random numbers for RDRAND/RDSEED: deterministic per run seed.
   virtual uint64_t random64(Cpu& c) = 0;
+
+  // ---- system architecture (issue 3) -------------------------------------------
+  // The defaults (isa/cpu.cpp) suit a flat test bus: system accesses go through the
+  // ordinary slow paths, paging events flush the host TLB, no platform MSRs.
+  // Implicit supervisor-mode accesses (SDM Vol. 3A 4.6: GDT/LDT/IDT/TSS references
+  // made by the processor, whatever the CPL). Never cached in the host TLB.
+  virtual void read_system(Cpu& c, uint64_t lin, void* dst, unsigned size);
+  virtual void write_system(Cpu& c, uint64_t lin, const void* src, unsigned size);
+  // Something that affects translation or its permissions changed; the machine
+  // invalidates what the SDM says the event invalidates (SDM Vol. 3A 4.10.4).
+  virtual void paging_event(Cpu& c, PagingEvent ev, uint64_t addr = 0, uint64_t pcid = 0);
+  // MSRs the core's table does not hold (platform MSRs such as the x2APIC range).
+  // Return false for "no such MSR": the core raises #GP(0).
+  virtual bool platform_rdmsr(Cpu& c, uint32_t index, uint64_t& value);
+  virtual bool platform_wrmsr(Cpu& c, uint32_t index, uint64_t value);
+  // HLT, MWAIT: the processor stops fetching until an event (activity state set).
+  virtual void halt(Cpu& c);
+  // Triple fault or another shutdown condition (SDM Vol. 3A 6.15, #DF).
+  virtual void shutdown(Cpu& c, const char* why);
 };
 
 struct Cpu : CpuState {
@@ -78,6 +112,9 @@ struct Cpu : CpuState {
 
   // Set by handlers/devices to leave the run loop after the current block.
   bool stop_request = false;
+  // Set when something needs the run loop's attention at the next instruction
+  // boundary it checks (pending interrupt/NMI, TF, debug traps, shadows).
+  bool attention = false;
   // Segment of the access now in a Bus slow path (set only on TLB misses).
   uint8_t slow_seg = DS;
 
@@ -165,12 +202,35 @@ struct Cpu : CpuState {
   // Read-modify-write instructions stay precise without probing: read, compute,
   // write memory, and only then commit registers and flags.
 
+  // Implicit supervisor accesses to system structures (descriptor tables, TSS,
+  // IDT): always through the Bus, never the host TLB.
+  void sys_read(uint64_t lin, void* dst, unsigned size) { bus->read_system(*this, lin, dst, size); }
+  void sys_write(uint64_t lin, const void* src, unsigned size) {
+    bus->write_system(*this, lin, src, size);
+  }
+
+  // Recomputes code_size, long64, cpl and seg_base_eff from CR0, EFER, RFLAGS.VM
+  // and the CS/SS caches (isa/system.h states the CPL rule). Call after any change
+  // to those; announces CPL changes to the Bus.
+  void update_mode();
+  bool protected_mode() const { return cr0 & 1; }
+  bool v86() const { return (cr0 & 1) && (rflags & FLAG_VM); }
+
   // ---- stack ---------------------------------------------------------------
   unsigned stack_size() const { return long64 ? 8 : ((seg[SS].attr >> 14) & 1) ? 4 : 2; }
 
   // ---- flags (lazy: isa/lazy_flags.h; conditions in isa/flags.h) -------------
   uint64_t get_rflags() const;          // materialises the arithmetic flags
   void set_rflags(uint64_t v);          // all bits (callers mask what they may change)
+
+  // ---- statistics the core counts (registered in sim/'s stats registry) ------
+  struct SysCounters {
+    uint64_t exceptions[32] = {};   // delivered, by vector
+    uint64_t interrupts[256] = {};  // external + software interrupts delivered, by vector
+    uint64_t nmis = 0, double_faults = 0, triple_faults = 0;
+    uint64_t msr_unknown = 0;       // RDMSR/WRMSR of an MSR nobody knows (#GP)
+    uint64_t mode_changes = 0;
+  } sys;
 
   // ---- TLB maintenance -------------------------------------------------------
   void flush_tlb() {

@@ -64,6 +64,39 @@ struct X87State {
   uint16_t fcs = 0, fds = 0;
 };
 
+// MSRs the core's own semantics read (SDM Vol. 4). The table that names every MSR,
+// its access rules and its per-model default is isa/msr.def; MSRs that belong to
+// the platform (local APIC, MTRR-less devices...) are answered by the Bus.
+struct MsrState {
+  uint64_t star = 0, lstar = 0, cstar = 0, fmask = 0;             // SYSCALL/SYSRET
+  uint64_t sysenter_cs = 0, sysenter_esp = 0, sysenter_eip = 0;   // SYSENTER/SYSEXIT
+  uint64_t pat = 0x0007040600070406ull;                          // power-up value (SDM 11.12.4)
+  uint64_t tsc_offset = 0;    // TSC = cycles + tsc_offset (WRMSR IA32_TSC / TSC_ADJUST)
+  uint64_t tsc_adjust = 0;
+  uint64_t debugctl = 0;
+  uint64_t misc_enable = 0;
+  uint64_t feature_control = 0;
+  uint64_t spec_ctrl = 0;
+  uint64_t xss = 0;
+  uint64_t mtrr_def_type = 0;
+  uint64_t mtrr_fixed[11] = {};
+  uint64_t mtrr_var[20] = {};   // base/mask pairs
+  uint64_t mcg_status = 0;
+  uint64_t umwait_control = 0;
+};
+
+// Event-related state (SDM Vol. 3A 6.8.3, 6.9, 6.7.1, 17.3.1; the VMCS's guest
+// interruptibility and activity-state fields mirror these one to one).
+enum class Activity : uint8_t { kActive = 0, kHlt = 1, kShutdown = 2, kWaitForSipi = 3 };
+enum : uint8_t { SHADOW_STI = 1, SHADOW_MOV_SS = 2 };
+struct EventState {
+  uint8_t shadow = 0;           // SHADOW_* bits: blocks events for one instruction
+  bool nmi_blocked = false;     // from NMI delivery until the next IRET
+  bool nmi_pending = false;     // NMI latched, not yet delivered
+  Activity activity = Activity::kActive;
+  uint64_t pending_dbg = 0;     // DR6 bits of debug traps to deliver after this instruction
+};
+
 struct CpuState {
   // GPRs 0-15, then r[16] = constant zero (base/index "none"), r[17] = RIP.
   // Keeping RIP in the same array makes RIP-relative addressing an ordinary base.
@@ -81,6 +114,9 @@ struct CpuState {
   VecReg v[16];
   uint64_t tsc_aux = 0;
   uint64_t kernel_gs_base = 0;
+  uint32_t pkru = 0;
+  MsrState msr;
+  EventState ev;
 };
 
 }  // namespace isa

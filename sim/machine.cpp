@@ -19,6 +19,7 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::kPowerOff: return "power-off";
     case StopReason::kHalted: return "halted";
     case StopReason::kFault: return "unhandled-exception";
+    case StopReason::kShutdown: return "shutdown";
     case StopReason::kError: return "error";
   }
   return "?";
@@ -57,6 +58,8 @@ void Machine::reset_common() {
   isa::Cpu& c = cpu_;
   static_cast<isa::CpuState&>(c) = isa::CpuState{};
   c.lf = isa::LazyFlags{};
+  c.cpl = 0;
+  c.attention = false;
   c.icount = 0;  // a reset starts a new run: counters and time restart with it
   c.cycles = 0;
   c.flush_tlb();
@@ -76,9 +79,7 @@ void Machine::reset_protected32(uint32_t entry, uint32_t esp) {
     c.seg_base_eff[s] = 0;
   }
   c.seg[isa::CS] = {0x08, 0xC09B, 0xFFFFFFFF, 0};
-  c.code_size = isa::CodeSize::k32;
-  c.long64 = false;
-  c.cpl = 0;
+  c.update_mode();
 }
 
 void Machine::reset_real_mode(uint16_t ip, uint16_t sp) {
@@ -92,9 +93,7 @@ void Machine::reset_real_mode(uint16_t ip, uint16_t sp) {
     c.seg_base_eff[s] = 0;
   }
   c.seg[isa::CS].attr = 0x009B;
-  c.code_size = isa::CodeSize::k16;
-  c.long64 = false;
-  c.cpl = 0;
+  c.update_mode();
 }
 
 void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
@@ -119,126 +118,11 @@ void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
   c.seg[isa::CS].attr = 0xA09B;  // code, exec/read, accessed, P, L, G
   c.tr.attr = 0x8B;              // busy 64-bit TSS
   c.ldtr.attr = 0x82;
-  c.code_size = isa::CodeSize::k64;
-  c.long64 = true;
-  c.cpl = 0;
-  for (unsigned s = 0; s < 6; s++) c.seg_base_eff[s] = 0;
+  c.update_mode();
 }
 
 uint64_t Machine::pc_of(uint64_t rip) const {
   return cpu_.long64 ? rip : uint32_t(cpu_.seg[isa::CS].base + rip);
-}
-
-// ---- translation -------------------------------------------------------------
-
-void Machine::check_canonical(uint64_t lin, unsigned size) {
-  // 48-bit linear addresses (SDM Vol. 1 3.3.7.1): bits 63:47 all equal. A stack
-  // access faults with #SS(0), any other with #GP(0) (SDM Vol. 3A 6.15).
-  auto canon = [](uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; };
-  if (!canon(lin) || !canon(lin + size - 1))
-    isa::raise_fault(cpu_.slow_seg == isa::SS ? isa::VEC_SS : isa::VEC_GP, 0);
-}
-
-uint64_t Machine::translate(uint64_t lin, Access a) {
-  // Part 1: paging is modelled as the identity the loader's page tables describe.
-  (void)a;
-  return lin;
-}
-
-void Machine::fill_tlb(uint64_t lin, uint64_t pa, Access a) {
-  if (!mem_.in_ram(pa & ~0xFFFull, isa::kPageSize)) return;
-  if (a == Access::kWrite && mem_.page_has_code(pa)) return;  // keep SMC visible
-  counters.tlb_fills++;
-  isa::TlbEntry e;
-  e.vpn = lin >> 12;
-  e.addend = uintptr_t(mem_.ram() + (pa & ~0xFFFull)) - (lin & ~0xFFFull);
-  unsigned i = e.vpn & (isa::kTlbSize - 1);
-  (a == Access::kWrite ? cpu_.tlb_write : a == Access::kExec ? cpu_.tlb_exec : cpu_.tlb_read)[i] = e;
-}
-
-void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Access a) {
-  if (c.long64) check_canonical(lin, size);
-  auto* d = static_cast<uint8_t*>(dst);
-  while (size) {
-    unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
-    uint64_t pa = translate(lin, a);
-    mem_.read(pa, d, chunk);
-    fill_tlb(lin, pa, a);
-    lin += chunk, d += chunk, size -= chunk;
-  }
-}
-
-void Machine::probe_write(isa::Cpu& c, uint64_t lin, unsigned size) {
-  if (c.long64) check_canonical(lin, size);
-  for (uint64_t p = lin & ~0xFFFull; p <= ((lin + size - 1) & ~0xFFFull); p += isa::kPageSize)
-    translate(p < lin ? lin : p, Access::kWrite);
-}
-
-void Machine::write_slow(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) {
-  if (c.long64) check_canonical(lin, size);
-  // Translate every page first so a fault on the second page leaves memory untouched.
-  uint64_t pa0 = translate(lin, Access::kWrite);
-  unsigned first = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
-  uint64_t pa1 = first < size ? translate(lin + first, Access::kWrite) : 0;
-  auto* s = static_cast<const uint8_t*>(src);
-  uint64_t pas[2] = {pa0, pa1};
-  unsigned lens[2] = {first, size - first};
-  for (unsigned i = 0; i < 2 && lens[i]; i++) {
-    uint64_t pa = pas[i];
-    if (mem_.in_ram(pa, 1) && mem_.page_has_code(pa)) {
-      // Exact self-modifying code: drop every block decoded from this page. If the
-      // current block is among them its remaining instructions are cut off.
-      counters.smc_invalidations += code_.invalidate_page(pa);
-      mem_.clear_code_page(pa);
-    }
-    mem_.write(pa, s, lens[i]);
-    fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
-    s += lens[i];
-  }
-}
-
-void Machine::protect_code_page(uint64_t pa) {
-  if (mem_.page_has_code(pa)) return;
-  mem_.add_code_page(pa);
-  // Remove write entries that point at this page, so stores take the slow path.
-  uintptr_t host = uintptr_t(mem_.ram() + (pa & ~0xFFFull));
-  for (auto& e : cpu_.tlb_write)
-    if (e.vpn != ~0ull && (e.vpn << 12) + e.addend == host) e = isa::TlbEntry{};
-}
-
-// ---- ports, CPUID, RNG -------------------------------------------------------------
-
-uint32_t Machine::port_in(isa::Cpu&, uint16_t port, unsigned size) {
-  return mem_.port_in(port, size);
-}
-
-void Machine::port_out(isa::Cpu&, uint16_t port, unsigned size, uint32_t value) {
-  mem_.port_out(port, size, value);
-}
-
-void Machine::cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
-  // SDM Vol. 2A CPUID: leaves above the maximum return the highest basic leaf's data;
-  // we return zeros for unknown leaves within range, which is what models without
-  // them report.
-  out[0] = out[1] = out[2] = out[3] = 0;
-  for (const CpuidLeaf& l : model_->cpuid) {
-    if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == subleaf)) {
-      out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
-      break;
-    }
-  }
-  if (leaf == 1) {
-    if (c.cr4 & (1u << 18)) out[2] |= 1u << 27;  // OSXSAVE tracks CR4.OSXSAVE
-    out[1] = (out[1] & 0x00FFFFFF);              // initial APIC ID 0
-  }
-}
-
-uint64_t Machine::random64(isa::Cpu&) {
-  // xorshift64*: deterministic per --seed, so runs are reproducible.
-  rng_ ^= rng_ >> 12;
-  rng_ ^= rng_ << 25;
-  rng_ ^= rng_ >> 27;
-  return rng_ * 0x2545F4914F6CDD1Dull;
 }
 
 // ---- decoding ----------------------------------------------------------------------
@@ -354,7 +238,7 @@ Block* Machine::build_block(uint64_t rip) {
     }
     if (!fits) break;
     pages[0] = np[0], pages[1] = np[1];
-    d.cycles = model_->class_cycles[d.info().iclass];
+    d.cycles = model_->inst_cycles(d);
     cycles += d.cycles;
     cur += d.len;
     n++;
@@ -484,6 +368,30 @@ void Machine::execute_some(Block* b, uint64_t max) {
   }
 }
 
+void Machine::halt(isa::Cpu& c) {
+  // No interrupt sources yet (issue 4): a halted CPU never resumes, the run ends.
+  c.ev.activity = isa::Activity::kHlt;
+  request_stop(StopReason::kHalted);
+}
+
+void Machine::shutdown(isa::Cpu& c, const char* why) {
+  c.ev.activity = isa::Activity::kShutdown;
+  result_.message = why;
+  request_stop(StopReason::kShutdown);
+}
+
+void Machine::step_one() {
+  isa::Cpu& c = cpu_;
+  Block* b;
+  try {
+    b = find_or_build_block(c.r[isa::kRegRip]);
+  } catch (const CpuFault& f) {
+    on_fault(f, c.r[isa::kRegRip]);
+    return;
+  }
+  execute_some(b, 1);
+}
+
 RunResult Machine::run(const RunLimits& limits) {
   result_ = RunResult{};
   cpu_.stop_request = false;
@@ -492,7 +400,8 @@ RunResult Machine::run(const RunLimits& limits) {
       request_stop(StopReason::kLimit);
       break;
     }
-    dispatch(limits);
+    if (tracer_) run_traced(limits);
+    else dispatch(limits);
   }
   return result_;
 }

@@ -2,6 +2,10 @@
 // decoded-code cache, implements the isa::Bus the core sees, and runs the
 // fetch-decode-execute loop.
 //
+// Files: machine.cpp (construction, resets, decoding, run loop, events),
+// translate.cpp (Bus memory slow paths, paging), system.cpp (ports, CPUID, platform
+// MSRs, I/O instructions), trace.cpp (traced run loop).
+//
 // Run loop state machine:
 //   running --(limit reached)--> stopped(kLimit)
 //   running --(exit device / power-off)--> stopped(kExitDevice / kPowerOff)
@@ -28,7 +32,7 @@ struct MachineConfig {
   std::FILE* serial_out = stdout;
 };
 
-enum class StopReason { kNone, kLimit, kExitDevice, kPowerOff, kHalted, kFault, kError };
+enum class StopReason { kNone, kLimit, kExitDevice, kPowerOff, kHalted, kFault, kShutdown, kError };
 const char* stop_reason_name(StopReason r);
 
 struct RunLimits {
@@ -73,6 +77,19 @@ class Machine final : public isa::Bus {
   void port_out(isa::Cpu& c, uint16_t port, unsigned size, uint32_t value) override;
   void cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) override;
   uint64_t random64(isa::Cpu& c) override;
+  void read_system(isa::Cpu& c, uint64_t lin, void* dst, unsigned size) override;
+  void write_system(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) override;
+  void paging_event(isa::Cpu& c, isa::PagingEvent ev, uint64_t addr, uint64_t pcid) override;
+  bool platform_rdmsr(isa::Cpu& c, uint32_t index, uint64_t& value) override;
+  bool platform_wrmsr(isa::Cpu& c, uint32_t index, uint64_t value) override;
+  void halt(isa::Cpu& c) override;
+  void shutdown(isa::Cpu& c, const char* why) override;
+
+  // Executes one instruction (or delivers one pending event) with the same
+  // semantics as the block loop; the traced run (sim/trace.cpp) is built on it.
+  void step_one();
+  // Instruction tracing (sim/trace.h); null = off.
+  void set_tracer(class Tracer* t) { tracer_ = t; }
 
   struct Counters {
     uint64_t faults = 0, tlb_fills = 0, smc_invalidations = 0;
@@ -88,6 +105,7 @@ class Machine final : public isa::Bus {
   Block* build_block(uint64_t rip);
   bool fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]);
   void dispatch(const RunLimits& lim);
+  void run_traced(const RunLimits& lim);  // sim/trace.cpp
   void execute_some(Block* b, uint64_t max);
   void on_fault(const isa::CpuFault& f, uint64_t rip);
   void protect_code_page(uint64_t pa);
@@ -102,6 +120,7 @@ class Machine final : public isa::Bus {
   Devices devices_;
   uint64_t rng_;
   RunResult result_;
+  class Tracer* tracer_ = nullptr;
 };
 
 }  // namespace sim

@@ -83,6 +83,43 @@ void bind_system_forms(isa::HandlerTable& t) {
   t.set_all(isa::Form::hlt, &hlt);
 }
 
+uint32_t Machine::port_in(isa::Cpu&, uint16_t port, unsigned size) {
+  return mem_.port_in(port, size);
+}
+
+void Machine::port_out(isa::Cpu&, uint16_t port, unsigned size, uint32_t value) {
+  mem_.port_out(port, size, value);
+}
+
+void Machine::cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
+  // SDM Vol. 2A CPUID: leaves above the maximum return the highest basic leaf's data;
+  // we return zeros for unknown leaves within range, which is what models without
+  // them report.
+  out[0] = out[1] = out[2] = out[3] = 0;
+  for (const CpuidLeaf& l : model_->cpuid) {
+    if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == subleaf)) {
+      out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
+      break;
+    }
+  }
+  if (leaf == 1) {
+    if (c.cr4 & (1u << 18)) out[2] |= 1u << 27;  // OSXSAVE tracks CR4.OSXSAVE
+    out[1] = (out[1] & 0x00FFFFFF);              // initial APIC ID 0
+  }
+}
+
+uint64_t Machine::random64(isa::Cpu&) {
+  // xorshift64*: deterministic per --seed, so runs are reproducible.
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return rng_ * 0x2545F4914F6CDD1Dull;
+}
+
+
+bool Machine::platform_rdmsr(isa::Cpu&, uint32_t, uint64_t&) { return false; }
+bool Machine::platform_wrmsr(isa::Cpu&, uint32_t, uint64_t) { return false; }
+
 void bind_too_long(isa::DecodedInst& d) { d.fn = &too_long; }
 
 }  // namespace sim
