@@ -20,19 +20,6 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return data;
 }
 
-namespace {
-
-void write_identity_tables(Machine& m) {
-  // PML4[0] -> PDPT; PDPT[0..3] map 0-4 GiB with 1 GiB pages (P, RW, PS).
-  uint64_t pml4e = (kLoaderPml4 + 0x1000) | 0x3;
-  m.mem().write(kLoaderPml4, &pml4e, 8);
-  for (uint64_t i = 0; i < 4; i++) {
-    uint64_t e = (i << 30) | 0x83;
-    m.mem().write(kLoaderPml4 + 0x1000 + i * 8, &e, 8);
-  }
-}
-
-}  // namespace
 
 LoadedImage load_elf64(Machine& m, const std::vector<uint8_t>& file) {
   if (file.size() < sizeof(Elf64_Ehdr)) throw ImageError("image is truncated: no complete ELF header");
@@ -77,7 +64,6 @@ LoadedImage load_elf64(Machine& m, const std::vector<uint8_t>& file) {
   }
   if (used.size() == 1) throw ImageError("ELF image has no loadable segments");
   if (!entry_ok) throw ImageError("ELF entry point is not inside a loaded segment");
-  write_identity_tables(m);
   m.reset_long_mode(eh.e_entry, kLoaderStack);
   LoadedImage li;
   li.entry = eh.e_entry;

@@ -99,6 +99,14 @@ void Machine::reset_real_mode(uint16_t ip, uint16_t sp) {
 void Machine::reset_long_mode(uint64_t entry, uint64_t rsp) {
   reset_common();
   isa::Cpu& c = cpu_;
+  // The loader contract's identity map (sim/loader.h): PML4[0] -> PDPT, PDPT[0..3]
+  // map 0-4 GiB with 1 GiB supervisor pages (P, RW, PS).
+  uint64_t pml4e = (kLoaderPml4 + 0x1000) | 0x3;
+  mem_.write(kLoaderPml4, &pml4e, 8);
+  for (uint64_t i = 0; i < 4; i++) {
+    uint64_t e = (i << 30) | 0x83;
+    mem_.write(kLoaderPml4 + 0x1000 + i * 8, &e, 8);
+  }
   c.rip() = entry;
   c.r[isa::RSP] = rsp;
   c.rflags = isa::FLAG_FIXED1;

@@ -59,7 +59,8 @@ class Machine final : public isa::Bus {
   const CpuModel& model() const { return *model_; }
 
   // Puts the CPU in 64-bit mode at `entry` as the ELF64 loader contract says
-  // (sim/loader.h): flat segments, identity paging, CPL 0, IF=0.
+  // (sim/loader.h): flat segments, identity paging (the tables are written at
+  // kLoaderPml4), CPL 0, IF=0.
   void reset_long_mode(uint64_t entry, uint64_t rsp);
   // Flat 32-bit protected mode (CPL 0, paging off) or real mode (CS:IP = 0:entry);
   // used by tests and the random-code fuzz target until issue 3's mode transitions.
