@@ -86,6 +86,20 @@ void Cpu::update_mode() {
     cpl = new_cpl;
     bus->paging_event(*this, PagingEvent::kCplChange);
   }
+  // SMAP makes supervisor access to user pages depend on RFLAGS.AC (SDM Vol. 3A 4.6).
+  const bool ac = rflags & FLAG_AC;
+  if (ac != last_ac_ && (cr4 & (1u << 21))) bus->paging_event(*this, PagingEvent::kAcChange);
+  last_ac_ = ac;
+  // #AC (SDM Vol. 3A 6.15 Interrupt 17) and data breakpoints (17.2.4: R/W = 01 or 11
+  // with an enable bit) are checked in the slow paths only.
+  bool data_bp = false;
+  for (unsigned i = 0; i < 4; i++) {
+    unsigned rw = (dr[7] >> (16 + i * 4)) & 3;
+    if (((dr[7] >> (i * 2)) & 3) && (rw == 1 || rw == 3)) data_bp = true;
+  }
+  const bool slow = ((cr0 & (1u << 18)) && ac && cpl == 3) || data_bp;
+  if (slow && !slow_data) flush_tlb();
+  slow_data = slow;
   sys.mode_changes++;
 }
 

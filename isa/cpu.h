@@ -115,6 +115,11 @@ struct Cpu : CpuState {
   // Set when something needs the run loop's attention at the next instruction
   // boundary it checks (pending interrupt/NMI, TF, debug traps, shadows).
   bool attention = false;
+  // Data accesses must take the Bus slow path (no host-TLB fills or hits): alignment
+  // checking is on (CR0.AM, RFLAGS.AC, CPL 3) or DR7 enables a data breakpoint.
+  // Kept by update_mode(); the host TLB is flushed when it turns on.
+  bool slow_data = false;
+  bool last_ac_ = false;  // RFLAGS.AC as update_mode() last saw it
   // Segment of the access now in a Bus slow path (set only on TLB misses).
   uint8_t slow_seg = DS;
 

@@ -10,6 +10,10 @@
 //   CPL = 0 in real mode, 3 in virtual-8086 mode, else SS.DPL (SDM Vol. 3A 5.5; the
 //   VMCS keeps CPL the same way). Code that loads CS and SS (far transfers, event
 //   delivery, SYSCALL...) writes the segment caches and then calls update_mode().
+//
+// Derived-state rule: after changing CR0, CR4, EFER, RFLAGS (VM, AC), DR7 or the
+// CS/SS caches, call Cpu::update_mode(): it recomputes the mode, the CPL and
+// Cpu::slow_data, and announces CPL/AC changes to the Bus.
 #pragma once
 #include <cstdint>
 
@@ -136,6 +140,15 @@ uint64_t read_msr(Cpu& c, uint32_t index);
 void write_msr(Cpu& c, uint32_t index, uint64_t value);
 // TSC as software sees it: simulated cycles plus IA32_TSC_ADJUST-style offset.
 uint64_t read_tsc_value(const Cpu& c);
+
+// ---- debug (isa/sys_debug.cpp) ------------------------------------------------------
+
+// Data and I/O breakpoint matching (SDM Vol. 3A 17.2.4-17.2.5): records hits in
+// c.ev.pending_dbg (B0-B3) and sets c.attention, so the trap is delivered after the
+// instruction completes. The memory slow paths call the first whenever
+// c.slow_data is set and DR7 enables a data breakpoint.
+void match_data_breakpoints(Cpu& c, uint64_t lin, unsigned size, bool write);
+void match_io_breakpoints(Cpu& c, uint16_t port, unsigned size);
 
 // ---- registration (called once by handler_table()) ---------------------------------
 void register_sys_seg(HandlerTable& t);    // sys_seg.cpp: MOV/POP/LxS Sreg, far transfers, LAR...

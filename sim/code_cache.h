@@ -39,6 +39,7 @@ struct Block {
   uint64_t chain_rip;  // RIP the successor was found for
   Block* chain;        // last successor, valid while chain_epoch == CodeCache::epoch()
   uint64_t chain_epoch;
+  uint64_t execs;      // complete executions (statistics: instruction classes, sim/stats)
   isa::DecodedInst insts[1];  // n + 1 entries (terminator)
 };
 

@@ -274,6 +274,7 @@ Block* Machine::build_block(uint64_t rip) {
   b->chain = nullptr;
   b->chain_rip = 0;
   b->chain_epoch = 0;
+  b->execs = 0;
   std::memcpy(static_cast<void*>(b->insts), tmp, n * sizeof(isa::DecodedInst));
   b->insts[n] = isa::DecodedInst{};
   b->insts[n].fn = nullptr;
@@ -341,6 +342,7 @@ void Machine::dispatch(const RunLimits& lim) {
       if (NS_LIKELY(p == b->insts + b->n)) {
         c.icount += b->n;
         c.cycles += b->cycles;
+        b->execs++;
         prev = b;
       } else {  // cut short by self-modifying code
         for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
