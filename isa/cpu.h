@@ -23,6 +23,7 @@
 #include "isa/decoded_inst.h"
 #include "isa/fault.h"
 #include "isa/lazy_flags.h"
+#include "isa/msr.h"
 
 #define NS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define NS_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -235,6 +236,7 @@ struct Cpu : CpuState {
     uint64_t nmis = 0, double_faults = 0, triple_faults = 0;
     uint64_t msr_unknown = 0;       // RDMSR/WRMSR of an MSR nobody knows (#GP)
     uint64_t mode_changes = 0;
+    MsrCounters msr;                // RDMSR/WRMSR per MSR table row (isa/msr.def)
   } sys;
 
   // ---- TLB maintenance -------------------------------------------------------

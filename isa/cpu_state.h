@@ -83,6 +83,11 @@ struct MsrState {
   uint64_t mtrr_var[20] = {};   // base/mask pairs
   uint64_t mcg_status = 0;
   uint64_t umwait_control = 0;
+  uint64_t apic_base = 0xFEE00900;   // BSP, xAPIC enabled, default base (SDM Vol. 3A 10.4.4)
+  uint64_t aperf_offset = 0, mperf_offset = 0;  // APERF/MPERF = cycles + offset
+  // Read-only identification MSRs: values from the CPU model (set at reset).
+  uint64_t platform_id = 0, platform_info = 0, mtrr_cap = 0, arch_capabilities = 0;
+  uint64_t mcg_cap = 0, bios_sign_id = 0;
 };
 
 // Event-related state (SDM Vol. 3A 6.8.3, 6.9, 6.7.1, 17.3.1; the VMCS's guest

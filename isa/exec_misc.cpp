@@ -1,4 +1,4 @@
-// Miscellaneous user-level forms: CPUID, RDTSC/RDTSCP, RDRAND/RDSEED, the BCD
+// Miscellaneous user-level forms: CPUID, RDRAND/RDSEED, the BCD
 // adjustments (DAA/DAS/AAA/AAS/AAM/AAD), SALC and BOUND (SDM Vol. 2A/2B).
 #include "isa/exec_int.h"
 
@@ -13,25 +13,6 @@ struct Cpuid {
     c.set_reg<uint32_t>(RBX, out[1]);
     c.set_reg<uint32_t>(RCX, out[2]);
     c.set_reg<uint32_t>(RDX, out[3]);
-  }
-};
-// RDTSC/RDTSCP: #GP(0) when CR4.TSD = 1 and CPL > 0 (SDM Vol. 2B "RDTSC").
-inline void check_tsd(const Cpu& c) {
-  bool protected_mode = (c.cr0 & 1) != 0;
-  if ((c.cr4 & 4) && protected_mode && c.cpl != 0) raise_gp0();
-}
-struct Rdtsc {
-  static void run(Cpu& c, const DecodedInst&) {
-    check_tsd(c);
-    uint64_t t = read_tsc(c);
-    c.set_reg<uint32_t>(RAX, uint32_t(t));
-    c.set_reg<uint32_t>(RDX, uint32_t(t >> 32));
-  }
-};
-struct Rdtscp {
-  static void run(Cpu& c, const DecodedInst& d) {
-    Rdtsc::run(c, d);
-    c.set_reg<uint32_t>(RCX, uint32_t(c.tsc_aux));
   }
 };
 // RDRAND/RDSEED: a value is always available here: CF = 1, OF SF ZF AF PF = 0.
@@ -126,8 +107,6 @@ struct Bound {
 
 void register_misc(HandlerTable& t) {
   bind_na<Cpuid>(t, Form::cpuid);
-  bind_na<Rdtsc>(t, Form::rdtsc);
-  bind_na<Rdtscp>(t, Form::rdtscp);
   bind_v<Rdrand>(t, Form::rdrand_rv);
   bind_v<Rdrand>(t, Form::rdseed_rv);
   bind_na<DecimalAdjust<false>>(t, Form::daa);

@@ -141,8 +141,9 @@ inline uint32_t szp(T r) {
          (__builtin_parity(unsigned(uint8_t(r))) ? 0 : kPF);
 }
 
-// Time-stamp counter as RDTSC/RDTSCP read it (SDM Vol. 3B 18.17). For now the
-// TSC is the cycle count; offsetting and scaling (VMX TSC offset/multiplier) go here.
-inline uint64_t read_tsc(const Cpu& c) { return c.cycles; }
+// Time-stamp counter as RDTSC/RDTSCP/RDMSR read it (SDM Vol. 3B 18.17): simulated
+// cycles plus the offset WRMSR to IA32_TSC / IA32_TSC_ADJUST set (isa/msr.cpp).
+// VMX TSC offsetting and scaling (issue 5) go here too.
+inline uint64_t read_tsc(const Cpu& c) { return c.cycles + c.msr.tsc_offset; }
 
 }  // namespace isa
