@@ -758,6 +758,15 @@ void on_signal(int, siginfo_t*, void* ctx) {
   siglongjmp(g_jmp, 1);
 }
 
+// True when the page holding `addr` is mapped in this process (and therefore in the
+// forked native runner) but is none of the regions the simulated bus has.
+bool host_only_mapping(uint64_t addr) {
+  uint64_t page = addr & ~0xFFFull;
+  for (auto [base, size] : {std::pair{kData, kDataSize}, std::pair{kStack, kStackSize}})
+    if (addr - base < size) return false;
+  return msync(reinterpret_cast<void*>(page), 4096, MS_ASYNC) == 0;
+}
+
 void* map_fixed(uint64_t addr, uint64_t size, int prot) {
   void* p = mmap(reinterpret_cast<void*>(addr), size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != reinterpret_cast<void*>(addr)) {
@@ -1114,6 +1123,15 @@ Summary run(const Options& o, std::string* log) {
       if (skip) { fr.skipped++; continue; }
       run_sim(k, *simr);
       if (simr->unbound) { fr.skipped++; continue; }
+      // The simulator only has the harness's regions; the native process also has
+      // its own mappings (the harness context page, a sanitizer's shadow memory). An
+      // access that lands in one of those runs natively but is a #PF in the
+      // simulator: the case says nothing about the semantics, so it is not compared.
+      if (nat[i].vector < 0 && simr->vector == isa::VEC_PF && host_only_mapping(simr->cr2)) {
+        fr.skipped++;
+        sum.host_mapped++;
+        continue;
+      }
       std::string diff;
       fr.compared++;
       if (nat[i].vector >= 0 && simr->vector >= 0) fr.faults++;

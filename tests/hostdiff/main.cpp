@@ -42,7 +42,11 @@ int main(int argc, char** argv) {
   hostdiff::Summary s = hostdiff::run(o);
   if (list)
     for (const std::string& n : s.not_covered) std::printf("not covered: %s\n", n.c_str());
-  std::printf("%u forms covered, %llu cases compared, %llu mismatches\n", s.forms_covered(),
+  std::printf("%u forms covered, %llu cases compared, %llu mismatches", s.forms_covered(),
               (unsigned long long)s.cases, (unsigned long long)s.mismatches);
+  if (s.host_mapped)
+    std::printf(" (%llu not comparable: address mapped only in the host)",
+                (unsigned long long)s.host_mapped);
+  std::printf("\n");
   return s.mismatches ? 1 : 0;
 }
