@@ -4,12 +4,16 @@
 
 namespace sim {
 
+static size_t block_bytes(unsigned n) {
+  size_t bytes = sizeof(Block) + n * sizeof(isa::DecodedInst);
+  return (bytes + 63) & ~size_t(63);
+}
+
 CodeCache::CodeCache(size_t arena_bytes)
     : arena_(new uint8_t[arena_bytes]), arena_size_(arena_bytes) {}
 
 Block* CodeCache::alloc(unsigned n) {
-  size_t bytes = sizeof(Block) + n * sizeof(isa::DecodedInst);
-  bytes = (bytes + 63) & ~size_t(63);
+  size_t bytes = block_bytes(n);
   if (arena_used_ + bytes > arena_size_) return nullptr;
   auto* b = reinterpret_cast<Block*>(arena_.get() + arena_used_);
   arena_used_ += bytes;
@@ -64,7 +68,22 @@ unsigned CodeCache::invalidate_page(uint64_t pa) {
   return count;
 }
 
+void CodeCache::fold_executions() {
+  // Every block ever allocated since the last flush lies in the arena back to back
+  // (alloc() sizes them by block_bytes(n), and the builder sets n at once), valid
+  // or invalidated alike: invalidation keeps each instruction's form.
+  for (size_t off = 0; off < arena_used_;) {
+    auto* b = reinterpret_cast<Block*>(arena_.get() + off);
+    if (b->execs) {
+      for (unsigned i = 0; i < b->n; i++) form_execs_[unsigned(b->insts[i].form)] += b->execs;
+      b->execs = 0;
+    }
+    off += block_bytes(b->n);
+  }
+}
+
 void CodeCache::flush() {
+  fold_executions();
   by_pc_.clear();
   by_page_.clear();
   flush_jump_cache();

@@ -77,6 +77,16 @@ class CodeCache {
   };
   Counters counters;
 
+  // Statistics: instructions executed per form (isa::Form), from Block::execs (complete
+  // executions, counted by the run loop) times each block's forms. Folding walks the
+  // arena, so it runs when the arena is flushed and when a report asks, never on the
+  // hot path. Instructions of blocks cut short (a fault, self-modifying code, an
+  // instruction limit inside a block) are not seen here; the traced loop adds its
+  // instructions one by one with count_executed().
+  void fold_executions();
+  const uint64_t* form_executions() const { return form_execs_.data(); }  // as last folded
+  void count_executed(const isa::DecodedInst& d) { form_execs_[unsigned(d.form)]++; }
+
  private:
   static uint64_t key(uint64_t pc, isa::CodeSize mode) { return pc ^ (uint64_t(mode) << 62); }
   static unsigned slot_of(uint64_t pc) { return (pc ^ (pc >> kJumpBits)) & ((1u << kJumpBits) - 1); }
@@ -88,6 +98,7 @@ class CodeCache {
   std::unordered_map<uint64_t, Block*> by_pc_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
   std::vector<Block*> dead_;  // scratch for invalidate_page
+  std::vector<uint64_t> form_execs_ = std::vector<uint64_t>(isa::kFormCount);
 };
 
 }  // namespace sim

@@ -1,21 +1,32 @@
 // nestsim command line. Exit status:
 //   0                 the guest powered off, halted, or a run limit was reached
 //   (v << 1) | 1      the guest wrote v to the exit device at port 0xF4 (QEMU convention)
-//   2                 bad command line, configuration or image (one line on stderr)
-//   4                 the guest ended with an unhandled exception
-//   6                 internal error
+//   2                 bad command line, configuration, image or results database (one
+//                     line on stderr)
+//   4                 the guest ended with an unhandled exception or a triple fault
+//   6                 internal error, or the results could not be written to --db
+//   128 + signal      interrupted by SIGINT/SIGTERM (the run is recorded as 'interrupted')
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "isa/bind.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
+#include "sim/progress.h"
+#include "sim/results_db.h"
+#include "sim/stats.h"
+#include "sim/trace.h"
 #include "sim/version.h"
 
 namespace po = boost::program_options;
@@ -26,20 +37,31 @@ constexpr int kExitUsage = 2;
 constexpr int kExitGuestFault = 4;
 constexpr int kExitInternal = 6;
 
+// Simulated cycles per run slice: between slices the CLI updates the progress line
+// and checks for signals (a signal also stops the current slice at once).
+constexpr uint64_t kSliceCycles = 1ull << 24;
+
 void usage(std::ostream& os, const po::options_description& opts) {
   os << "usage: nestsim run IMAGE [options]\n"
         "       nestsim cpu-models\n"
         "       nestsim --help | --version\n\n"
         "Runs IMAGE (an ELF64 executable) on the simulated machine, prints what the guest\n"
-        "writes to COM1, then the run's statistics on stderr.\n\n"
-     << opts << "\nExit status: 0 guest done (power-off, HLT, limit); (v<<1)|1 when the guest\n"
-        "writes v to port 0xF4; 2 bad input; 4 unhandled guest exception; 6 internal error.\n";
+        "writes to COM1, then the run's statistics on stderr. Every option can also be\n"
+        "given in a --config file, one 'name = value' per line; the command line wins.\n\n"
+     << opts
+     << "\nExit status: 0 guest done (power-off, HLT, limit); (v<<1)|1 when the guest\n"
+        "writes v to port 0xF4; 2 bad input (options, config, image, database); 4 unhandled\n"
+        "guest exception or triple fault; 6 internal error or results not written;\n"
+        "128+N interrupted by signal N (SIGINT, SIGTERM).\n";
 }
 
 struct Options {
   std::string command, image, config, serial_out, cpu_model = "server";
   uint64_t ram_mib = 128, max_insns = 0, max_cycles = 0, seed = 0;
-  bool quiet = false;
+  bool quiet = false, stats = false, no_progress = false;
+  std::string db, trace, trace_regs = "none", trace_range;
+  std::vector<std::string> trace_modes;
+  uint64_t trace_start = 0, trace_count = 0;
 };
 
 po::options_description make_options(Options& o) {
@@ -61,11 +83,170 @@ po::options_description make_options(Options& o) {
        "seed of the RDRAND/RDSEED stream (runs are deterministic per seed)")
       ("serial-out", po::value(&o.serial_out)->value_name("FILE"),
        "write guest COM1 output to FILE instead of stdout")
-      ("quiet,q", po::bool_switch(&o.quiet), "do not print run statistics");
+      ("db", po::value(&o.db)->value_name("FILE"),
+       "append this run (workload, configuration, host, outcome, every statistic) to the SQLite results database FILE, created if absent (docs/RESULTS.md)")
+      ("stats", po::bool_switch(&o.stats),
+       "print every statistic (name, value, unit, description) to stderr after the summary")
+      ("trace", po::value(&o.trace)->value_name("FILE"),
+       "write an instruction trace to FILE ('-' = stdout): one line per instruction with its count, mode, CS:RIP, linear address, bytes and Capstone disassembly, plus exception/interrupt/mode events (sim/trace.h)")
+      ("trace-regs", po::value(&o.trace_regs)->value_name("WHICH")->implicit_value("changed"),
+       "with --trace: append registers after each instruction: 'changed' (the default when given without a value) or 'all' GPRs and RFLAGS; 'none' = off")
+      ("trace-range", po::value(&o.trace_range)->value_name("LO-HI"),
+       "with --trace: only instructions whose linear address is in LO..HI (hex, inclusive)")
+      ("trace-mode", po::value(&o.trace_modes)->value_name("MODE")->composing(),
+       "with --trace: only instructions executed in MODE: real, v8086, prot16, prot32, compat or long (repeat, or separate with commas, for several)")
+      ("trace-start", po::value(&o.trace_start)->value_name("N"),
+       "with --trace: start tracing at instruction count N (runs at full speed before)")
+      ("trace-count", po::value(&o.trace_count)->value_name("N"),
+       "with --trace: write at most N instruction lines, then run at full speed")
+      ("no-progress", po::bool_switch(&o.no_progress),
+       "do not draw the progress line (drawn on stderr only when it is a terminal)")
+      ("quiet,q", po::bool_switch(&o.quiet), "do not print run statistics or progress");
   return d;
 }
 
-int run(const Options& o) {
+// One line naming the option, status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+bool parse_hex(const std::string& s, uint64_t& v) {
+  std::string t = s;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t = t.substr(2);
+  if (t.empty() || t.size() > 16 || t.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    return false;
+  v = std::stoull(t, nullptr, 16);
+  return true;
+}
+
+sim::TraceFilter make_trace_filter(const Options& o) {
+  sim::TraceFilter f;
+  if (!o.trace_range.empty()) {
+    size_t dash = o.trace_range.find('-');
+    if (dash == std::string::npos || !parse_hex(o.trace_range.substr(0, dash), f.lo) ||
+        !parse_hex(o.trace_range.substr(dash + 1), f.hi) || f.lo > f.hi)
+      throw UsageError("--trace-range: expected LO-HI in hex with LO <= HI (e.g. 0x100000-0x1fffff), got '" +
+                       o.trace_range + "'");
+  }
+  if (!o.trace_modes.empty()) {
+    f.modes = 0;
+    for (const std::string& item : o.trace_modes) {
+      std::stringstream ss(item);
+      std::string name;
+      while (std::getline(ss, name, ',')) {
+        sim::TraceMode m;
+        if (!sim::parse_trace_mode(name, m))
+          throw UsageError("--trace-mode: unknown mode '" + name +
+                           "' (real, v8086, prot16, prot32, compat, long)");
+        f.modes |= 1u << unsigned(m);
+      }
+    }
+  }
+  f.start = o.trace_start;
+  if (o.trace_count) f.count = o.trace_count;
+  return f;
+}
+
+sim::TraceRegs parse_trace_regs(const std::string& s) {
+  if (s == "none") return sim::TraceRegs::kNone;
+  if (s == "changed") return sim::TraceRegs::kChanged;
+  if (s == "all") return sim::TraceRegs::kAll;
+  throw UsageError("--trace-regs: expected none, changed or all, got '" + s + "'");
+}
+
+// The value of every option as it applies to this run (given or default), for the
+// results database.
+std::vector<std::pair<std::string, std::string>> config_of(const po::variables_map& vm) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, v] : vm) {
+    if (name == "command" || name == "help" || name == "version") continue;
+    const boost::any& a = v.value();
+    std::string s;
+    if (auto p = boost::any_cast<std::string>(&a)) s = *p;
+    else if (auto p = boost::any_cast<uint64_t>(&a)) s = std::to_string(*p);
+    else if (auto p = boost::any_cast<bool>(&a)) s = *p ? "true" : "false";
+    else if (auto p = boost::any_cast<std::vector<std::string>>(&a)) {
+      for (const std::string& e : *p) s += (s.empty() ? "" : ",") + e;
+    } else {
+      continue;
+    }
+    out.emplace_back(name, s);
+  }
+  return out;
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./=:,+@%") == std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+volatile std::sig_atomic_t g_signal = 0;
+bool* volatile g_stop_flag = nullptr;
+
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
+  // Leave the run loop at the next block boundary; the CLI then records the run.
+  if (g_stop_flag) *g_stop_flag = true;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second signal terminates at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void print_summary(const Options& o, sim::Machine& m, const sim::LoadedImage& img,
+                   const sim::RunResult& r, double secs, bool interrupted) {
+  const isa::Cpu& c = m.cpu();
+  std::fprintf(stderr, "\n--- nestsim run statistics ---\n");
+  std::fprintf(stderr, "image          %s (%s, sha256 %.16s...)\n", o.image.c_str(),
+               img.format.c_str(), img.sha256.c_str());
+  std::fprintf(stderr, "cpu model      %s\n", m.model().name);
+  if (interrupted) std::fprintf(stderr, "stop reason    interrupted (signal %d)", int(g_signal));
+  else std::fprintf(stderr, "stop reason    %s", sim::stop_reason_name(r.reason));
+  if (r.reason == sim::StopReason::kExitDevice) std::fprintf(stderr, " (value %u)", r.exit_value);
+  if (r.reason == sim::StopReason::kFault)
+    std::fprintf(stderr, " (%s, error code 0x%x, at rip 0x%llx)", isa::vector_name(r.fault.vector),
+                 r.fault.error, (unsigned long long)r.fault_rip);
+  if (r.reason == sim::StopReason::kShutdown && !r.message.empty())
+    std::fprintf(stderr, " (%s)", r.message.c_str());
+  std::fprintf(stderr, "\ninstructions   %llu\n", (unsigned long long)c.icount);
+  std::fprintf(stderr, "cycles         %llu (simulated)\n", (unsigned long long)c.cycles);
+  std::fprintf(stderr, "host seconds   %.3f\n", secs);
+  std::fprintf(stderr, "MIPS           %.1f\n", secs > 0 ? c.icount / secs / 1e6 : 0.0);
+  const auto& cc = m.code().counters;
+  std::fprintf(stderr, "blocks built   %llu (%llu instructions decoded, %llu invalidated by writes)\n",
+               (unsigned long long)cc.blocks_built, (unsigned long long)cc.insts_decoded,
+               (unsigned long long)cc.invalidations);
+  const auto& pc = m.mem().counters();
+  std::fprintf(stderr, "port accesses  %llu in, %llu out (%llu unassigned)\n",
+               (unsigned long long)pc.port_reads, (unsigned long long)pc.port_writes,
+               (unsigned long long)(pc.unassigned_port_reads + pc.unassigned_port_writes));
+  const uint64_t* un = isa::unimplemented_forms();
+  for (unsigned f = 1; f < isa::kFormCount; f++)
+    if (un[f])
+      std::fprintf(stderr, "unimplemented  %s executed %llu times (#UD)\n", isa::kForms[f].name,
+                   (unsigned long long)un[f]);
+}
+
+int exit_status_of(const sim::RunResult& r) {
+  switch (r.reason) {
+    case sim::StopReason::kExitDevice: return int(((r.exit_value << 1) | 1) & 0xFF);
+    case sim::StopReason::kFault:
+    case sim::StopReason::kShutdown: return kExitGuestFault;
+    case sim::StopReason::kError: return kExitInternal;
+    default: return 0;
+  }
+}
+
+int run(const Options& o, const po::variables_map& vm, const std::string& command_line) {
   if (o.ram_mib < 1 || o.ram_mib > 65536) {
     std::cerr << "nestsim: --ram must be between 1 and 65536 MiB (got " << o.ram_mib << ")\n";
     return kExitUsage;
@@ -75,6 +256,19 @@ int run(const Options& o) {
     std::cerr << "nestsim: unknown --cpu-model '" << o.cpu_model << "' (see 'nestsim cpu-models')\n";
     return kExitUsage;
   }
+  sim::TraceFilter filter;
+  sim::TraceRegs regs = sim::TraceRegs::kNone;
+  try {
+    filter = make_trace_filter(o);
+    regs = parse_trace_regs(o.trace_regs);
+    if (o.trace.empty())
+      for (const char* opt : {"trace-regs", "trace-range", "trace-mode", "trace-start", "trace-count"})
+        if (vm.count(opt)) throw UsageError(std::string("--") + opt + " needs --trace FILE");
+  } catch (const UsageError& e) {
+    std::cerr << "nestsim: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
   std::FILE* serial = stdout;
   if (!o.serial_out.empty()) {
     serial = std::fopen(o.serial_out.c_str(), "w");
@@ -83,6 +277,24 @@ int run(const Options& o) {
       return kExitUsage;
     }
   }
+  std::FILE* trace_file = nullptr;
+  if (!o.trace.empty()) {
+    trace_file = o.trace == "-" ? stdout : std::fopen(o.trace.c_str(), "w");
+    if (!trace_file) {
+      std::cerr << "nestsim: --trace: cannot open '" << o.trace << "'\n";
+      return kExitUsage;
+    }
+  }
+  std::unique_ptr<sim::ResultsDb> db;
+  if (!o.db.empty()) {
+    try {
+      db = std::make_unique<sim::ResultsDb>(o.db);
+    } catch (const sim::DbError& e) {
+      std::cerr << "nestsim: --db: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+
   sim::MachineConfig cfg;
   cfg.ram_bytes = o.ram_mib << 20;
   cfg.model = model;
@@ -96,50 +308,100 @@ int run(const Options& o) {
     std::cerr << "nestsim: " << o.image << ": " << e.what() << "\n";
     return kExitUsage;
   }
+  std::unique_ptr<sim::Tracer> tracer;
+  if (trace_file) {
+    tracer = std::make_unique<sim::Tracer>(trace_file, filter, regs);
+    m.set_tracer(tracer.get());
+  }
+
+  sim::StatsRegistry stats;
+  sim::RunResult r;
+  sim::register_machine_stats(stats, m);
+  sim::register_run_stats(stats, r);
+
+  int64_t run_id = 0;
+  if (db) {
+    sim::RunRecord rec;
+    rec.workload_path = o.image;
+    rec.workload_name = o.image.substr(o.image.find_last_of('/') + 1);
+    rec.workload_format = img.format;
+    rec.workload_sha256 = img.sha256;
+    rec.workload_size = img.bytes;
+    rec.command_line = command_line;
+    rec.config = config_of(vm);
+    rec.cpu_model = m.model().name;
+    try {
+      run_id = db->begin_run(rec);
+    } catch (const sim::DbError& e) {
+      std::cerr << "nestsim: --db: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+
   sim::RunLimits lim;
   if (o.max_insns) lim.max_insns = o.max_insns;
   if (o.max_cycles) lim.max_cycles = o.max_cycles;
+  sim::Progress progress(o.quiet || o.no_progress ? nullptr : stderr, lim.max_insns,
+                         lim.max_cycles, 0.0);
+  g_stop_flag = &m.cpu().stop_request;
+  install_signal_handlers();
   auto t0 = std::chrono::steady_clock::now();
-  sim::RunResult r = m.run(lim);
+  // Slices of simulated cycles: the same run as one call (limits are exact, the run
+  // loop keeps no state across calls that matters to the guest).
+  for (;;) {
+    if (g_signal) break;
+    sim::RunLimits slice = lim;
+    isa::Cpu& c = m.cpu();
+    slice.max_cycles = std::min<uint64_t>(lim.max_cycles, c.cycles + std::min<uint64_t>(kSliceCycles, ~0ull - c.cycles));
+    r = m.run(slice);
+    if (g_signal) break;
+    if (r.reason != sim::StopReason::kLimit) break;
+    if (c.icount >= lim.max_insns || c.cycles >= lim.max_cycles) break;
+    progress.update(c.icount, c.cycles);
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  g_stop_flag = nullptr;
+  progress.finish();
+  const bool interrupted = g_signal != 0;
+  if (tracer) {
+    m.set_tracer(nullptr);
+    tracer.reset();
+    if (trace_file != stdout) std::fclose(trace_file);
+  }
   std::fflush(serial);
   if (serial != stdout) std::fclose(serial);
 
+  int status = interrupted ? 128 + int(g_signal) : exit_status_of(r);
   const isa::Cpu& c = m.cpu();
-  if (!o.quiet) {
-    std::fprintf(stderr, "\n--- nestsim run statistics ---\n");
-    std::fprintf(stderr, "image          %s (%s, sha256 %.16s...)\n", o.image.c_str(),
-                 img.format.c_str(), img.sha256.c_str());
-    std::fprintf(stderr, "cpu model      %s\n", m.model().name);
-    std::fprintf(stderr, "stop reason    %s", sim::stop_reason_name(r.reason));
-    if (r.reason == sim::StopReason::kExitDevice) std::fprintf(stderr, " (value %u)", r.exit_value);
-    if (r.reason == sim::StopReason::kFault)
-      std::fprintf(stderr, " (%s, error code 0x%x, at rip 0x%llx)", isa::vector_name(r.fault.vector),
-                   r.fault.error, (unsigned long long)r.fault_rip);
-    std::fprintf(stderr, "\ninstructions   %llu\n", (unsigned long long)c.icount);
-    std::fprintf(stderr, "cycles         %llu (simulated)\n", (unsigned long long)c.cycles);
-    std::fprintf(stderr, "host seconds   %.3f\n", secs);
-    std::fprintf(stderr, "MIPS           %.1f\n", secs > 0 ? c.icount / secs / 1e6 : 0.0);
-    const auto& cc = m.code().counters;
-    std::fprintf(stderr, "blocks built   %llu (%llu instructions decoded, %llu invalidated by writes)\n",
-                 (unsigned long long)cc.blocks_built, (unsigned long long)cc.insts_decoded,
-                 (unsigned long long)cc.invalidations);
-    const auto& pc = m.mem().counters();
-    std::fprintf(stderr, "port accesses  %llu in, %llu out (%llu unassigned)\n",
-                 (unsigned long long)pc.port_reads, (unsigned long long)pc.port_writes,
-                 (unsigned long long)(pc.unassigned_port_reads + pc.unassigned_port_writes));
-    const uint64_t* un = isa::unimplemented_forms();
-    for (unsigned f = 1; f < isa::kFormCount; f++)
-      if (un[f])
-        std::fprintf(stderr, "unimplemented  %s executed %llu times (#UD)\n", isa::kForms[f].name,
-                     (unsigned long long)un[f]);
+  if (!o.quiet) print_summary(o, m, img, r, secs, interrupted);
+  if (o.stats) {
+    std::fprintf(stderr, "\n--- nestsim statistics (name, value, unit, description) ---\n");
+    stats.print(stderr);
   }
-  switch (r.reason) {
-    case sim::StopReason::kExitDevice: return int(((r.exit_value << 1) | 1) & 0xFF);
-    case sim::StopReason::kFault: return kExitGuestFault;
-    case sim::StopReason::kError: return kExitInternal;
-    default: return 0;
+  if (db) {
+    sim::RunOutcome out;
+    out.status = interrupted ? "interrupted" : r.reason == sim::StopReason::kError ? "error" : "completed";
+    out.stop_reason = interrupted ? "signal" : sim::stop_reason_name(r.reason);
+    if (r.reason == sim::StopReason::kExitDevice) out.exit_value = r.exit_value;
+    out.exit_status = status;
+    if (r.reason == sim::StopReason::kFault) {
+      out.fault_vector = r.fault.vector;
+      out.fault_error = r.fault.error;
+      out.fault_rip = r.fault_rip;
+    }
+    if (interrupted) out.message = std::string("signal ") + std::to_string(int(g_signal));
+    else out.message = r.message;
+    out.instructions = c.icount;
+    out.cycles = c.cycles;
+    out.host_seconds = secs;
+    try {
+      db->end_run(run_id, out, stats);
+    } catch (const sim::DbError& e) {
+      std::cerr << "nestsim: --db: results not written: " << e.what() << "\n";
+      return kExitInternal;
+    }
   }
+  return status;
 }
 
 }  // namespace
@@ -163,7 +425,12 @@ int main(int argc, char** argv) {
         std::cerr << "nestsim: --config: cannot open '" << path << "'\n";
         return kExitUsage;
       }
-      po::store(po::parse_config_file(f, opts), vm);
+      try {
+        po::store(po::parse_config_file(f, opts), vm);
+      } catch (const po::error& e) {
+        std::cerr << "nestsim: --config " << path << ": " << e.what() << "\n";
+        return kExitUsage;
+      }
     }
     po::notify(vm);
   } catch (const po::error& e) {
@@ -192,8 +459,10 @@ int main(int argc, char** argv) {
     std::cerr << "nestsim: run: missing IMAGE (try 'nestsim --help')\n";
     return kExitUsage;
   }
+  std::string command_line;
+  for (int i = 0; i < argc; i++) command_line += (i ? " " : "") + shell_quote(argv[i]);
   try {
-    return run(o);
+    return run(o, vm, command_line);
   } catch (const std::bad_alloc&) {
     std::cerr << "nestsim: out of host memory (is --ram too large?)\n";
     return kExitUsage;

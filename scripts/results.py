@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Queries a nestsim results database (docs/RESULTS.md).
+
+  results.py DB list                       one line per run
+  results.py DB show RUN                   a run's record, configuration and statistics
+  results.py DB stat RUN NAME              one statistic (scalar, or a vector's entries)
+  results.py DB plot RUN NAME OUT.png      a vector statistic as a bar chart (matplotlib)
+
+RUN is a run id or 'last'. Only the Python standard library is needed, except for
+`plot`, which needs matplotlib (Debian: python3-matplotlib, installed by
+scripts/install-deps.sh).
+"""
+import argparse
+import sqlite3
+import sys
+
+APPLICATION_ID = 0x6E657374  # "nest"
+SCHEMA_VERSION = 1
+
+
+def fail(msg):
+    print(f"results.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def open_db(path):
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        app = db.execute("PRAGMA application_id").fetchone()[0]
+        ver = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as e:
+        fail(f"{path}: {e}")
+    if app != APPLICATION_ID:
+        fail(f"{path}: not a nestsim results database")
+    if ver > SCHEMA_VERSION:
+        fail(f"{path}: schema {ver} is newer than this script ({SCHEMA_VERSION})")
+    return db
+
+
+def run_id(db, text):
+    if text == "last":
+        row = db.execute("SELECT max(id) FROM runs").fetchone()
+        if row[0] is None:
+            fail("the database has no runs")
+        return row[0]
+    try:
+        rid = int(text)
+    except ValueError:
+        fail(f"run must be an id or 'last', got '{text}'")
+    if not db.execute("SELECT 1 FROM runs WHERE id = ?", (rid,)).fetchone():
+        fail(f"no run {rid}")
+    return rid
+
+
+def cmd_list(db, _args):
+    print(f"{'id':>4}  {'started (UTC)':<24} {'status':<11} {'stop':<18} {'instructions':>14} "
+          f"{'cycles':>14} {'MIPS':>7}  workload")
+    for (rid, start, status, stop, insns, cycles, secs, name) in db.execute(
+            "SELECT id, started_at, status, stop_reason, instructions, cycles, host_seconds,"
+            " workload_name FROM runs ORDER BY id"):
+        mips = f"{insns / secs / 1e6:.1f}" if insns and secs else "-"
+        print(f"{rid:>4}  {start:<24} {status:<11} {stop or '-':<18} {insns if insns is not None else '-':>14} "
+              f"{cycles if cycles is not None else '-':>14} {mips:>7}  {name}")
+
+
+def cmd_show(db, args):
+    rid = run_id(db, args.run)
+    cur = db.execute("SELECT * FROM runs WHERE id = ?", (rid,))
+    cols = [d[0] for d in cur.description]
+    for col, val in zip(cols, cur.fetchone()):
+        print(f"{col:<16} {val}")
+    print("\nconfiguration")
+    for key, val in db.execute("SELECT key, value FROM run_config WHERE run_id = ? ORDER BY key", (rid,)):
+        print(f"  {key:<20} {val}")
+    print("\nstatistics")
+    for name, value, unit in db.execute(
+            "SELECT s.name, s.value, d.unit FROM stats s LEFT JOIN stat_defs d USING(name)"
+            " WHERE run_id = ? ORDER BY s.name", (rid,)):
+        print(f"  {name:<40} {value:>16}  {unit or ''}")
+    for name, label, value, unit in db.execute(
+            "SELECT v.name, v.label, v.value, d.unit FROM vector_stats v LEFT JOIN stat_defs d"
+            " USING(name) WHERE run_id = ? ORDER BY v.name, v.idx", (rid,)):
+        print(f"  {name + '[' + label + ']':<40} {value:>16}  {unit or ''}")
+
+
+def vector_entries(db, rid, name):
+    return db.execute("SELECT idx, label, value FROM vector_stats WHERE run_id = ? AND name = ?"
+                      " ORDER BY idx", (rid, name)).fetchall()
+
+
+def cmd_stat(db, args):
+    rid = run_id(db, args.run)
+    row = db.execute("SELECT kind, unit, description FROM stat_defs WHERE name = ?", (args.name,)).fetchone()
+    if not row:
+        fail(f"no statistic '{args.name}'")
+    kind, unit, desc = row
+    print(f"# {args.name} ({unit}): {desc}")
+    if kind == "scalar":
+        v = db.execute("SELECT value FROM stats WHERE run_id = ? AND name = ?", (rid, args.name)).fetchone()
+        print(v[0] if v else 0)
+    else:
+        for idx, label, value in vector_entries(db, rid, args.name):
+            print(f"{idx}\t{label}\t{value}")
+
+
+def cmd_plot(db, args):
+    rid = run_id(db, args.run)
+    row = db.execute("SELECT kind, unit, description FROM stat_defs WHERE name = ?", (args.name,)).fetchone()
+    if not row or row[0] != "vector":
+        fail(f"'{args.name}' is not a vector statistic")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        fail("plot needs matplotlib (apt-get install python3-matplotlib, or scripts/install-deps.sh)")
+    entries = vector_entries(db, rid, args.name)
+    if not entries:
+        fail(f"run {rid} has no non-zero entries of {args.name}")
+    labels = [e[1] for e in entries]
+    values = [e[2] for e in entries]
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(labels)), 4))
+    ax.bar(range(len(values)), values)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=90, fontsize=8)
+    ax.set_ylabel(row[1])
+    ax.set_title(f"run {rid}: {args.name} - {row[2]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(args.out)
+    print(f"wrote {args.out}")
+
+
+def main():
+    p = argparse.ArgumentParser(description="Query a nestsim results database.")
+    p.add_argument("db")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="one line per run")
+    s = sub.add_parser("show", help="a run's record, configuration and statistics")
+    s.add_argument("run")
+    s = sub.add_parser("stat", help="one statistic of a run")
+    s.add_argument("run")
+    s.add_argument("name")
+    s = sub.add_parser("plot", help="plot a vector statistic to a PNG")
+    s.add_argument("run")
+    s.add_argument("name")
+    s.add_argument("out")
+    args = p.parse_args()
+    db = open_db(args.db)
+    {"list": cmd_list, "show": cmd_show, "stat": cmd_stat, "plot": cmd_plot}[args.cmd](db, args)
+
+
+if __name__ == "__main__":
+    main()

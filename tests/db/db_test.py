@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Results-database tests (docs/RESULTS.md): schema, appending runs, bad files,
+crash safety under SIGKILL, SIGINT/SIGTERM recorded as 'interrupted', and
+scripts/results.py on the result.
+
+Usage: db_test.py NESTSIM HELLO_ELF RESULTS_PY
+"""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+NESTSIM, HELLO, RESULTS_PY = sys.argv[1:4]
+HERE = os.path.dirname(os.path.abspath(__file__))
+failures = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def run(*args, **kw):
+    return subprocess.run([NESTSIM, *args], capture_output=True, text=True, **kw)
+
+
+def connect(path):
+    return sqlite3.connect(path)
+
+
+def rows(db, sql, *params):
+    with connect(db) as c:
+        return c.execute(sql, params).fetchall()
+
+
+def wait_for_running(db, proc, timeout=20.0):
+    """Waits until the process has committed its 'running' row and simulated a while."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            return False
+        if os.path.exists(db):
+            try:
+                if rows(db, "SELECT count(*) FROM runs WHERE status = 'running'")[0][0]:
+                    time.sleep(0.5)  # well inside the run loop
+                    return True
+            except sqlite3.Error:
+                pass
+        time.sleep(0.05)
+    return False
+
+
+def stats_of(db, run_id):
+    return (rows(db, "SELECT name, value FROM stats WHERE run_id = ? ORDER BY name", run_id),
+            rows(db, "SELECT name, idx, label, value FROM vector_stats WHERE run_id = ? "
+                     "ORDER BY name, idx", run_id))
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    db = os.path.join(tmp, "results.db")
+    loop = os.path.join(tmp, "loop.elf")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_loop_elf.py"), loop], check=True)
+
+    # ---- schema and one complete run -----------------------------------------------
+    r = run("run", HELLO, "--db", db, "--seed", "7", "-q")
+    check(r.returncode in (0, 1), f"hello with --db exits normally (got {r.returncode}: {r.stderr.strip()})")
+    with connect(db) as c:
+        check(c.execute("PRAGMA user_version").fetchone()[0] == 1, "user_version is 1")
+        check(c.execute("PRAGMA application_id").fetchone()[0] == 0x6E657374, "application_id is 'nest'")
+        tables = {t for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        check({"runs", "run_config", "stat_defs", "stats", "vector_stats"} <= tables, f"tables {sorted(tables)}")
+        run1 = c.execute("SELECT id, status, stop_reason, instructions, cycles, workload_name, "
+                         "workload_sha256, cpu_model, nestsim_version, started_at, ended_at, "
+                         "exit_status, host_kernel FROM runs").fetchall()
+    check(len(run1) == 1, "one run row")
+    rid, status, stop, insns, cycles, name, sha, model, ver, t0, t1, xs, kernel = run1[0]
+    check(status == "completed", f"status completed (got {status})")
+    check(stop in ("exit-device", "power-off", "halted"), f"stop reason recorded ({stop})")
+    check(insns > 0 and cycles >= insns, f"instructions {insns}, cycles {cycles}")
+    check(name == "hello.elf" and len(sha) == 64 and model and ver and t0 and t1 and kernel,
+          "workload identity, model, version, times, host")
+    check(xs == r.returncode, f"exit_status matches the process ({xs} vs {r.returncode})")
+    cfg = dict(rows(db, "SELECT key, value FROM run_config WHERE run_id = ?", rid))
+    check(cfg.get("seed") == "7" and cfg.get("ram") == "128" and cfg.get("db") == db,
+          f"configuration rows (seed, ram, db): {cfg}")
+    stat = dict(rows(db, "SELECT name, value FROM stats WHERE run_id = ?", rid))
+    check(stat.get("core.instructions") == insns, "core.instructions equals runs.instructions")
+    classes = sum(v for (v,) in rows(db, "SELECT value FROM vector_stats WHERE run_id = ? AND "
+                                         "name = 'core.inst_class'", rid))
+    check(classes + stat.get("core.insts_unattributed", -1) == insns,
+          f"instruction classes + unattributed = instructions ({classes} + "
+          f"{stat.get('core.insts_unattributed')} vs {insns})")
+    check(stat.get("io.port_writes", 0) > 0, "port writes counted (COM1 output)")
+    ndefs = rows(db, "SELECT count(*) FROM stat_defs WHERE unit != '' AND description != ''")[0][0]
+    check(ndefs >= 20, f"stat definitions with unit and description ({ndefs})")
+    labels = rows(db, "SELECT label FROM vector_stats WHERE run_id = ? AND name = 'run.stop_reason'", rid)
+    check(labels == [(stop,)], f"run.stop_reason vector labelled by the reason ({labels})")
+
+    # ---- append ------------------------------------------------------------------
+    r = run("run", HELLO, "--db", db, "-q")
+    ids = [i for (i,) in rows(db, "SELECT id FROM runs ORDER BY id")]
+    check(len(ids) == 2 and ids[0] == rid, f"second run appended ({ids})")
+    before = stats_of(db, rid)
+
+    # ---- SIGKILL mid-run -----------------------------------------------------------
+    p = subprocess.Popen([NESTSIM, "run", loop, "--db", db, "-q"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    started = wait_for_running(db, p)
+    check(started, "long run committed its 'running' row")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    check(p.returncode == -signal.SIGKILL, "killed by SIGKILL")
+    check(rows(db, "PRAGMA integrity_check") == [("ok",)], "integrity_check ok after SIGKILL")
+    check(stats_of(db, rid) == before, "earlier run's stats intact after SIGKILL")
+    killed = rows(db, "SELECT id, status, ended_at FROM runs ORDER BY id DESC LIMIT 1")[0]
+    check(killed[1] == "running" and killed[2] is None,
+          f"killed run's row stays 'running' with no end time ({killed})")
+    check(rows(db, "SELECT count(*) FROM stats WHERE run_id = ?", killed[0]) == [(0,)],
+          "killed run has no statistics")
+
+    # ---- SIGINT / SIGTERM: recorded as interrupted, with statistics ----------------------
+    for sig, want in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        p = subprocess.Popen([NESTSIM, "run", loop, "--db", db, "-q"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        started = wait_for_running(db, p)
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        check(started and p.returncode == want, f"{sig.name}: exit status {p.returncode} (want {want})")
+        last = rows(db, "SELECT id, status, stop_reason, instructions, ended_at FROM runs "
+                        "ORDER BY id DESC LIMIT 1")[0]
+        check(last[1] == "interrupted" and last[2] == "signal" and last[3] > 0 and last[4],
+              f"{sig.name}: run recorded as interrupted ({last})")
+        n = rows(db, "SELECT value FROM stats WHERE run_id = ? AND name = 'core.instructions'", last[0])
+        check(n == [(last[3],)], f"{sig.name}: statistics written")
+    check(rows(db, "PRAGMA integrity_check") == [("ok",)], "integrity_check ok at the end")
+
+    # ---- bad files -------------------------------------------------------------------
+    other = os.path.join(tmp, "other.db")
+    with connect(other) as c:
+        c.execute("CREATE TABLE t(x)")
+    r = run("run", HELLO, "--db", other, "-q")
+    check(r.returncode == 2 and "not a nestsim results database" in r.stderr,
+          f"foreign SQLite file refused ({r.returncode}: {r.stderr.strip()})")
+    text = os.path.join(tmp, "text.db")
+    with open(text, "w") as f:
+        f.write("this is not a database, just some text that is long enough " * 20)
+    r = run("run", HELLO, "--db", text, "-q")
+    check(r.returncode == 2 and "not an SQLite database" in r.stderr and r.stderr.count("\n") == 1,
+          f"text file refused in one line ({r.returncode}: {r.stderr.strip()})")
+    newer = os.path.join(tmp, "newer.db")
+    run("run", HELLO, "--db", newer, "-q")
+    with connect(newer) as c:
+        c.execute("PRAGMA user_version = 99")
+    r = run("run", HELLO, "--db", newer, "-q")
+    check(r.returncode == 2 and "newer nestsim" in r.stderr, f"newer schema refused ({r.stderr.strip()})")
+    r = run("run", HELLO, "--db", os.path.join(tmp, "no", "such", "dir.db"), "-q")
+    check(r.returncode == 2 and "--db" in r.stderr, f"unopenable path refused ({r.stderr.strip()})")
+
+    # ---- scripts/results.py --------------------------------------------------------------
+    r = subprocess.run([sys.executable, RESULTS_PY, db, "list"], capture_output=True, text=True)
+    check(r.returncode == 0 and "hello.elf" in r.stdout and "interrupted" in r.stdout,
+          f"results.py list ({r.returncode}: {r.stderr.strip()})")
+    r = subprocess.run([sys.executable, RESULTS_PY, db, "show", str(rid)], capture_output=True, text=True)
+    check(r.returncode == 0 and "core.instructions" in r.stdout and "core.inst_class[" in r.stdout,
+          f"results.py show ({r.returncode}: {r.stderr.strip()})")
+    r = subprocess.run([sys.executable, RESULTS_PY, db, "show", "9999"], capture_output=True, text=True)
+    check(r.returncode != 0 and "9999" in r.stderr, "results.py show of a missing run fails clearly")
+
+if failures:
+    print(f"{len(failures)} database checks failed")
+    sys.exit(1)
+print("all database checks passed")
