@@ -37,5 +37,66 @@ expect 0 "usage: nestsim run" -- --help
 expect 0 "server" -- cpu-models
 printf 'ram = 64\nmax-insns = 100\n' > "$tmp/ok.cfg"; expect 0 "instructions +100$" -- run "$HELLO" --config "$tmp/ok.cfg"
 
+# Bad values of the issue-3 options: one line naming the option, status 2.
+expect 2 "--trace-range" -- run "$HELLO" --trace "$tmp/t" --trace-range 0x2000-0x1000
+expect 2 "--trace-range" -- run "$HELLO" --trace "$tmp/t" --trace-range nowhere
+expect 2 "--trace-mode: unknown mode 'smm'" -- run "$HELLO" --trace "$tmp/t" --trace-mode long,smm
+expect 2 "--trace-regs" -- run "$HELLO" --trace "$tmp/t" --trace-regs some
+expect 2 "--trace-count needs --trace" -- run "$HELLO" --trace-count 5
+expect 2 "--trace: cannot open" -- run "$HELLO" --trace "$tmp/no/such/dir/t"
+expect 2 "trace-start" -- run "$HELLO" --trace "$tmp/t" --trace-start soon
+printf 'this is not a database, just text that is long enough to look like a file\n%.0s' {1..20} > "$tmp/text.db"
+expect 2 "not an SQLite database" -- run "$HELLO" --db "$tmp/text.db"
+printf 'ram = lots\n' > "$tmp/badval.cfg"; expect 2 "ram" -- run "$HELLO" --config "$tmp/badval.cfg"
+printf 'trace-mode = smm\ntrace = %s\n' "$tmp/t" > "$tmp/badmode.cfg"
+expect 2 "--trace-mode" -- run "$HELLO" --config "$tmp/badmode.cfg"
+expect 0 "--trace-range LO-HI" -- --help
+expect 0 "--db FILE" -- --help
+
+# --trace: Capstone disassembly in the right mode, one line per instruction.
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
+}
+"$NESTSIM" run "$HELLO" -q --trace "$tmp/full.trace" > /dev/null
+insns=$("$NESTSIM" run "$HELLO" 2>&1 >/dev/null | awk '/^instructions/ {print $2}')
+check "trace has one line per instruction ($insns)" \
+  test "$(grep -vc ' ! ' "$tmp/full.trace")" = "$insns"
+check "trace starts at the entry with Capstone text" \
+  grep -qE '^0 long 0008:0000000000100000 0000000000100000  [0-9a-f ]+  [a-z]+' "$tmp/full.trace"
+check "trace shows 'out dx, al' (COM1 output)" grep -q '  out dx, al$' "$tmp/full.trace"
+check "trace ends with the stop event" grep -qE '^[0-9]+ long ! stop exit-device$' "$tmp/full.trace"
+
+# Filters: start/count, range, mode; registers.
+"$NESTSIM" run "$HELLO" -q --trace "$tmp/win.trace" --trace-start 100 --trace-count 7 > /dev/null
+check "--trace-start 100 --trace-count 7 gives lines 100..106" \
+  test "$(cut -d' ' -f1 "$tmp/win.trace" | tr '\n' ' ')" = "100 101 102 103 104 105 106 "
+check "--trace-start/--trace-count lines equal the full trace's" \
+  test "$(sed -n '101,107p' "$tmp/full.trace")" = "$(cat "$tmp/win.trace")"
+"$NESTSIM" run "$HELLO" -q --trace "$tmp/range.trace" --trace-range 0x100000-0x10000f > /dev/null
+check "--trace-range keeps only addresses in range" \
+  test -s "$tmp/range.trace" -a -z "$(grep -v ' ! ' "$tmp/range.trace" | awk '$4 < "0000000000100000" || $4 > "000000000010000f"')"
+"$NESTSIM" run "$HELLO" -q --trace "$tmp/real.trace" --trace-mode real,prot32 > /dev/null
+check "--trace-mode real,prot32 drops long-mode code" test -z "$(grep -v ' ! ' "$tmp/real.trace")"
+"$NESTSIM" run "$HELLO" -q --trace "$tmp/regs.trace" --trace-count 3 --trace-regs > /dev/null
+check "--trace-regs shows changed registers" grep -q '^0 long .*lea rsp, .*| rsp=' "$tmp/regs.trace"
+"$NESTSIM" run "$HELLO" -q --trace "$tmp/all.trace" --trace-count 1 --trace-regs all > /dev/null
+check "--trace-regs all shows every GPR and RFLAGS" \
+  test "$(grep -o ' r[a-z0-9]*=' "$tmp/all.trace" | wc -l)" = 17
+
+# The same options from a config file give the same trace.
+printf 'trace = %s\ntrace-start = 100\ntrace-count = 7\nquiet = true\n' "$tmp/cfg.trace" > "$tmp/trace.cfg"
+"$NESTSIM" run "$HELLO" --config "$tmp/trace.cfg" > /dev/null
+check "config-file trace options equal the command line's" cmp -s "$tmp/cfg.trace" "$tmp/win.trace"
+
+# --db creates the runs and statistics rows; --stats prints every statistic.
+"$NESTSIM" run "$HELLO" -q --db "$tmp/r.db" > /dev/null
+"$NESTSIM" run "$HELLO" -q --db "$tmp/r.db" --max-insns 1000 > /dev/null
+check "--db appends one row per run" \
+  test "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select group_concat(status || \":\" || stop_reason || \":\" || instructions) from runs").fetchone()[0])' "$tmp/r.db")" = "completed:exit-device:$insns,completed:limit:1000"
+"$NESTSIM" run "$HELLO" --stats --max-insns 5000 > /dev/null 2> "$tmp/stats.txt"
+check "--stats prints named statistics with units" \
+  grep -qE '^core.instructions +5000  instructions +instructions retired' "$tmp/stats.txt"
+
 if [ $fails -ne 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"
