@@ -4,7 +4,7 @@
 ; stack: 0x6000
 ; init: rsi=0x55
 ; expect: mode=real cpl=0 cs=0 rax=0x1234 rbx=0xffff rsp=0x6000 rsi=0x56
-; expect: rflags&0x1=1 mem16[0xA000]=0xbeef mem8[0xA002]=0x7f rip=0x7c19
+; expect: rflags&0x1=1 mem16[0xA000]=0xbeef mem8[0xA002]=0x7f rip=@after_hlt
 ; expect-stop: halted
 ; max-insns: 100
 bits 16
@@ -16,3 +16,4 @@ org 0x7c00
     mov byte [0xA002], 0x7f
     stc
     hlt                 ; RIP stays after the HLT
+after_hlt:

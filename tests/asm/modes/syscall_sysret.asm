@@ -46,6 +46,8 @@ ret1:
     syscall                             ; second call: return to compatibility mode
 compat:
 bits 32
+    mov ax, 0x23                        ; DS was nulled by the IRETQ to ring 3 (SDM IRET):
+    mov ds, ax                          ; compatibility mode needs a usable one
     mov [0xA048], cs
     mov dword [0xA050], 1
     int 0x3F

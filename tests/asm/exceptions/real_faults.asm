@@ -2,7 +2,7 @@
 ; CS, IP (no error codes) and clears IF, TF and AC; #DE and #BR and #UD are faults (IP of the
 ; instruction), INT3, INTO and INT n are traps (IP after).
 ; start: real
-; load: 0x7c00
+; load: 0x1000                   -- the stubs are long: keep clear of EXC_LOG at 0x7FF0
 ; stack: 0x7000
 ; expect: exc.count=6
 ; expect: exc[0].vector=0 exc[0].rip=@f0 exc[0].cs=0 exc[0].rsp=0x7000
@@ -16,7 +16,7 @@
 ; expect-stop: halted
 %include "nestsim.inc"
 bits 16
-TEST_ORG 0x7c00
+TEST_ORG 0x1000
     xor ax, ax
     mov ds, ax
     mov ss, ax

@@ -47,7 +47,7 @@ long64:
     mov [0xA004], cs
     mov r8, 0x123456789abcdef0          ; only 64-bit mode can do this
     mov [0xA008], r8
-    jmp far [rel to_compat]             ; m16:32 far pointer: 0x08 (32-bit code)
+    jmp dword far [rel to_compat]       ; m16:32 far pointer (no REX.W): 0x08, 32-bit code
 bits 32
 compat:
     mov [0xA010], cs
@@ -62,7 +62,7 @@ compat:
 bits 64
 long64b:
     mov [0xA018], cs
-    jmp far [rel to_leave]
+    jmp dword far [rel to_leave]
 bits 32
 leave:
     ; SDM 10.8.5.4: in compatibility mode, clear CR0.PG (LMA clears), then EFER.LME.

@@ -22,10 +22,10 @@ V86_CODE equ 0x8800                     ; v8086 CS = 0x880 -> linear 0x8800
     mov edi, V86_CODE
     mov ecx, v86_code_end - v86_code
     rep movsb
-    mov eax, 0x40
+    mov eax, 0x30
     mov ebx, from_v86
     call exc_set_handler32
-    or byte [EXC_IDT + 0x40 * 8 + 5], 0x60 ; DPL 3
+    or byte [EXC_IDT + 0x30 * 8 + 5], 0x60 ; DPL 3
     push dword 0x500                    ; GS
     push dword 0x600                    ; FS
     push dword 0x700                    ; DS
@@ -62,7 +62,7 @@ bits 16
     mov ax, cs
     mov [0x3004], ax
     mov [0x3008], sp
-    int 0x40
+    int 0x30
 v86_after:
     hlt                                 ; not reached
 v86_code_end:

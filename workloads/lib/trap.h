@@ -1,0 +1,70 @@
+// Exceptions, rings and probes for bare-metal tests (64-bit mode, CPL 0 at start).
+//
+// rt_trap_init() loads the runtime's own GDT (the boot contract gives no usable one),
+// a 64-bit TSS (RSP0 on a runtime stack) and an IDT whose vectors 0-31 record the event
+// and whose vector 0x80 (DPL 3) returns from ring 3 to the kernel (rt_user_call).
+//
+// GDT: 0x08 kernel code64, 0x10 kernel data, 0x18 user code32, 0x20 user data,
+//      0x28 user code64, 0x30 TSS (16 bytes). User selectors have RPL 3: 0x23, 0x2B.
+//
+// Faults are recoverable only inside the probes below: a probe returns -1 when the access
+// completed and the vector when it faulted; rt_last_fault describes the last fault. A
+// fault anywhere else prints the frame and ends the run with value 2.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rt_fault {
+  uint64_t vector, error, rip, cs, cr2;
+  uint64_t count;  // faults recorded since rt_trap_init
+};
+extern volatile struct rt_fault rt_last_fault;
+
+void rt_trap_init(void);
+
+// Supervisor probes (run at CPL 0): one access of 8 bytes at p (exec: a near CALL to p,
+// which must hold a RET).
+int rt_probe_read(const volatile void* p, uint64_t* out);
+int rt_probe_write(volatile void* p, uint64_t v);
+int rt_probe_exec(const void* p);
+
+// User probes: the same accesses performed at CPL 3 by a small position-independent code
+// blob that rt_user_init() copies to `code_page` (a page the caller maps user-accessible
+// and executable at linear address `code_lin`), with its stack on `stack_lin` (user RW,
+// 4 KiB, the stack top is stack_lin + 4096).
+enum { RT_OP_READ = 0, RT_OP_WRITE = 1, RT_OP_EXEC = 2 };
+void rt_user_init(void* code_page, uint64_t code_lin, uint64_t stack_lin);
+int rt_user_probe(int op, uint64_t lin);
+
+// Control registers and TLB instructions.
+static inline uint64_t rt_read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint64_t rt_read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint64_t rt_read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint64_t rt_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void rt_write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void rt_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void rt_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void rt_invlpg(const volatile void* p) { __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory"); }
+static inline void rt_invpcid(uint64_t type, uint64_t pcid, uint64_t lin) {
+  struct { uint64_t pcid, lin; } d = {pcid, lin};
+  __asm__ volatile("invpcid %0, %1" : : "m"(d), "r"(type) : "memory");
+}
+static inline void rt_stac(void) { __asm__ volatile("stac" ::: "memory", "cc"); }
+static inline void rt_clac(void) { __asm__ volatile("clac" ::: "memory", "cc"); }
+static inline uint64_t rt_rdmsr(uint32_t i) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(i));
+  return ((uint64_t)hi << 32) | lo;
+}
+static inline void rt_wrmsr(uint32_t i, uint64_t v) {
+  __asm__ volatile("wrmsr" : : "c"(i), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+static inline void rt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+enum {
+  RT_CR0_WP = 1u << 16,
+  RT_CR4_PGE = 1u << 7, RT_CR4_PCIDE = 1u << 17, RT_CR4_SMEP = 1u << 20, RT_CR4_SMAP = 1u << 21,
+  RT_PF_P = 1, RT_PF_W = 2, RT_PF_U = 4, RT_PF_RSVD = 8, RT_PF_I = 16,
+};
