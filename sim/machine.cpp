@@ -1,5 +1,7 @@
 #include "sim/machine.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "isa/bind.h"
@@ -36,6 +38,7 @@ Machine::Machine(const MachineConfig& cfg)
       rng_(cfg.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
   bind_system_forms(isa::handler_table());
   cpu_.bus = this;
+  cpu_.event_cycles = model_->timing.event;
   mem_.map_ports(0x3F8, 8, &devices_.uart);
   mem_.map_ports(0xF4, 4, &devices_.exit);
   mem_.map_ports(0x8900, 1, &devices_.exit);
@@ -288,13 +291,16 @@ Block* Machine::build_block(uint64_t rip) {
 
 // ---- execution -------------------------------------------------------------------
 
+// An exception from an instruction (RIP restored to it) or from fetching one: it is
+// delivered through the IDT (isa/sys_int.cpp). The chain it starts is remembered so
+// that a triple fault can report its first exception.
 void Machine::on_fault(const CpuFault& f, uint64_t rip) {
-  // Part 1 has no IDT delivery (issue 3): an exception ends the run, reported with
-  // the precise state (RIP of the faulting instruction).
   counters.faults++;
-  result_.fault = f;
-  result_.fault_rip = rip;
-  request_stop(StopReason::kFault);
+  cpu_.ev.pending_dbg = 0;  // the instruction did not complete: no debug traps
+  chain_first_ = f;
+  chain_rip_ = rip;
+  isa::deliver_fault(cpu_, f);
+  cpu_.attention = true;
 }
 
 // The hot loop: runs blocks back to back until a stop request, a cycle limit, or a
@@ -311,7 +317,13 @@ void Machine::dispatch(const RunLimits& lim) {
   uint64_t rip = c.r[isa::kRegRip];
   try {
     for (;;) {
-      if (NS_UNLIKELY(c.stop_request || c.cycles >= max_cycles)) return;
+      if (NS_UNLIKELY(c.stop_request | c.attention) || NS_UNLIKELY(c.cycles >= max_cycles)) {
+        if (c.stop_request || c.cycles >= max_cycles) return;
+        run_stepped(lim);  // events, single-step, breakpoints: one instruction at a time
+        prev = nullptr;
+        p = nullptr;
+        continue;
+      }
       rip = c.r[isa::kRegRip];
       p = nullptr;
       if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
@@ -378,33 +390,150 @@ void Machine::execute_some(Block* b, uint64_t max) {
   }
 }
 
+// ---- events at instruction boundaries -----------------------------------------------
+
+// HLT (and MWAIT): the CPU stops fetching until an event (SDM Vol. 3A 6.8 / Vol. 2A
+// HLT); the run loop wakes it or ends the run when nothing can (interrupts.h).
 void Machine::halt(isa::Cpu& c) {
-  // No interrupt sources yet (issue 4): a halted CPU never resumes, the run ends.
   c.ev.activity = isa::Activity::kHlt;
-  request_stop(StopReason::kHalted);
+  c.attention = true;
 }
 
 void Machine::shutdown(isa::Cpu& c, const char* why) {
   c.ev.activity = isa::Activity::kShutdown;
-  result_.message = why;
+  result_.fault = chain_first_;
+  result_.fault_rip = chain_rip_;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s (first exception %s, error 0x%x, at rip 0x%llx)", why,
+                isa::vector_name(chain_first_.vector), chain_first_.error,
+                static_cast<unsigned long long>(chain_rip_));
+  result_.message = buf;
   request_stop(StopReason::kShutdown);
 }
 
-void Machine::step_one() {
+// Whether the next instruction boundary needs more than the block loop does.
+bool Machine::needs_attention() {
+  const isa::Cpu& c = cpu_;
+  const isa::EventState& ev = c.ev;
+  if (ev.shadow || ev.pending_dbg || ev.activity != isa::Activity::kActive) return true;
+  if ((c.rflags & (isa::FLAG_TF | isa::FLAG_RF)) || isa::breakpoints_enabled(c)) return true;
+  if (ev.nmi_pending && !ev.nmi_blocked) return true;
+  return (c.rflags & isa::FLAG_IF) && intc_ && intc_->intr_pending();
+}
+
+// Delivers an event that does not come from an instruction; `rip` is where the
+// program continues after the handler (the start of a new delivery chain).
+void Machine::deliver(const isa::Event& e, uint64_t rip) {
+  chain_first_ = isa::CpuFault{e.vector, e.has_error, e.error, 0};
+  chain_rip_ = rip;
+  isa::deliver_event(cpu_, e);
+}
+
+// One instruction boundary's events, in the priority order of SDM Vol. 3A Table 6-2:
+// traps of the previous instruction (#DB), NMI, maskable interrupts. The MOV-SS
+// shadow holds back all of them, the STI shadow NMI and INTR (6.8.3). Returns true
+// when the boundary was used up (an event delivered, or the CPU is halted).
+bool Machine::service_events() {
   isa::Cpu& c = cpu_;
+  isa::EventState& ev = c.ev;
+  if (ev.activity == isa::Activity::kShutdown) {
+    request_stop(StopReason::kShutdown);
+    return true;
+  }
+  const uint64_t rip = c.r[isa::kRegRip];
+  if (ev.pending_dbg && !(ev.shadow & isa::SHADOW_MOV_SS)) {
+    const uint64_t bits = ev.pending_dbg;
+    ev.pending_dbg = 0;
+    chain_first_ = isa::CpuFault{isa::VEC_DB, false, 0, 0};
+    chain_rip_ = rip;
+    isa::deliver_debug(c, bits);
+    return true;
+  }
+  if (!ev.shadow) {
+    if (ev.nmi_pending && !ev.nmi_blocked) {
+      ev.nmi_pending = false;
+      deliver(isa::Event{isa::VEC_NMI, isa::EventType::kNmi}, rip);
+      return true;
+    }
+    if ((c.rflags & isa::FLAG_IF) && intc_ && intc_->intr_pending()) {
+      deliver(isa::Event{intc_->acknowledge(), isa::EventType::kExternal}, rip);
+      return true;
+    }
+  }
+  if (ev.activity == isa::Activity::kHlt) {
+    // Nothing to deliver: skip ahead to when the controller may raise INTR, or end
+    // the run if nothing ever can.
+    const uint64_t next = intc_ ? intc_->next_event(c.cycles) : ~0ull;
+    if (next == ~0ull) request_stop(StopReason::kHalted);
+    else c.cycles = std::max(c.cycles + 1, next);
+    return true;
+  }
+  return false;
+}
+
+// Executes the instruction at RIP on its own, with the checks the block loop leaves
+// out: instruction breakpoints before it (a fault, unless RF), the interrupt shadow
+// it consumes, and the single-step trap after it (SDM Vol. 3A 17.3.1).
+void Machine::execute_one() {
+  isa::Cpu& c = cpu_;
+  const uint64_t rip = c.r[isa::kRegRip];
+  if (isa::breakpoints_enabled(c) && !(c.rflags & isa::FLAG_RF)) {
+    if (uint64_t hits = isa::match_instruction_breakpoints(c, pc_of(rip))) {
+      chain_first_ = isa::CpuFault{isa::VEC_DB, false, 0, 0};
+      chain_rip_ = rip;
+      isa::deliver_debug(c, hits);
+      return;
+    }
+  }
   Block* b;
   try {
-    b = find_or_build_block(c.r[isa::kRegRip]);
+    b = find_or_build_block(rip);
   } catch (const CpuFault& f) {
-    on_fault(f, c.r[isa::kRegRip]);
+    on_fault(f, rip);
     return;
   }
-  execute_some(b, 1);
+  const isa::DecodedInst& d = b->insts[0];
+  const bool tf = c.rflags & isa::FLAG_TF;
+  c.ev.shadow = 0;                  // the shadow covered the boundary before this one
+  c.rflags &= ~uint64_t(isa::FLAG_RF);  // RF lasts one instruction (IRET may set it again)
+  c.r[isa::kRegRip] = rip + d.len;
+  try {
+    d.fn(c, d);
+  } catch (const CpuFault& f) {
+    c.r[isa::kRegRip] = rip;
+    on_fault(f, rip);
+    return;
+  }
+  c.icount++;
+  c.cycles += d.cycles;
+  // Single-step: a trap after the instruction if TF was set when it began; an INT n,
+  // INT3 or INTO that delivered its event cleared TF on the way to its handler and
+  // has no trap (17.3.1.4).
+  if (tf && (!(d.info().flags & isa::F_TRAP) || (c.rflags & isa::FLAG_TF)))
+    c.ev.pending_dbg |= isa::DR6_BS;
+}
+
+void Machine::step_one() {
+  if (needs_attention() && service_events()) return;
+  execute_one();
+}
+
+// Instruction by instruction while anything needs attention; returns to the block
+// loop as soon as nothing does (or at a stop or limit).
+void Machine::run_stepped(const RunLimits& lim) {
+  isa::Cpu& c = cpu_;
+  while (!c.stop_request && c.icount < lim.max_insns && c.cycles < lim.max_cycles) {
+    c.attention = needs_attention();
+    if (!c.attention) return;
+    if (!service_events()) execute_one();
+  }
+  if (c.cycles > lim.max_cycles && c.ev.activity == isa::Activity::kHlt) c.cycles = lim.max_cycles;
 }
 
 RunResult Machine::run(const RunLimits& limits) {
   result_ = RunResult{};
   cpu_.stop_request = false;
+  cpu_.attention = true;  // state may have been changed from outside: look at it
   while (!cpu_.stop_request) {
     if (cpu_.icount >= limits.max_insns || cpu_.cycles >= limits.max_cycles) {
       request_stop(StopReason::kLimit);

@@ -9,19 +9,27 @@
 // Run loop state machine:
 //   running --(limit reached)--> stopped(kLimit)
 //   running --(exit device / power-off)--> stopped(kExitDevice / kPowerOff)
-//   running --(HLT with no interrupt source, unhandled fault)--> stopped(kHalted / kFault)
-// Between blocks the loop checks limits and stop requests; inside a block it only
-// dispatches handlers (no per-instruction checks besides the terminator).
+//   running --(HLT with no interrupt source)--> stopped(kHalted)
+//   running --(triple fault: an exception while delivering #DF)--> stopped(kShutdown)
+// Exceptions are delivered through the IDT (isa/sys_int.cpp); RunResult::fault keeps
+// the first exception of the chain that ended in a shutdown.
+// Between blocks the loop checks limits, stop requests and Cpu::attention; inside a
+// block it only dispatches handlers (no per-instruction checks besides the
+// terminator). While anything needs per-instruction attention (pending events, TF,
+// RF, interrupt shadows, debug traps, enabled DR7 breakpoints, HLT) it runs one
+// instruction at a time (step_one) and handles events at each boundary.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "isa/cpu.h"
+#include "isa/system.h"
 #include "mmu/phys_mem.h"
 #include "sim/code_cache.h"
 #include "sim/cpu_model.h"
 #include "sim/devices.h"
+#include "sim/interrupts.h"
 
 namespace sim {
 
@@ -43,7 +51,7 @@ struct RunLimits {
 struct RunResult {
   StopReason reason = StopReason::kNone;
   uint32_t exit_value = 0;        // value written to the exit device
-  isa::CpuFault fault{};          // for kFault
+  isa::CpuFault fault{};          // kFault / kShutdown: the first exception of the chain
   uint64_t fault_rip = 0;
   std::string message;
 };
@@ -89,6 +97,18 @@ class Machine final : public isa::Bus {
   // Executes one instruction (or delivers one pending event) with the same
   // semantics as the block loop; the traced run (sim/trace.cpp) is built on it.
   void step_one();
+  // External interrupts (sim/interrupts.h): the controller driving INTR (not owned;
+  // null = none). Devices call interrupt_changed() when their output may change.
+  void set_interrupt_controller(InterruptController* ic) {
+    intc_ = ic;
+    cpu_.attention = true;
+  }
+  void interrupt_changed() { cpu_.attention = true; }
+  // Latches an NMI (delivered when not blocked, SDM Vol. 3A 6.7.1).
+  void raise_nmi() {
+    cpu_.ev.nmi_pending = true;
+    cpu_.attention = true;
+  }
   // Instruction tracing (sim/trace.h); null = off.
   void set_tracer(class Tracer* t) { tracer_ = t; }
 
@@ -109,6 +129,12 @@ class Machine final : public isa::Bus {
   void run_traced(const RunLimits& lim);  // sim/trace.cpp
   void execute_some(Block* b, uint64_t max);
   void on_fault(const isa::CpuFault& f, uint64_t rip);
+  // Event handling at instruction boundaries (machine.cpp).
+  bool needs_attention();
+  void run_stepped(const RunLimits& lim);
+  bool service_events();
+  void execute_one();
+  void deliver(const isa::Event& e, uint64_t rip);
   void protect_code_page(uint64_t pa);
   uint64_t pc_of(uint64_t rip) const;
   void reset_common();
@@ -122,6 +148,10 @@ class Machine final : public isa::Bus {
   uint64_t rng_;
   RunResult result_;
   class Tracer* tracer_ = nullptr;
+  InterruptController* intc_ = nullptr;
+  // The event that started the current delivery chain (reported on shutdown).
+  isa::CpuFault chain_first_{};
+  uint64_t chain_rip_ = 0;
 };
 
 }  // namespace sim

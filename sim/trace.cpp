@@ -188,9 +188,10 @@ void Machine::run_traced(const RunLimits& lim) {
       std::snprintf(buf, sizeof buf, "%s -> %s", trace_mode_name(before.mode), trace_mode_name(now));
       t.event(c.icount, now, "mode", buf);
     }
-    if (result_.reason == StopReason::kFault) {
-      std::snprintf(buf, sizeof buf, "unhandled %s error=0x%x at rip 0x%" PRIx64,
-                    isa::vector_name(result_.fault.vector), result_.fault.error, result_.fault_rip);
+    if (result_.reason == StopReason::kFault || result_.reason == StopReason::kShutdown) {
+      std::snprintf(buf, sizeof buf, "%s (first exception %s error=0x%x at rip 0x%" PRIx64 ")",
+                    stop_reason_name(result_.reason), isa::vector_name(result_.fault.vector),
+                    result_.fault.error, result_.fault_rip);
       t.event(c.icount, now, "stop", buf);
     } else if (result_.reason != StopReason::kNone) {
       t.event(c.icount, now, "stop", stop_reason_name(result_.reason));

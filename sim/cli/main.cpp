@@ -215,8 +215,12 @@ void print_summary(const Options& o, sim::Machine& m, const sim::LoadedImage& im
   if (r.reason == sim::StopReason::kFault)
     std::fprintf(stderr, " (%s, error code 0x%x, at rip 0x%llx)", isa::vector_name(r.fault.vector),
                  r.fault.error, (unsigned long long)r.fault_rip);
-  if (r.reason == sim::StopReason::kShutdown && !r.message.empty())
-    std::fprintf(stderr, " (%s)", r.message.c_str());
+  if (r.reason == sim::StopReason::kShutdown) {
+    if (!r.message.empty()) std::fprintf(stderr, " (%s)", r.message.c_str());
+    else
+      std::fprintf(stderr, " (first exception %s, error code 0x%x, at rip 0x%llx)",
+                   isa::vector_name(r.fault.vector), r.fault.error, (unsigned long long)r.fault_rip);
+  }
   std::fprintf(stderr, "\ninstructions   %llu\n", (unsigned long long)c.icount);
   std::fprintf(stderr, "cycles         %llu (simulated)\n", (unsigned long long)c.cycles);
   std::fprintf(stderr, "host seconds   %.3f\n", secs);
@@ -384,7 +388,7 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
     out.stop_reason = interrupted ? "signal" : sim::stop_reason_name(r.reason);
     if (r.reason == sim::StopReason::kExitDevice) out.exit_value = r.exit_value;
     out.exit_status = status;
-    if (r.reason == sim::StopReason::kFault) {
+    if (r.reason == sim::StopReason::kFault || r.reason == sim::StopReason::kShutdown) {
       out.fault_vector = r.fault.vector;
       out.fault_error = r.fault.error;
       out.fault_rip = r.fault_rip;

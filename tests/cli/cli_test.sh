@@ -98,5 +98,14 @@ check "--db appends one row per run" \
 check "--stats prints named statistics with units" \
   grep -qE '^core.instructions +5000  instructions +instructions retired' "$tmp/stats.txt"
 
+# A triple fault (UD2 with no IDT) stops the run with status 4, reported in the
+# summary, the trace and the database.
+python3 "$(dirname "$0")/../db/make_loop_elf.py" "$tmp/ud2.elf" --ud2
+expect 4 "stop reason +shutdown" -- run "$tmp/ud2.elf" --trace "$tmp/ud2.trace" --db "$tmp/ud2.db"
+check "trace shows the nop, then #DF and the shutdown" \
+  test "$(cut -d' ' -f2- "$tmp/ud2.trace" | sed 's/ *$//' | cut -c1-40 | tr '\n' '/')" = "long 0008:0000000000100078 0000000000100/long ! exception #DF/long ! shutdown triple fault/long ! stop shutdown (first exception #U/"
+check "database records the shutdown and its first exception" \
+  test "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select stop_reason, exit_status, fault_vector from runs").fetchone())' "$tmp/ud2.db")" = "('shutdown', 4, 6)"
+
 if [ $fails -ne 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes a minimal ELF64 guest that never stops: `inc rax; jmp back` at 0x100000.
+"""Writes a minimal ELF64 guest at 0x100000: by default one that never stops
+(`inc rax; jmp back`), for runs that are killed or interrupted; with --ud2, one that
+executes UD2 with no IDT, i.e. #UD, then #GP and #DF on the empty IDT: a triple fault.
 
-Used by the results-database tests for runs that are killed or interrupted.
-Usage: make_loop_elf.py OUT.elf
+Usage: make_loop_elf.py OUT.elf [--ud2]
 """
 import struct
 import sys
@@ -10,6 +11,8 @@ import sys
 BASE = 0x100000
 code = bytes([0x48, 0xFF, 0xC0,   # inc rax
               0xEB, 0xFB])        # jmp -5 (back to inc)
+if "--ud2" in sys.argv[2:]:
+    code = bytes([0x90, 0x0F, 0x0B])  # nop; ud2
 ehdr_size, phdr_size = 64, 56
 offset = ehdr_size + phdr_size
 ehdr = struct.pack("<4sBBBBB7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0,
