@@ -11,6 +11,7 @@ RUN is a run id or 'last'. Only the Python standard library is needed, except fo
 scripts/install-deps.sh).
 """
 import argparse
+import os
 import sqlite3
 import sys
 
@@ -113,6 +114,11 @@ def cmd_plot(db, args):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        # Debian's python3-matplotlib belongs to the system interpreter; another
+        # python3 first in PATH (a virtualenv, pyenv) may not see it.
+        system = "/usr/bin/python3"
+        if os.path.realpath(sys.executable) != os.path.realpath(system) and os.access(system, os.X_OK):
+            os.execv(system, [system, os.path.abspath(__file__)] + sys.argv[1:])
         fail("plot needs matplotlib (apt-get install python3-matplotlib, or scripts/install-deps.sh)")
     entries = vector_entries(db, rid, args.name)
     if not entries:
@@ -124,7 +130,7 @@ def cmd_plot(db, args):
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=90, fontsize=8)
     ax.set_ylabel(row[1])
-    ax.set_title(f"run {rid}: {args.name} - {row[2]}", fontsize=9)
+    ax.set_title(f"run {rid}: {args.name}", fontsize=10)
     fig.tight_layout()
     fig.savefig(args.out)
     print(f"wrote {args.out}")

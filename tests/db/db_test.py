@@ -174,6 +174,15 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([sys.executable, RESULTS_PY, db, "show", "9999"], capture_output=True, text=True)
     check(r.returncode != 0 and "9999" in r.stderr, "results.py show of a missing run fails clearly")
 
+    png = os.path.join(tmp, "classes.png")
+    r = subprocess.run([sys.executable, RESULTS_PY, db, "plot", str(rid), "core.inst_class", png],
+                       capture_output=True, text=True)
+    if "needs matplotlib" in r.stderr:
+        print("skip: results.py plot (matplotlib not installed)")
+    else:
+        with open(png, "rb") as f:
+            check(r.returncode == 0 and f.read(8) == b"\x89PNG\r\n\x1a\n", "results.py plot writes a PNG")
+
 if failures:
     print(f"{len(failures)} database checks failed")
     sys.exit(1)
