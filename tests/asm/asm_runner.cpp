@@ -103,8 +103,7 @@ Spec parse_spec(const std::string& path) {
     size_t colon = l.find(':');
     if (colon == std::string::npos) continue;
     std::string key = trim(l.substr(0, colon)), val = trim(l.substr(colon + 1));
-    // Strip a trailing "(...)"-free comment introduced by " #"? No: values never hold '#'
-    // except in fault names, so comments after a directive use "  --".
+    // " --" starts a comment after a directive's value.
     size_t dash = val.find(" --");
     if (dash != std::string::npos) val = trim(val.substr(0, dash));
     auto where = [&] { return path + ":" + std::to_string(n) + ": "; };
@@ -120,6 +119,8 @@ Spec parse_spec(const std::string& path) {
       else if (key == "expect-stop") s.stop = val;
       else if (key == "expect") for (auto& w : words(val)) s.expect.push_back(w);
       else if (key == "init") for (auto& w : words(val)) s.init.push_back(w);
+      else if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos)
+        throw std::runtime_error("unknown directive '" + key + "'");  // lowercase: a typo
     } catch (const std::exception& e) {
       throw std::runtime_error(where() + e.what());
     }
@@ -293,7 +294,8 @@ struct Term {
 
 Term split_term(const std::string& t) {
   size_t eq = t.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == t.size()) throw std::runtime_error("term '" + t + "' is not lhs=value");
+  if (eq == std::string::npos || eq == 0 || eq + 1 == t.size())
+    throw std::runtime_error("term '" + t + "' is not lhs=value");
   Term r;
   r.lhs = t.substr(0, eq);
   r.rhs = t.substr(eq + 1);

@@ -37,14 +37,38 @@ void rt_user_init(void* code_page, uint64_t code_lin, uint64_t stack_lin);
 int rt_user_probe(int op, uint64_t lin);
 
 // Control registers and TLB instructions.
-static inline uint64_t rt_read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint64_t rt_read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t rt_read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint64_t rt_read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void rt_write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void rt_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void rt_write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
-static inline void rt_invlpg(const volatile void* p) { __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory"); }
+static inline uint64_t rt_read_cr0(void) {
+  uint64_t v;
+  __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+  return v;
+}
+static inline uint64_t rt_read_cr2(void) {
+  uint64_t v;
+  __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+  return v;
+}
+static inline uint64_t rt_read_cr3(void) {
+  uint64_t v;
+  __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+  return v;
+}
+static inline uint64_t rt_read_cr4(void) {
+  uint64_t v;
+  __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+  return v;
+}
+static inline void rt_write_cr0(uint64_t v) {
+  __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+static inline void rt_write_cr3(uint64_t v) {
+  __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+static inline void rt_write_cr4(uint64_t v) {
+  __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+static inline void rt_invlpg(const volatile void* p) {
+  __asm__ volatile("invlpg (%0)" : : "r"(p) : "memory");
+}
 static inline void rt_invpcid(uint64_t type, uint64_t pcid, uint64_t lin) {
   struct { uint64_t pcid, lin; } d = {pcid, lin};
   __asm__ volatile("invpcid %0, %1" : : "m"(d), "r"(type) : "memory");
@@ -60,7 +84,9 @@ static inline void rt_wrmsr(uint32_t i, uint64_t v) {
   __asm__ volatile("wrmsr" : : "c"(i), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 static inline void rt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
-  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+  __asm__ volatile("cpuid"
+                   : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                   : "a"(leaf), "c"(sub));
 }
 
 enum {

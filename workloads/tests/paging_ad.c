@@ -33,7 +33,8 @@ static void check_flags(const char* what, uint64_t lin, int leaf, bool want_d) {
     uint64_t e = *pt_entry(pml4, lin, l);
     EXPECT(e & PTE_A, "%s: level %d entry %lx: A clear", what, l, e);
     bool d = e & PTE_D;
-    if (l == leaf) EXPECT(d == want_d, "%s: leaf level %d entry %lx: D=%d, want %d", what, l, e, d, want_d);
+    if (l == leaf)
+      EXPECT(d == want_d, "%s: leaf level %d entry %lx: D=%d, want %d", what, l, e, d, want_d);
     else EXPECT(!d, "%s: non-leaf level %d entry %lx: D set", what, l, e);
   }
 }
@@ -60,7 +61,8 @@ static void test_size(const char* name, uint64_t lin, uint64_t phys, uint64_t si
   clear_ad(lin, leaf);
   *(volatile uint8_t*)lin = 0xC3;
   clear_ad(lin, leaf);
-  EXPECT(rt_probe_exec((void*)lin) == -1, "%s: fetch faulted (vector %lu)", name, rt_last_fault.vector);
+  EXPECT(rt_probe_exec((void*)lin) == -1, "%s: fetch faulted (vector %lu)", name,
+         rt_last_fault.vector);
   rt_snprintf(what, sizeof what, "%s fetch", name);
   check_flags(what, lin, leaf, false);
 }

@@ -46,7 +46,8 @@ static void check(bool user, int op, int level, unsigned combo, bool wp, bool sm
   int want = expect(user, op, u, w, x, wp, smep, smap, ac);
   uint64_t lin = TEST_LIN + (op == RT_OP_EXEC ? 0 : 8);
   bool ok = want < 0 ? got == -1
-                     : got == 14 && rt_last_fault.error == (uint64_t)want && rt_last_fault.cr2 == lin;
+                     : got == 14 && rt_last_fault.error == (uint64_t)want &&
+                           rt_last_fault.cr2 == lin;
   checks++;
   if (ok) return;
   if (++failures > 20) return;
@@ -126,8 +127,10 @@ int main(void) {
       }
       for (unsigned wp = 0; wp < 2; wp++) {
         set_controls(wp, false, false, false);
-        for (int op = 0; op < 3; op++)
-          check(true, op, level, combo, wp, false, false, false, rt_user_probe(op, TEST_LIN + (op == RT_OP_EXEC ? 0 : 8)));
+        for (int op = 0; op < 3; op++) {
+          int got = rt_user_probe(op, TEST_LIN + (op == RT_OP_EXEC ? 0 : 8));
+          check(true, op, level, combo, wp, false, false, false, got);
+        }
       }
     }
   }

@@ -161,7 +161,8 @@ int main(void) {
   bool has_pcid = r[2] & (1u << 17);
   rt_cpuid(7, 0, r);
   bool has_invpcid = r[1] & (1u << 10);
-  rt_printf("paging_tlb: PCID %s, INVPCID %s\n", has_pcid ? "yes" : "no", has_invpcid ? "yes" : "no");
+  rt_printf("paging_tlb: PCID %s, INVPCID %s\n", has_pcid ? "yes" : "no",
+            has_invpcid ? "yes" : "no");
 
   test_invlpg_cr3();
   test_global();
