@@ -1,5 +1,7 @@
-// Named CPU models as data: identity (CPUID), and base cycle costs per instruction
-// class. Issue 3 extends this to MSR defaults and the full timing model.
+// Named CPU models as data: identity and features (CPUID leaves: the core asks CPUID
+// whether a CR4 bit, an MSR or an instruction exists, isa/cpu_features.h), power-up
+// MSR values, TLB geometry and the timing model (docs/TIMING.md gives every figure's
+// source). `nestsim --cpu-model NAME` picks one; cpu_models() lists them.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,6 +26,7 @@ struct TimingParams {
   uint16_t event = 0;        // delivering an exception or interrupt through the IDT
   uint16_t iret = 0;
   uint16_t mode_switch = 0;  // MOV CR0/CR4/EFER changes, far transfers to another mode
+  uint16_t pause = 0;        // PAUSE (a NOP architecturally; a long stall on the core)
 };
 
 struct MsrDefault {
@@ -40,14 +43,30 @@ struct CpuModel {
   TimingParams timing;
   std::vector<MsrDefault> msr_defaults;  // applied at reset (isa/msr.def names them)
 
-  // Cycles one execution of `d` costs, decided at decode time.
+  // Cycles one execution of `d` costs, decided at decode time: the class base, the
+  // memory operand, and the few forms whose cost the class does not capture. At most
+  // 255 (DecodedInst::cycles is a byte).
   uint32_t inst_cycles(const isa::DecodedInst& d) const {
-    return class_cycles[d.info().iclass] + (d.is_mem() ? timing.mem_operand : 0);
+    uint32_t n = class_cycles[d.info().iclass] + (d.is_mem() ? timing.mem_operand : 0);
+    switch (d.form) {
+      case isa::Form::pause: n = timing.pause; break;
+      case isa::Form::iret: n += timing.iret; break;
+      case isa::Form::mov_cd_rd:  // CR0/CR4 writes flush and re-derive the mode
+        if (d.reg == 0 || d.reg == 4) n += timing.mode_switch;
+        break;
+      case isa::Form::wrmsr: n += timing.mode_switch; break;  // serialising, may switch modes
+      default: break;
+    }
+    return n < 255 ? n : 255;
   }
 };
 
+// The models, default ("server") first; find_cpu_model returns null for an unknown
+// name. cpu_model_help() is "name  description" per line, for --help and errors.
 const CpuModel& default_cpu_model();
 const CpuModel* find_cpu_model(const std::string& name);
 const std::vector<const CpuModel*>& cpu_models();
+std::vector<std::string> cpu_model_names();
+std::string cpu_model_help();
 
 }  // namespace sim

@@ -67,6 +67,7 @@ void Machine::reset_common() {
   c.cycles = 0;
   c.flush_tlb();
   code_.flush_jump_cache();
+  apply_model_msrs(c, *model_);  // sim/system.cpp: the model's power-up MSR values
 }
 
 void Machine::reset_protected32(uint32_t entry, uint32_t esp) {
@@ -230,6 +231,9 @@ Block* Machine::build_block(uint64_t rip) {
       st = isa::kDecodeUd;
     }
     if (st == isa::kDecodeTooLong) bind_too_long(d);
+    // RDTSC-class forms start their own block (and end it, F_END), so they see every
+    // cycle retired before them (isa/msr.cpp, docs/TIMING.md).
+    if (n > 0 && d.info().iclass == isa::C_TSC) break;
     if (d.len > 15 || d.len == 0) d.len = 1;
     // Outside 64-bit mode every byte fetched must lie within the CS limit
     // (SDM Vol. 3A 5.3): the instruction faults with #GP(0) when it is reached.

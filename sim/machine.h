@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "isa/cpu.h"
 #include "isa/system.h"
@@ -116,6 +117,9 @@ class Machine final : public isa::Bus {
     uint64_t faults = 0, tlb_fills = 0, smc_invalidations = 0;
   };
   Counters counters;
+  // Port accesses by port number (sim/system.cpp), for the statistics.
+  std::vector<uint64_t> io_in_count = std::vector<uint64_t>(65536);
+  std::vector<uint64_t> io_out_count = std::vector<uint64_t>(65536);
 
  private:
   // Linear -> physical. Issue 3 replaces the identity with the page walker.

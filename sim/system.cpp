@@ -1,6 +1,9 @@
+// Port I/O instructions and the Bus services that need the machine: ports, CPUID,
+// platform MSRs (SDM Vol. 1 chapter 19, Vol. 2 IN/OUT/INS/OUTS/CPUID).
 #include "sim/system.h"
 
 #include "isa/cpu.h"
+#include "isa/system.h"
 #include "sim/machine.h"
 
 namespace sim {
@@ -9,85 +12,177 @@ namespace {
 using isa::Cpu;
 using isa::DecodedInst;
 
-// I/O permission (SDM Vol. 1 19.5): in protected mode with CPL > IOPL, or in
-// virtual-8086 mode, the TSS I/O bitmap decides. The bitmap check arrives with
-// TSS support (issue 3); until then such accesses are refused with #GP(0).
+// I/O permission (SDM Vol. 1 19.5.1-19.5.2, Vol. 3A 20.2.8 for virtual-8086 mode):
+// in protected mode with CPL > IOPL, or in virtual-8086 mode, every bit of the
+// accessed ports must be clear in the TSS I/O bitmap. The processor reads two bytes
+// of the bitmap (so a bitmap must be followed by a byte of ones), through implicit
+// supervisor accesses; a 16-bit TSS has no bitmap, and a bitmap byte pair beyond the
+// TSS limit means "no permission": #GP(0).
 void check_io(Cpu& c, uint16_t port, unsigned size) {
-  bool pe = c.cr0 & 1;
-  unsigned iopl = (c.rflags >> 12) & 3;
-  if (pe && ((c.rflags & isa::FLAG_VM) || c.cpl > iopl)) isa::raise_gp0();
+  if (!c.protected_mode()) return;
+  const unsigned iopl = (c.rflags >> 12) & 3;
+  if (!c.v86() && c.cpl <= iopl) return;
+  const unsigned type = c.tr.attr & 0xF;
+  if ((type != 9 && type != 0xB) || c.tr.limit < 103) isa::raise_gp0();
+  uint16_t map_base;
+  c.sys_read(c.tr.base + 102, &map_base, 2);
+  const uint64_t off = uint64_t(map_base) + port / 8;
+  if (off + 1 > c.tr.limit) isa::raise_gp0();
+  uint16_t bits;
+  c.sys_read(c.tr.base + off, &bits, 2);
+  const unsigned mask = ((1u << size) - 1) << (port & 7);
+  if (bits & mask) isa::raise_gp0();
+}
+
+// After the access: I/O breakpoints (SDM Vol. 3A 17.2.4, CR4.DE = 1, R/W = 10b).
+inline void io_breakpoints(Cpu& c, uint16_t port, unsigned size) {
+  if (c.cr4 & (1u << 3)) isa::match_io_breakpoints(c, port, size);
 }
 
 template <unsigned N>
 uint32_t in_value(Cpu& c, uint16_t port) {
   check_io(c, port, N);
-  return c.bus->port_in(c, port, N);
+  uint32_t v = c.bus->port_in(c, port, N);
+  io_breakpoints(c, port, N);
+  return v;
 }
 
 template <unsigned N>
 void out_value(Cpu& c, uint16_t port, uint32_t v) {
   check_io(c, port, N);
   c.bus->port_out(c, port, N, v);
+  io_breakpoints(c, port, N);
 }
 
-// IN AL/AX/EAX, imm8 or DX; OUT likewise. 16/32-bit by operand size.
-template <class T, bool M>
+// IN AL/AX/EAX, imm8 or DX; OUT likewise. The 64-bit operand size is 32 for I/O.
+template <class T>
 void in_acc_ib(Cpu& c, const DecodedInst& d) {
   c.set_reg<T>(isa::RAX, T(in_value<sizeof(T)>(c, uint8_t(d.imm))));
 }
-template <class T, bool M>
-void in_acc_dx(Cpu& c, const DecodedInst& d) {
+template <class T>
+void in_acc_dx(Cpu& c, const DecodedInst&) {
   c.set_reg<T>(isa::RAX, T(in_value<sizeof(T)>(c, uint16_t(c.r[isa::RDX]))));
 }
-template <class T, bool M>
+template <class T>
 void out_ib_acc(Cpu& c, const DecodedInst& d) {
   out_value<sizeof(T)>(c, uint8_t(d.imm), c.reg<T>(isa::RAX));
 }
-template <class T, bool M>
-void out_dx_acc(Cpu& c, const DecodedInst& d) {
+template <class T>
+void out_dx_acc(Cpu& c, const DecodedInst&) {
   out_value<sizeof(T)>(c, uint16_t(c.r[isa::RDX]), c.reg<T>(isa::RAX));
 }
 
-// HLT (SDM Vol. 2A): CPL 0 only. Part 1 has no interrupt sources, so a halted CPU
-// can never resume: the run ends (issue 4 adds wake-up by interrupts and skips ahead
-// to the next timer event instead).
-void hlt(Cpu& c, const DecodedInst&) {
-  if (c.cpl != 0) isa::raise_gp0();
-  static_cast<Machine*>(c.bus)->request_stop(StopReason::kHalted);
+// INS/OUTS (SDM Vol. 2A "INS", Vol. 2B "OUTS"): port DX; INS writes ES:rDI (no
+// override), OUTS reads seg:rSI (overridable); the address size picks the counter and
+// pointers. Each element is precise: INS checks the destination is writable before
+// it reads the port, so a fault leaves no port access behind. REP (F3, and F2 which
+// these forms treat alike) runs at most kRepChunk elements per call, then commits
+// and re-executes, as the other string forms do (isa/exec_string.cpp): the run loop
+// sees limits and interrupts between chunks, and the instruction retires once.
+constexpr uint64_t kRepChunk = 4096;
+
+template <bool In, class T, class A>
+void string_io(Cpu& c, const DecodedInst& d) {
+  const uint16_t port = uint16_t(c.r[isa::RDX]);
+  const A step = (c.rflags & isa::FLAG_DF) ? A(0 - A(sizeof(T))) : A(sizeof(T));
+  const bool rep = d.flags & (isa::IF_REP | isa::IF_REPNE);
+  A ptr = A(c.r[In ? isa::RDI : isa::RSI]);
+  A cx = A(c.r[isa::RCX]);
+  const unsigned elem_cycles = static_cast<Machine*>(c.bus)->model().class_cycles[isa::C_IO];
+  uint64_t done = 0;
+  auto commit = [&] {
+    c.set_reg<A>(In ? isa::RDI : isa::RSI, ptr);
+    if (rep) c.set_reg<A>(isa::RCX, cx);
+    if (done > 1) c.cycles += (done - 1) * elem_cycles;  // the first is the base cost
+  };
+  auto element = [&] {
+    if constexpr (In) {
+      check_io(c, port, sizeof(T));
+      c.probe_write(isa::ES, ptr, sizeof(T));
+      c.write<T>(isa::ES, ptr, T(c.bus->port_in(c, port, sizeof(T))));
+    } else {
+      T v = c.read<T>(d.seg, ptr);
+      check_io(c, port, sizeof(T));
+      c.bus->port_out(c, port, sizeof(T), v);
+    }
+    io_breakpoints(c, port, sizeof(T));
+    ptr = A(ptr + step);
+    done++;
+  };
+  if (!rep) {
+    element();
+    commit();
+    return;
+  }
+  try {
+    while (cx != 0) {
+      if (done >= kRepChunk) {
+        commit();
+        c.rip() -= d.len;
+        c.icount--;  // this call does not retire the instruction
+        return;
+      }
+      element();
+      cx = A(cx - 1);
+    }
+  } catch (...) {
+    commit();
+    throw;
+  }
+  commit();
+}
+
+template <bool In, class T>
+void string_io_as(Cpu& c, const DecodedInst& d) {
+  switch (d.asize) {
+    case 8: string_io<In, T, uint64_t>(c, d); break;
+    case 4: string_io<In, T, uint32_t>(c, d); break;
+    default: string_io<In, T, uint16_t>(c, d); break;
+  }
 }
 
 void too_long(Cpu&, const DecodedInst&) { isa::raise_gp0(); }
 
+// Binds one handler per I/O width: byte forms size 0; E5/ED/E7/EF/6D/6F 16 or 32
+// bits (a 64-bit operand size is 32 for I/O, SDM Vol. 2A IN).
+void bind_widths(isa::HandlerTable& t, isa::Form f, isa::Handler h8, isa::Handler h16,
+                 isa::Handler h32) {
+  if (h8) {
+    t.set_all(f, h8);
+    return;
+  }
+  t.set(f, 1, h16, h16);
+  t.set(f, 2, h32, h32);
+  t.set(f, 3, h32, h32);
+}
+
 }  // namespace
 
 void bind_system_forms(isa::HandlerTable& t) {
-  NS_BIND_B(t, in_al_ib, in_acc_ib);
-  NS_BIND_B(t, in_al_dx, in_acc_dx);
-  NS_BIND_B(t, out_ib_al, out_ib_acc);
-  NS_BIND_B(t, out_dx_al, out_dx_acc);
-  // E5/ED/E7/EF: 16 or 32 bits (64-bit operand size is 32 for I/O, SDM IN/OUT).
-  for (isa::Form f : {isa::Form::in_eax_ib, isa::Form::in_eax_dx, isa::Form::out_ib_eax,
-                      isa::Form::out_dx_eax}) {
-    isa::Handler h16 = f == isa::Form::in_eax_ib   ? &in_acc_ib<uint16_t, false>
-                       : f == isa::Form::in_eax_dx ? &in_acc_dx<uint16_t, false>
-                       : f == isa::Form::out_ib_eax ? &out_ib_acc<uint16_t, false>
-                                                    : &out_dx_acc<uint16_t, false>;
-    isa::Handler h32 = f == isa::Form::in_eax_ib   ? &in_acc_ib<uint32_t, false>
-                       : f == isa::Form::in_eax_dx ? &in_acc_dx<uint32_t, false>
-                       : f == isa::Form::out_ib_eax ? &out_ib_acc<uint32_t, false>
-                                                    : &out_dx_acc<uint32_t, false>;
-    t.set(f, 1, h16, h16);
-    t.set(f, 2, h32, h32);
-    t.set(f, 3, h32, h32);
-  }
-  t.set_all(isa::Form::hlt, &hlt);
+  using isa::Form;
+  bind_widths(t, Form::in_al_ib, &in_acc_ib<uint8_t>, nullptr, nullptr);
+  bind_widths(t, Form::in_al_dx, &in_acc_dx<uint8_t>, nullptr, nullptr);
+  bind_widths(t, Form::out_ib_al, &out_ib_acc<uint8_t>, nullptr, nullptr);
+  bind_widths(t, Form::out_dx_al, &out_dx_acc<uint8_t>, nullptr, nullptr);
+  bind_widths(t, Form::in_eax_ib, nullptr, &in_acc_ib<uint16_t>, &in_acc_ib<uint32_t>);
+  bind_widths(t, Form::in_eax_dx, nullptr, &in_acc_dx<uint16_t>, &in_acc_dx<uint32_t>);
+  bind_widths(t, Form::out_ib_eax, nullptr, &out_ib_acc<uint16_t>, &out_ib_acc<uint32_t>);
+  bind_widths(t, Form::out_dx_eax, nullptr, &out_dx_acc<uint16_t>, &out_dx_acc<uint32_t>);
+  bind_widths(t, Form::insb, &string_io_as<true, uint8_t>, nullptr, nullptr);
+  bind_widths(t, Form::outsb, &string_io_as<false, uint8_t>, nullptr, nullptr);
+  bind_widths(t, Form::insv, nullptr, &string_io_as<true, uint16_t>,
+              &string_io_as<true, uint32_t>);
+  bind_widths(t, Form::outsv, nullptr, &string_io_as<false, uint16_t>,
+              &string_io_as<false, uint32_t>);
 }
 
 uint32_t Machine::port_in(isa::Cpu&, uint16_t port, unsigned size) {
+  io_in_count[port]++;
   return mem_.port_in(port, size);
 }
 
 void Machine::port_out(isa::Cpu&, uint16_t port, unsigned size, uint32_t value) {
+  io_out_count[port]++;
   mem_.port_out(port, size, value);
 }
 
@@ -104,8 +199,11 @@ void Machine::cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4
   }
   if (leaf == 1) {
     if (c.cr4 & (1u << 18)) out[2] |= 1u << 27;  // OSXSAVE tracks CR4.OSXSAVE
+    // MONITOR/MWAIT is hidden while IA32_MISC_ENABLE.ENABLE_MONITOR_FSM is clear.
+    if (!(c.msr.misc_enable & (1ull << 18))) out[2] &= ~(1u << 3);
     out[1] = (out[1] & 0x00FFFFFF);              // initial APIC ID 0
   }
+  if (leaf == 7 && subleaf == 0 && (c.cr4 & (1u << 22))) out[2] |= 1u << 4;  // OSPKE
 }
 
 uint64_t Machine::random64(isa::Cpu&) {
@@ -116,9 +214,13 @@ uint64_t Machine::random64(isa::Cpu&) {
   return rng_ * 0x2545F4914F6CDD1Dull;
 }
 
-
+// Platform MSRs: the x2APIC range belongs to the local APIC (issue 4); nothing else.
 bool Machine::platform_rdmsr(isa::Cpu&, uint32_t, uint64_t&) { return false; }
 bool Machine::platform_wrmsr(isa::Cpu&, uint32_t, uint64_t) { return false; }
+
+void apply_model_msrs(isa::Cpu& c, const CpuModel& m) {
+  for (const MsrDefault& d : m.msr_defaults) isa::set_msr_initial(c, d.index, d.value);
+}
 
 void bind_too_long(isa::DecodedInst& d) { d.fn = &too_long; }
 
