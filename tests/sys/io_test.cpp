@@ -201,3 +201,18 @@ TEST_CASE("INS with REP: address sizes, direction, long counts yield and retire 
     CHECK(r.m.io_in_count[0x1234] == 4);  // no port read for the faulting element
   }
 }
+
+TEST_CASE("I/O breakpoints (CR4.DE) trap after the access", "[io]") {
+  crmsr::Rig r;
+  r.lm64();
+  isa::Cpu& c = r.cpu();
+  isa::write_cr4(c, c.cr4 | (1u << 3));
+  c.dr[0] = 0x80;
+  c.dr[7] = 0x400 | 1 | (2u << 16);  // L0, R/W0 = 10b (I/O), LEN0 = 1 byte
+  c.update_mode();
+  r.asm64("in al, 0x81\nmov ebx, 1\nout 0x80, al\nmov ebx, 2\nhlt\n");
+  auto res = r.run();
+  crmsr::expect_fault(res, isa::VEC_DB);
+  CHECK(r.reg(isa::RBX) == 1);            // a trap: the OUT completed, the next did not run
+  CHECK(r.m.io_out_count[0x80] == 1);
+}

@@ -293,3 +293,37 @@ TEST_CASE("RD/WRFSBASE and GSBASE: CR4.FSGSBASE, sizes, canonical", "[msr]") {
     crmsr::expect_fault(r.run(), VEC_GP, 0);
   }
 }
+
+TEST_CASE("APIC_BASE and UMWAIT_CONTROL on a model that enumerates them", "[msr]") {
+  // The default models leave the APIC (issue 4) and WAITPKG out; a model that has them
+  // makes the rows appear, with their rules (SDM Vol. 3A 10.4.4, 10.12.5).
+  sim::CpuModel model = sim::default_cpu_model();
+  for (auto& l : model.cpuid) {
+    if (l.leaf == 1) l.edx |= 1u << 9, l.ecx |= 1u << 21;  // APIC, x2APIC
+    if (l.leaf == 7) l.ecx |= 1u << 5;                     // WAITPKG
+  }
+  sim::MachineConfig cfg;
+  cfg.ram_bytes = 16 << 20;
+  cfg.model = &model;
+  sim::Machine m(cfg);
+  m.reset_long_mode(0x10000, 0x80000);
+  isa::Cpu& c = m.cpu();
+  uint64_t v;
+  CHECK(rd(c, 0x1B, &v) == -1);
+  CHECK(v == 0xFEE00900);                             // BSP, enabled, default base
+  CHECK(wr(c, 0x1B, 0xFEE00800) == VEC_GP);           // BSP is read-only
+  CHECK(wr(c, 0x1B, 0xFEE00901) == VEC_GP);           // reserved 7:0
+  CHECK(wr(c, 0x1B, (1ull << 46) | 0x900) == VEC_GP); // above MAXPHYADDR
+  CHECK(wr(c, 0x1B, 0xFEE00D00) == -1);               // xAPIC -> x2APIC
+  CHECK(wr(c, 0x1B, 0xFEE00900) == VEC_GP);           // x2APIC -> xAPIC is invalid
+  CHECK(wr(c, 0x1B, 0xFEE00100) == -1);               // disable
+  CHECK(wr(c, 0x1B, 0xFEE00500) == VEC_GP);           // EXTD without EN
+  CHECK(wr(c, 0x1B, 0xFEE00D00) == VEC_GP);           // disabled -> x2APIC directly
+  CHECK(wr(c, 0x1B, 0xFED00900) == -1);               // re-enable, moved base
+  CHECK(c.msr.apic_base == 0xFED00900);
+  CHECK(wr(c, 0xE1, 0x10000) == -1);
+  CHECK(wr(c, 0xE1, 0x10002) == VEC_GP);  // bit 1 reserved
+  CHECK(wr(c, 0xE1, 1ull << 32) == VEC_GP);
+  CHECK(rd(c, 0xE1, &v) == -1);
+  CHECK(v == 0x10000);
+}
