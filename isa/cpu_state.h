@@ -120,6 +120,7 @@ struct CpuState {
   uint64_t tsc_aux = 0;
   uint64_t kernel_gs_base = 0;
   uint32_t pkru = 0;
+  uint64_t pdpte[4] = {};  // PAE paging's PDPTE registers (SDM Vol. 3A 4.4.1; VMCS GUEST_PDPTEn)
   MsrState msr;
   EventState ev;
 };

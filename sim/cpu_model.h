@@ -9,6 +9,7 @@
 
 #include "isa/decoded_inst.h"
 #include "isa/forms.h"
+#include "mmu/tlb.h"
 
 namespace sim {
 
@@ -42,6 +43,7 @@ struct CpuModel {
   uint8_t maxphyaddr;
   TimingParams timing;
   std::vector<MsrDefault> msr_defaults;  // applied at reset (isa/msr.def names them)
+  mmu::TlbGeometry tlb;  // modelled TLB capacity and associativity (mmu/tlb.h)
 
   // Cycles one execution of `d` costs, decided at decode time: the class base, the
   // memory operand, and the few forms whose cost the class does not capture. At most

@@ -67,6 +67,7 @@ void Machine::reset_common() {
   c.cycles = 0;
   c.flush_tlb();
   code_.flush_jump_cache();
+  reset_paging();  // sim/translate.cpp: empty modelled TLB
   apply_model_msrs(c, *model_);  // sim/system.cpp: the model's power-up MSR values
 }
 

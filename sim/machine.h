@@ -26,7 +26,9 @@
 
 #include "isa/cpu.h"
 #include "isa/system.h"
+#include "mmu/paging.h"
 #include "mmu/phys_mem.h"
+#include "mmu/tlb.h"
 #include "sim/code_cache.h"
 #include "sim/cpu_model.h"
 #include "sim/devices.h"
@@ -115,8 +117,14 @@ class Machine final : public isa::Bus {
 
   struct Counters {
     uint64_t faults = 0, tlb_fills = 0, smc_invalidations = 0;
+    // Paging (sim/translate.cpp): walks after a modelled-TLB miss, the paging-structure
+    // references they made (reads and A/D writes), #PF raised by translation.
+    uint64_t page_walks = 0, walk_refs = 0, page_faults = 0;
   };
   Counters counters;
+
+  // The modelled, tagged TLB (mmu/tlb.h); geometry from the CPU model.
+  mmu::Tlb& tlb() { return tlb_; }
   // Port accesses by port number (sim/system.cpp), for the statistics.
   std::vector<uint64_t> io_in_count = std::vector<uint64_t>(65536);
   std::vector<uint64_t> io_out_count = std::vector<uint64_t>(65536);
@@ -126,6 +134,22 @@ class Machine final : public isa::Bus {
   uint64_t translate(uint64_t lin, isa::Access a);
   void check_canonical(uint64_t lin, unsigned size);
   void fill_tlb(uint64_t lin, uint64_t pa, isa::Access a);
+  // Paging (sim/translate.cpp).
+  struct Xlate {
+    uint64_t pa;
+    bool large;  // from a page larger than 4 KiB
+  };
+  Xlate translate_access(uint64_t lin, const mmu::WalkAccess& a);
+  mmu::PagingControls paging_controls() const;
+  mmu::TlbTag tlb_tag() const;
+  void load_pdptes_or_gp();
+  void reset_paging();  // called by reset_common: empty TLB, no PDPTEs
+  static bool model_page1g(const CpuModel& m);
+  void flush_host_tlb();
+  void flush_host_page(uint64_t lin);
+  void check_alignment(isa::Cpu& c, uint64_t lin, unsigned size);
+  void write_pages(uint64_t lin, const void* src, unsigned size, const mmu::WalkAccess& a,
+                   bool fill);
   Block* find_or_build_block(uint64_t rip);
   Block* build_block(uint64_t rip);
   bool fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]);
@@ -152,6 +176,11 @@ class Machine final : public isa::Bus {
   uint64_t rng_;
   RunResult result_;
   class Tracer* tracer_ = nullptr;
+  // Paging state (sim/translate.cpp). Declared after model_, which sizes the TLB.
+  mmu::Tlb tlb_{model_->tlb};
+  bool page1g_ = model_page1g(*model_);  // CPUID.80000001H:EDX.Page1GB of the model
+  bool host_tlb_large_ = false;  // the host TLB holds entries from large pages
+  uint64_t paging_cr0_ = 0, paging_cr4_ = 0;  // as the last paging event saw them
   InterruptController* intc_ = nullptr;
   // The event that started the current delivery chain (reported on shutdown).
   isa::CpuFault chain_first_{};

@@ -1,32 +1,145 @@
 // Linear-to-physical translation and the memory slow paths of the Bus: the part of
 // the machine between the core's host-pointer TLB and mmu/ (page walker, tagged TLB).
+//
+// Layers, fastest first:
+//   1. the host-pointer TLB in isa::Cpu (inline hits; isa/cpu.h states its rules);
+//   2. the modelled TLB (mmu::Tlb, tagged by PCID), whose entries keep the rights a
+//      walk found; a hit re-checks them against the current CPL, CR0.WP, SMEP/SMAP,
+//      RFLAGS.AC and PKRU;
+//   3. the page walker (mmu::walk), charged tlb_miss + walk_ref per reference.
+// The decoded-code jump cache and block chains bypass all three (they are keyed by
+// linear PC), so every event that may change a translation or execute permission
+// clears them (CodeCache::flush_jump_cache starts a new epoch).
 #include <algorithm>
 #include <cstring>
 
+#include "isa/system.h"
 #include "sim/machine.h"
 
 namespace sim {
 
 using isa::Access;
 using isa::CpuFault;
+using isa::PagingEvent;
+
+namespace {
+
+enum : uint64_t {
+  CR0_AM = 1u << 18, CR0_PG = 1ull << 31,
+  CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_PGE = 1u << 7, CR4_LA57 = 1u << 12,
+  CR4_PCIDE = 1u << 17, CR4_SMEP = 1u << 20,
+  EFER_LMA = 1u << 10,
+};
+
+// Paging-structure entries in guest physical memory. A/D updates are stores: one to
+// a page holding decoded code invalidates that code like any other store.
+class PhysPtes final : public mmu::PteMemory {
+ public:
+  PhysPtes(mmu::PhysMem& mem, CodeCache& code, uint64_t& smc) : mem_(mem), code_(code), smc_(smc) {}
+  uint64_t read_pte(uint64_t pa, unsigned size) override {
+    uint64_t v = 0;
+    mem_.read(pa, &v, size);
+    return v;
+  }
+  void write_pte(uint64_t pa, uint64_t v, unsigned size) override {
+    if (mem_.in_ram(pa, size) && mem_.page_has_code(pa)) {
+      smc_ += code_.invalidate_page(pa);
+      mem_.clear_code_page(pa);
+    }
+    mem_.write(pa, &v, size);
+  }
+
+ private:
+  mmu::PhysMem& mem_;
+  CodeCache& code_;
+  uint64_t& smc_;
+};
+
+bool pae_legacy(const isa::Cpu& c) {
+  return (c.cr0 & CR0_PG) && (c.cr4 & CR4_PAE) && !(c.efer & EFER_LMA);
+}
+
+// #AC alignment by access size (SDM Vol. 3A 6.15 "Interrupt 17", table 6-7): words,
+// doublewords and quadwords align to their size, 80-bit x87 values to 8. Other sizes
+// (bytes, 16/32-byte vectors, save areas) are not checked on this path.
+unsigned ac_alignment(unsigned size) {
+  switch (size) {
+    case 2: return 2;
+    case 4: return 4;
+    case 8: return 8;
+    case 10: return 8;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+bool Machine::model_page1g(const CpuModel& m) {
+  for (const CpuidLeaf& l : m.cpuid)
+    if (l.leaf == 0x80000001) return (l.edx >> 26) & 1;
+  return false;
+}
 
 // ---- translation -------------------------------------------------------------
 
 void Machine::check_canonical(uint64_t lin, unsigned size) {
-  // 48-bit linear addresses (SDM Vol. 1 3.3.7.1): bits 63:47 all equal. A stack
-  // access faults with #SS(0), any other with #GP(0) (SDM Vol. 3A 6.15).
-  auto canon = [](uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; };
+  // Bits 63:47 (63:56 with CR4.LA57) all equal (SDM Vol. 1 3.3.7.1, Vol. 3A 4.5). A
+  // stack access faults with #SS(0), any other with #GP(0) (SDM Vol. 3A 6.15).
+  const unsigned sh = (cpu_.cr4 & CR4_LA57) ? 7 : 16;
+  auto canon = [sh](uint64_t a) { return uint64_t(int64_t(a << sh) >> sh) == a; };
   if (!canon(lin) || !canon(lin + size - 1))
     isa::raise_fault(cpu_.slow_seg == isa::SS ? isa::VEC_SS : isa::VEC_GP, 0);
 }
 
-uint64_t Machine::translate(uint64_t lin, Access a) {
-  // Part 1: paging is modelled as the identity the loader's page tables describe.
-  (void)a;
-  return lin;
+mmu::PagingControls Machine::paging_controls() const {
+  return mmu::PagingControls::from_state(cpu_, cpu_.pdpte, model_->maxphyaddr, page1g_);
 }
 
+// SDM Vol. 3A 4.10.1: the current PCID is CR3[11:0] with CR4.PCIDE = 1, else 0.
+mmu::TlbTag Machine::tlb_tag() const {
+  mmu::TlbTag t;
+  t.pcid = (cpu_.cr4 & CR4_PCIDE) ? uint16_t(cpu_.cr3 & 0xFFF) : 0;
+  return t;
+}
+
+Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a) {
+  if (!(cpu_.cr0 & CR0_PG)) return {lin, false};
+  const mmu::PagingControls ctl = paging_controls();
+  const mmu::TlbTag tag = tlb_tag();
+  if (mmu::TlbEntry* e = tlb_.lookup(lin, tag)) {
+    if (!mmu::access_fault(e->t, ctl, a) && (!a.write() || e->t.dirty))
+      return {e->t.pa(lin), e->t.shift > 12};
+    // Refused by the cached rights, or the first write to a clean page: look at the
+    // paging structures again. A #PF would invalidate the entry anyway (SDM Vol. 3A
+    // 4.10.4.1), and a write must set D in memory (4.8).
+    tlb_.invalidate_page(lin, tag);
+  }
+  PhysPtes ptes(mem_, code_, counters.smc_invalidations);
+  const mmu::WalkResult r = mmu::walk(ptes, ctl, lin, a);
+  counters.page_walks++;
+  counters.walk_refs += r.refs;
+  cpu_.cycles += model_->timing.tlb_miss + uint64_t(r.refs) * model_->timing.walk_ref;
+  if (!r.ok) {
+    counters.page_faults++;
+    isa::raise_page_fault(lin, r.error);
+  }
+  // Only a walk that set the accessed flags may be cached (SDM Vol. 3A 4.10.2.1).
+  if (a.set_ad) tlb_.insert(lin, tag, r.t);
+  return {r.t.pa(lin), r.t.shift > 12};
+}
+
+uint64_t Machine::translate(uint64_t lin, Access a) {
+  mmu::WalkAccess wa;
+  wa.type = a;
+  wa.cpl = cpu_.cpl;
+  return translate_access(lin, wa).pa;
+}
+
+// Host-TLB fill after an allowed access (isa/cpu.h invariants): RAM only, no write
+// entries for pages holding code, no data entries while data accesses must take the
+// slow path. Write entries are only filled by writes, whose translation is dirty.
 void Machine::fill_tlb(uint64_t lin, uint64_t pa, Access a) {
+  if (a != Access::kExec && cpu_.slow_data) return;
   if (!mem_.in_ram(pa & ~0xFFFull, isa::kPageSize)) return;
   if (a == Access::kWrite && mem_.page_has_code(pa)) return;  // keep SMC visible
   counters.tlb_fills++;
@@ -37,45 +150,95 @@ void Machine::fill_tlb(uint64_t lin, uint64_t pa, Access a) {
   (a == Access::kWrite ? cpu_.tlb_write : a == Access::kExec ? cpu_.tlb_exec : cpu_.tlb_read)[i] = e;
 }
 
+void Machine::flush_host_tlb() {
+  cpu_.flush_tlb();
+  host_tlb_large_ = false;
+}
+
+// Host entries for the page of `lin`; when some came from a large page, any of its
+// 4 KiB pieces may be cached, so everything goes.
+void Machine::flush_host_page(uint64_t lin) {
+  if (host_tlb_large_) return flush_host_tlb();
+  const unsigned i = (lin >> 12) & (isa::kTlbSize - 1);
+  for (isa::TlbEntry* t : {cpu_.tlb_read, cpu_.tlb_write, cpu_.tlb_exec})
+    if (t[i].vpn == (lin >> 12)) t[i] = isa::TlbEntry{};
+}
+
+// #AC(0) for a misaligned data access with CR0.AM = 1, RFLAGS.AC = 1 at CPL 3 (SDM
+// Vol. 3A 6.15 "Interrupt 17"). Only reached when Cpu::slow_data is set.
+void Machine::check_alignment(isa::Cpu& c, uint64_t lin, unsigned size) {
+  if (!(c.cr0 & CR0_AM) || !(c.rflags & isa::FLAG_AC) || c.cpl != 3) return;
+  if (lin & (ac_alignment(size) - 1)) isa::raise_fault(isa::VEC_AC, 0);
+}
+
 void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Access a) {
   if (c.long64) check_canonical(lin, size);
+  const bool data = a != Access::kExec && c.slow_data;
+  if (NS_UNLIKELY(data)) check_alignment(c, lin, size);
+  const uint64_t lin0 = lin;
+  const unsigned size0 = size;
   auto* d = static_cast<uint8_t*>(dst);
+  mmu::WalkAccess wa;
+  wa.type = a;
+  wa.cpl = c.cpl;
   while (size) {
     unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
-    uint64_t pa = translate(lin, a);
-    mem_.read(pa, d, chunk);
-    fill_tlb(lin, pa, a);
+    const Xlate x = translate_access(lin, wa);
+    mem_.read(x.pa, d, chunk);
+    fill_tlb(lin, x.pa, a);
+    host_tlb_large_ |= x.large;
     lin += chunk, d += chunk, size -= chunk;
   }
+  if (NS_UNLIKELY(data)) isa::match_data_breakpoints(c, lin0, size0, false);
 }
 
 void Machine::probe_write(isa::Cpu& c, uint64_t lin, unsigned size) {
   if (c.long64) check_canonical(lin, size);
+  if (NS_UNLIKELY(c.slow_data)) check_alignment(c, lin, size);
+  mmu::WalkAccess wa;
+  wa.type = Access::kWrite;
+  wa.cpl = c.cpl;
+  wa.set_ad = false;  // a probe checks; the write that follows sets A/D
   for (uint64_t p = lin & ~0xFFFull; p <= ((lin + size - 1) & ~0xFFFull); p += isa::kPageSize)
-    translate(p < lin ? lin : p, Access::kWrite);
+    translate_access(p < lin ? lin : p, wa);
 }
 
-void Machine::write_slow(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) {
-  if (c.long64) check_canonical(lin, size);
-  // Translate every page first so a fault on the second page leaves memory untouched.
-  uint64_t pa0 = translate(lin, Access::kWrite);
-  unsigned first = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
-  uint64_t pa1 = first < size ? translate(lin + first, Access::kWrite) : 0;
+// Translates every page first so that a fault on the second page leaves memory
+// untouched, then writes, invalidating decoded code on the way (exact SMC).
+void Machine::write_pages(uint64_t lin, const void* src, unsigned size, const mmu::WalkAccess& wa,
+                          bool fill) {
+  const unsigned first = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
+  const Xlate x0 = translate_access(lin, wa);
+  const Xlate x1 = first < size ? translate_access(lin + first, wa) : Xlate{0, false};
   auto* s = static_cast<const uint8_t*>(src);
-  uint64_t pas[2] = {pa0, pa1};
-  unsigned lens[2] = {first, size - first};
+  const uint64_t pas[2] = {x0.pa, x1.pa};
+  const unsigned lens[2] = {first, size - first};
   for (unsigned i = 0; i < 2 && lens[i]; i++) {
-    uint64_t pa = pas[i];
+    const uint64_t pa = pas[i];
     if (mem_.in_ram(pa, 1) && mem_.page_has_code(pa)) {
-      // Exact self-modifying code: drop every block decoded from this page. If the
-      // current block is among them its remaining instructions are cut off.
+      // Drop every block decoded from this page. If the current block is among them
+      // its remaining instructions are cut off.
       counters.smc_invalidations += code_.invalidate_page(pa);
       mem_.clear_code_page(pa);
     }
     mem_.write(pa, s, lens[i]);
-    fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
+    if (fill) {
+      fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
+      host_tlb_large_ |= (i ? x1 : x0).large;
+    }
     s += lens[i];
   }
+}
+
+void Machine::write_slow(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) {
+  if (c.long64) check_canonical(lin, size);
+  const bool data = c.slow_data;
+  if (NS_UNLIKELY(data)) check_alignment(c, lin, size);
+  mmu::WalkAccess wa;
+  wa.type = Access::kWrite;
+  wa.cpl = c.cpl;
+  write_pages(lin, src, size, wa, true);
+  if (NS_UNLIKELY(data)) isa::match_data_breakpoints(c, lin, size, true);
 }
 
 void Machine::protect_code_page(uint64_t pa) {
@@ -87,26 +250,135 @@ void Machine::protect_code_page(uint64_t pa) {
     if (e.vpn != ~0ull && (e.vpn << 12) + e.addend == host) e = isa::TlbEntry{};
 }
 
+// Implicit supervisor-mode accesses (SDM Vol. 3A 4.6): supervisor rights whatever the
+// CPL (SMAP refuses them at CPL 3 even with RFLAGS.AC = 1), no alignment checks or
+// data breakpoints, never cached in the host TLB. A non-canonical address is #GP(0).
 void Machine::read_system(isa::Cpu& c, uint64_t lin, void* dst, unsigned size) {
-  // Implicit supervisor access (SDM Vol. 3A 4.6); paging is the identity for now.
+  if (c.long64) {
+    const uint8_t seg = c.slow_seg;
+    c.slow_seg = isa::DS;
+    check_canonical(lin, size);
+    c.slow_seg = seg;
+  }
+  mmu::WalkAccess wa;
+  wa.type = Access::kRead;
+  wa.cpl = c.cpl;
+  wa.implicit = true;
   auto* d = static_cast<uint8_t*>(dst);
   while (size) {
     unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
-    mem_.read(translate(lin, Access::kRead), d, chunk);
+    mem_.read(translate_access(lin, wa).pa, d, chunk);
     lin += chunk, d += chunk, size -= chunk;
   }
-  (void)c;
 }
 
 void Machine::write_system(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) {
-  write_slow(c, lin, src, size);
+  if (c.long64) {
+    const uint8_t seg = c.slow_seg;
+    c.slow_seg = isa::DS;
+    check_canonical(lin, size);
+    c.slow_seg = seg;
+  }
+  mmu::WalkAccess wa;
+  wa.type = Access::kWrite;
+  wa.cpl = c.cpl;
+  wa.implicit = true;
+  write_pages(lin, src, size, wa, false);
 }
 
-void Machine::paging_event(isa::Cpu& c, isa::PagingEvent ev, uint64_t addr, uint64_t pcid) {
-  // Until the page walker: any change drops every cached translation.
-  (void)ev, (void)addr, (void)pcid;
-  c.flush_tlb();
+// ---- paging events -------------------------------------------------------------
+
+// SDM Vol. 3A 4.4.1: loading the PDPTE registers; a reserved bit in a present PDPTE
+// makes the MOV CR #GP(0) (its caller restores the old register value).
+void Machine::load_pdptes_or_gp() {
+  PhysPtes ptes(mem_, code_, counters.smc_invalidations);
+  counters.walk_refs += 4;
+  cpu_.cycles += 4ull * model_->timing.walk_ref;
+  if (!mmu::load_pdptes(ptes, cpu_.cr3, model_->maxphyaddr, cpu_.pdpte)) isa::raise_gp0();
+}
+
+void Machine::reset_paging() {
+  tlb_.flush_all();
+  flush_host_tlb();
   code_.flush_jump_cache();
+  paging_cr0_ = paging_cr4_ = 0;
+}
+
+// Invalidations per SDM Vol. 3A 4.10.4.1. The modelled TLB follows the SDM exactly;
+// the host TLB and the jump cache, which cache only current translations, are
+// cleared whenever something current may have changed.
+void Machine::paging_event(isa::Cpu& c, PagingEvent ev, uint64_t addr, uint64_t pcid) {
+  const mmu::TlbTag cur = tlb_tag();
+  mmu::TlbTag tag = cur;
+  tag.pcid = uint16_t(pcid & 0xFFF);
+  switch (ev) {
+    case PagingEvent::kCr3Write:
+      // PAE paging reloads the PDPTEs on every MOV to CR3.
+      if (pae_legacy(c)) load_pdptes_or_gp();
+      // PCIDE = 0: PCID 0's non-global entries; PCIDE = 1: the new PCID's, unless
+      // bit 63 of the source operand was set.
+      if (!(c.cr4 & CR4_PCIDE) || !(addr >> 63)) tlb_.invpcid_single(cur);
+      flush_host_tlb();
+      code_.flush_jump_cache();
+      break;
+    case PagingEvent::kModeChange: {
+      // PDPTEs are loaded when PAE paging is in use after a MOV to CR0/CR4 that
+      // changes CR0.PG, CR4.PAE/PGE/PSE/SMEP (SDM Vol. 3A 4.4.1).
+      const uint64_t cr4_bits = CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP;
+      if (pae_legacy(c) &&
+          (((c.cr0 ^ paging_cr0_) & CR0_PG) || ((c.cr4 ^ paging_cr4_) & cr4_bits)))
+        load_pdptes_or_gp();
+      // CR4.PGE changes, CR4.PCIDE 1->0 and CR0.PG 1->0 flush global entries too; the
+      // other paging-mode changes (WP, PAE, PSE, SMEP, SMAP, PKE, LA57, NXE) at least
+      // every entry of the current PCID. Flushing everything covers them all.
+      tlb_.flush_all();
+      flush_host_tlb();
+      code_.flush_jump_cache();
+      break;
+    }
+    case PagingEvent::kCplChange:
+      // Rights differ by CPL: host entries were filled for the old one, and cached
+      // blocks were fetched with its U/S (and SMEP) outcome.
+      flush_host_tlb();
+      if (c.cr0 & CR0_PG) code_.flush_jump_cache();
+      break;
+    case PagingEvent::kAcChange:  // SMAP's outcome for explicit supervisor accesses
+    case PagingEvent::kPkruChange:  // data rights of user pages
+      for (auto& e : cpu_.tlb_read) e = isa::TlbEntry{};
+      cpu_.flush_write_tlb();
+      break;
+    case PagingEvent::kInvlpg:
+      tlb_.invlpg(addr, cur);
+      flush_host_page(addr);
+      code_.flush_jump_cache();
+      break;
+    case PagingEvent::kInvpcidAddress:
+      tlb_.invpcid_address(addr, tag);
+      if (tag.pcid == cur.pcid) {
+        flush_host_page(addr);
+        code_.flush_jump_cache();
+      }
+      break;
+    case PagingEvent::kInvpcidSingle:
+      tlb_.invpcid_single(tag);
+      if (tag.pcid == cur.pcid) {
+        flush_host_tlb();
+        code_.flush_jump_cache();
+      }
+      break;
+    case PagingEvent::kInvpcidAllGlobal:
+      tlb_.flush_all();
+      flush_host_tlb();
+      code_.flush_jump_cache();
+      break;
+    case PagingEvent::kInvpcidAllNonGlobal:
+      tlb_.flush_all_non_global();
+      flush_host_tlb();
+      code_.flush_jump_cache();
+      break;
+  }
+  paging_cr0_ = c.cr0;
+  paging_cr4_ = c.cr4;
 }
 
 }  // namespace sim

@@ -1,0 +1,157 @@
+// The page walker: one walk loop for every paging format (SDM Vol. 3A chapter 4 and,
+// for EPT, Vol. 3C 29.3), parameterised by a format descriptor, as KVM's
+// mmu/paging_tmpl.h does it. A walk turns an address into either a translation
+// (physical page, page size and the access rights it grants) or the exact fault:
+// a #PF error code (SDM Vol. 3A 4.7) for the x86 formats, an EPT violation or
+// misconfiguration for EPT.
+//
+// Paging-structure entries are read and written through PteMemory, so that a walk
+// of a guest's tables under EPT can translate each entry's guest-physical address
+// first (the 2-D walk of issue 5 is this walker composed with itself).
+//
+// Rules the walker keeps (and its tests check):
+//   - reserved bits are checked in every present entry it uses, at every level
+//     (SDM Vol. 3A 4.5 and tables 4-4..4-28, 4.3 for 32-bit paging, 4.4 for PAE);
+//   - access rights are combined over all levels (U/S and R/W AND-ed, XD OR-ed) and
+//     checked after the walk (SDM Vol. 3A 4.6); a TLB hit re-checks the same rights
+//     with access_fault() under the current CR0/CR4/RFLAGS/PKRU;
+//   - accessed and dirty flags are set only by a walk that succeeds (SDM Vol. 3A
+//     4.8), never by one that faults or by a probe;
+//   - every paging-structure read and write is counted in WalkResult::refs.
+#pragma once
+#include <cstdint>
+
+#include "isa/cpu.h"
+
+namespace mmu {
+
+enum class PagingFormat : uint8_t {
+  kNone,    // paging off: linear = physical
+  k32Bit,   // CR0.PG=1, CR4.PAE=0 (SDM 4.3); 4 MiB pages with CR4.PSE, PSE-36
+  kPae,     // CR4.PAE=1, EFER.LMA=0 (SDM 4.4): PDPTE registers, then 2 levels
+  k4Level,  // EFER.LMA=1, CR4.LA57=0 (SDM 4.5)
+  k5Level,  // EFER.LMA=1, CR4.LA57=1
+  kEpt4,    // EPT, 4-level (SDM Vol. 3C 29.3.2)
+  kEpt5,    // EPT, 5-level
+};
+
+// Reads and writes of paging-structure entries at physical (or guest-physical)
+// addresses. `size` is 4 (32-bit paging) or 8.
+class PteMemory {
+ public:
+  virtual ~PteMemory() = default;
+  virtual uint64_t read_pte(uint64_t pa, unsigned size) = 0;
+  virtual void write_pte(uint64_t pa, uint64_t value, unsigned size) = 0;
+};
+
+// The controls an x86 walk depends on, captured from the CPU state.
+struct PagingControls {
+  PagingFormat format = PagingFormat::kNone;
+  uint64_t cr3 = 0;
+  uint64_t pdpte[4] = {};    // PAE: the PDPTE registers (SDM 4.4.1)
+  uint8_t maxphyaddr = 36;
+  bool page1g = false;       // CPUID.80000001H:EDX.Page1GB
+  bool wp = false, pse = false, pge = false, nxe = false;
+  bool smep = false, smap = false, pke = false;
+  bool ac = false;           // RFLAGS.AC
+  uint32_t pkru = 0;
+
+  // From CR0/CR3/CR4/EFER/RFLAGS/PKRU; PDPTE registers are copied from `pdpte`.
+  static PagingControls from_state(const isa::CpuState& s, const uint64_t pdpte[4],
+                                   uint8_t maxphyaddr, bool page1g);
+};
+
+// What the access is (SDM Vol. 3A 4.6): an access is a user-mode access when CPL = 3
+// and it is not implicit; implicit accesses (descriptor tables, TSS, IDT) are
+// supervisor-mode accesses whatever the CPL.
+struct WalkAccess {
+  isa::Access type = isa::Access::kRead;
+  uint8_t cpl = 0;
+  bool implicit = false;
+  bool set_ad = true;  // false: check only (probes), leave A/D alone
+
+  bool user() const { return cpl == 3 && !implicit; }
+  bool write() const { return type == isa::Access::kWrite; }
+  bool fetch() const { return type == isa::Access::kExec; }
+};
+
+// #PF error code bits (SDM Vol. 3A 4.7).
+enum : uint32_t {
+  PFERR_P = 1u << 0, PFERR_W = 1u << 1, PFERR_US = 1u << 2, PFERR_RSVD = 1u << 3,
+  PFERR_ID = 1u << 4, PFERR_PK = 1u << 5,
+};
+
+// A linear-address translation as a TLB caches it.
+struct Translation {
+  uint64_t page_base = 0;  // physical address of the page (aligned to its size)
+  uint8_t shift = 12;      // log2 of the page size: 12, 21, 22 or 30
+  bool user = false;       // U/S = 1 at every level: a user-mode address
+  bool writable = false;   // R/W = 1 at every level
+  bool nx = false;         // XD = 1 at some level (only with EFER.NXE = 1)
+  bool global = false;     // G = 1 in the leaf and CR4.PGE = 1
+  bool dirty = false;      // D = 1 in the leaf
+  uint8_t pkey = 0;        // protection key (4-/5-level paging with CR4.PKE)
+
+  uint64_t size() const { return 1ull << shift; }
+  uint64_t pa(uint64_t lin) const { return page_base | (lin & (size() - 1)); }
+};
+
+struct WalkResult {
+  bool ok = false;
+  uint32_t error = 0;  // #PF error code when !ok
+  Translation t;
+  unsigned refs = 0;   // paging-structure references (reads and A/D writes)
+};
+
+// Walks the x86 paging structures for linear address `lin`.
+WalkResult walk(PteMemory& mem, const PagingControls& c, uint64_t lin, const WalkAccess& a);
+
+// The access rights check of SDM Vol. 3A 4.6 (with protection keys, 4.6.2) for a
+// present translation: 0 when allowed, else the #PF error code (P = 1).
+uint32_t access_fault(const Translation& t, const PagingControls& c, const WalkAccess& a);
+
+// Error-code bits that describe the access itself (W/R, U/S, I/D; SDM Vol. 3A 4.7).
+uint32_t access_error_bits(const PagingControls& c, const WalkAccess& a);
+
+// Loads the four PDPTE registers from CR3 for PAE paging (SDM Vol. 3A 4.4.1): false
+// when a present PDPTE has a reserved bit set (MOV CR then raises #GP(0)); `out` is
+// then left unchanged. Makes 4 references.
+bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[4]);
+
+// ---- EPT (SDM Vol. 3C 29.3) ----------------------------------------------------
+
+struct EptControls {
+  uint64_t eptp = 0;          // bits 5:3 = walk length - 1, bit 6 = A/D enable
+  uint8_t maxphyaddr = 36;
+  bool exec_only = false;     // IA32_VMX_EPT_VPID_CAP[0]: execute-only translations
+  bool page2m = true;         // IA32_VMX_EPT_VPID_CAP[16]
+  bool page1g = true;         // IA32_VMX_EPT_VPID_CAP[17]
+  bool ad_supported = true;   // IA32_VMX_EPT_VPID_CAP[21]
+
+  unsigned levels() const { return unsigned((eptp >> 3) & 7) + 1; }
+  bool ad() const { return ad_supported && (eptp & (1u << 6)); }
+};
+
+struct EptAccess {
+  bool read = false, write = false, exec = false;
+  bool set_ad = true;
+};
+
+enum class EptOutcome : uint8_t { kOk, kViolation, kMisconfig };
+
+struct EptResult {
+  EptOutcome outcome = EptOutcome::kViolation;
+  uint64_t page_base = 0;  // host-physical page
+  uint8_t shift = 12;
+  uint8_t rwx = 0;         // R(0)/W(1)/X(2) granted by every entry walked (AND): the
+                           // exit qualification's bits 5:3 (SDM Vol. 3C 29.3.3.2)
+  uint8_t memtype = 0;     // leaf bits 5:3
+  bool ipat = false;
+  bool leaf = false;       // the walk reached the entry that maps the page
+  unsigned refs = 0;
+  uint64_t hpa(uint64_t gpa) const { return page_base | (gpa & ((1ull << shift) - 1)); }
+};
+
+EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const EptAccess& a);
+
+}  // namespace mmu
