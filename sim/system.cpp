@@ -93,7 +93,7 @@ void string_io(Cpu& c, const DecodedInst& d) {
   auto commit = [&] {
     c.set_reg<A>(In ? isa::RDI : isa::RSI, ptr);
     if (rep) c.set_reg<A>(isa::RCX, cx);
-    if (done > 1) c.cycles += (done - 1) * elem_cycles;  // the first is the base cost
+    if (rep) c.cycles += done * elem_cycles;  // REP: every element, on top of the base
   };
   auto element = [&] {
     if constexpr (In) {

@@ -216,3 +216,19 @@ TEST_CASE("I/O breakpoints (CR4.DE) trap after the access", "[io]") {
   CHECK(r.reg(isa::RBX) == 1);            // a trap: the OUT completed, the next did not run
   CHECK(r.m.io_out_count[0x80] == 1);
 }
+
+TEST_CASE("REP INS costs the I/O class cost per element", "[io]") {
+  auto cycles = [](unsigned n) {
+    crmsr::Rig r;
+    r.lm64();
+    // Both pages touched first, so translation costs are the same in every run.
+    r.asm64("mov byte [0x20000], 0\nmov byte [0x21000], 0\nmov edi, 0x20000\nmov ecx, " +
+            std::to_string(n) + "\nmov dx, 0x1234\nrep insb\nhlt\n");
+    crmsr::expect_halt(r.run());
+    return r.cpu().cycles;
+  };
+  const auto& m = sim::default_cpu_model();
+  CHECK(cycles(10) - cycles(0) == 10u * m.class_cycles[isa::C_IO]);
+  // 5000 elements run as two calls (4096 + 904): the re-execution pays the base again.
+  CHECK(cycles(5000) - cycles(0) == 5001u * m.class_cycles[isa::C_IO]);
+}
