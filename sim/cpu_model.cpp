@@ -24,9 +24,10 @@ constexpr uint32_t kEcx1 = (1u << 0)     // SSE3
                            | (1u << 28)  // AVX
                            | (1u << 29)  // F16C
                            | (1u << 30); // RDRAND
-// FPU DE PSE TSC MSR PAE MCE CX8 SEP MTRR PGE MCA CMOV PAT CLFSH MMX FXSR SSE SSE2.
-// Not enumerated: VME (CR4.VME/PVI), APIC and x2APIC (issue 4), PSE-36.
-constexpr uint32_t kEdx1 = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
+// FPU VME DE PSE TSC MSR PAE MCE CX8 SEP MTRR PGE MCA CMOV PAT CLFSH MMX FXSR SSE SSE2
+// (VME covers CR4.VME and CR4.PVI, isa/sys_int.cpp). Not enumerated: APIC and x2APIC
+// (issue 4), PSE-36.
+constexpr uint32_t kEdx1 = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
                            (1u << 6) | (1u << 7) | (1u << 8) | (1u << 11) | (1u << 12) |
                            (1u << 13) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 19) |
                            (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);

@@ -121,7 +121,8 @@ TEST_CASE("CPU models: listing, defaults, features consistent with the core", "[
     // Every CR4 bit the model enumerates can be set (where the mode allows it).
     using namespace isa::feat;
     for (auto [f, bit] : {std::pair{kSmep, 20}, {kSmap, 21}, {kPku, 22}, {kUmip, 11},
-                          {kFsgsbase, 16}, {kPcid, 17}, {kDe, 3}, {kPge, 7}}) {
+                          {kFsgsbase, 16}, {kPcid, 17}, {kDe, 3}, {kPge, 7},
+                          {kVme, 0}, {kVme, 1}}) {
       INFO(bit);
       REQUIRE(isa::has_feature(c, f));
       CHECK(crmsr::fault_of([&] { isa::write_cr4(c, c.cr4 | (1ull << bit)); }) == -1);
