@@ -151,14 +151,17 @@ void load_task_segments(Cpu& c, const TaskImage& t) {
     }
     return;
   }
+  // SS first (its DPL must be the new CPL = CS.RPL), so that a fault on a later
+  // selector can be delivered on the new task's stack; then CS, then the data segments.
   const unsigned cpl = t.sel[CS] & 3;
-  Descriptor cs = check_task_cs(c, t.sel[CS]);
   if ((t.sel[SS] & 0xFFFC) == 0) raise_fault(VEC_TS, 0);
   Descriptor ss = check_stack_segment(c, t.sel[SS], cpl, VEC_TS);
-  set_descriptor_accessed(c, t.sel[CS], cs);
   set_descriptor_accessed(c, t.sel[SS], ss);
-  load_cache(c.seg[CS], t.sel[CS], cs);
   load_cache(c.seg[SS], t.sel[SS], ss);
+  c.update_mode();
+  Descriptor cs = check_task_cs(c, t.sel[CS]);
+  set_descriptor_accessed(c, t.sel[CS], cs);
+  load_cache(c.seg[CS], t.sel[CS], cs);
   c.update_mode();
   for (unsigned s : {DS, ES, FS, GS}) {
     if ((t.sel[s] & 0xFFFC) == 0) continue;  // stays null (unusable)
