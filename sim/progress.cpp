@@ -39,7 +39,7 @@ void Progress::update(uint64_t icount, uint64_t cycles) {
   char eta_text[32] = "";
   if (eta >= 0) std::snprintf(eta_text, sizeof eta_text, ", ETA %.0f s", eta);
   // \33[K erases the rest of the previous, possibly longer, line.
-  std::fprintf(out_, "\r[nestsim] %" PRIu64 " instructions, %.1f MIPS, %s, %.0f s%s\33[K",
+  std::fprintf(out_, "\r[nestsim] %" PRIu64 " instructions, %.1f MIPS, %s, %.1f s%s\33[K",
                icount, icount / secs / 1e6, sim_time, secs, eta_text);
   std::fflush(out_);
   drawn_ = true;

@@ -172,8 +172,17 @@ void Machine::run_traced(const RunLimits& lim) {
     char buf[96];
     for (unsigned v = 0; v < 32; v++)
       if (c.sys.exceptions[v] != sys.exceptions[v]) {
-        std::snprintf(buf, sizeof buf, "%s (vector %u) at rip 0x%" PRIx64, isa::vector_name(uint8_t(v)), v,
-                      before.rip);
+        // The delivery chain this step started (Machine::on_fault and the event
+        // loop record its first exception) gives the error code and #PF address.
+        const isa::CpuFault& f = chain_first_;
+        if (f.vector == v && f.vector == isa::VEC_PF)
+          std::snprintf(buf, sizeof buf, "#PF error=0x%x cr2=0x%" PRIx64 " rip=0x%" PRIx64, f.error,
+                        c.cr2, chain_rip_);
+        else if (f.vector == v && isa::vector_has_error(uint8_t(v)))
+          std::snprintf(buf, sizeof buf, "%s error=0x%x rip=0x%" PRIx64, isa::vector_name(uint8_t(v)),
+                        f.error, chain_rip_);
+        else
+          std::snprintf(buf, sizeof buf, "%s rip=0x%" PRIx64, isa::vector_name(uint8_t(v)), before.rip);
         t.event(c.icount, now, "exception", buf);
       }
     for (unsigned v = 0; v < 256; v++)

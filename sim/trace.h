@@ -5,7 +5,7 @@
 //   instruction  ICOUNT MODE CS:RIP LINEAR  BYTES  DISASSEMBLY [| REGISTERS]
 //     e.g.  "1234 long 0008:0000000000101a3c 0000000000101a3c  48 89 e5  mov rbp, rsp"
 //   event        ICOUNT MODE ! KIND DETAIL
-//     e.g.  "1240 long ! exception #PF error=0x2 rip=0x101a40"
+//     e.g.  "1240 long ! exception #PF error=0x2 cr2=0x7000 rip=0x101a40"
 //
 // ICOUNT is the number of instructions retired before this one (so the first
 // instruction of a run is 0; an event carries the count at which it happened). MODE is

@@ -240,6 +240,15 @@ void print_summary(const Options& o, sim::Machine& m, const sim::LoadedImage& im
                    (unsigned long long)un[f]);
 }
 
+// The simulated core frequency for the progress line: CPUID leaf 0x16 EAX (processor
+// base frequency in MHz, SDM Vol. 2A CPUID) when the model reports it, else 0
+// (progress then shows cycles, not seconds).
+double core_hz_of(const sim::CpuModel& m) {
+  for (const sim::CpuidLeaf& l : m.cpuid)
+    if (l.leaf == 0x16 && (l.eax & 0xFFFF)) return (l.eax & 0xFFFF) * 1e6;
+  return 0;
+}
+
 int exit_status_of(const sim::RunResult& r) {
   switch (r.reason) {
     case sim::StopReason::kExitDevice: return int(((r.exit_value << 1) | 1) & 0xFF);
@@ -346,7 +355,7 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   if (o.max_insns) lim.max_insns = o.max_insns;
   if (o.max_cycles) lim.max_cycles = o.max_cycles;
   sim::Progress progress(o.quiet || o.no_progress ? nullptr : stderr, lim.max_insns,
-                         lim.max_cycles, 0.0);
+                         lim.max_cycles, core_hz_of(*model));
   g_stop_flag = &m.cpu().stop_request;
   install_signal_handlers();
   auto t0 = std::chrono::steady_clock::now();

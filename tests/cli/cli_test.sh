@@ -107,5 +107,14 @@ check "trace shows the nop, then #DF and the shutdown" \
 check "database records the shutdown and its first exception" \
   test "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select stop_reason, exit_status, fault_vector from runs").fetchone())' "$tmp/ud2.db")" = "('shutdown', 4, 6)"
 
+# Exceptions delivered through the IDT appear as events with their error code.
+nasm -f bin -o "$tmp/gp.bin" "$(dirname "$0")/trace_gp.asm"
+python3 "$(dirname "$0")/../db/make_loop_elf.py" "$tmp/gp.elf" --flat "$tmp/gp.bin"
+"$NESTSIM" run "$tmp/gp.elf" -q --trace "$tmp/gp.trace" --db "$tmp/gp.db" > /dev/null
+check "trace logs #GP with its error code, then the handler" \
+  test "$(grep -A1 ' ! exception' "$tmp/gp.trace" | cut -d' ' -f2- | cut -c1-44 | tr '\n' '/')" = "long ! exception #GP error=0x30 rip=0x1000b9/long 0008:00000000001000bb 00000000001000bb /"
+check "database counts the delivered #GP" \
+  test "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select label, value from vector_stats where name = \"core.exceptions\"").fetchall())' "$tmp/gp.db")" = "[('#GP', 1)]"
+
 if [ $fails -ne 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"
