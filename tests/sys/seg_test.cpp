@@ -636,3 +636,41 @@ TEST_CASE("ARPL adjusts RPL and sets ZF; #UD in real mode", "[seg]") {
     expect_exception(r.run(), VEC_UD, 0);
   }
 }
+
+TEST_CASE("JMP through a call gate never changes privilege", "[seg]") {
+  SegRig r;
+  SECTION("to non-conforming code of another DPL: #GP(code selector)") {
+    auto res = run_pm32(r, at_cpl3("jmp 0x73:0\n"),
+                        [](SegRig& r) { r.gdt(0x70, gate32(kCs0, 0, 0xC, 3)); });
+    expect_exception(res, VEC_GP, kCs0);
+  }
+  SECTION("to conforming code: CPL stays 3") {
+    r.pm32();
+    const std::string body = at_cpl3("jmp 0x73:0\ntarget: mov eax, cs\nud2\n");
+    auto prefix = systest::nasm("bits 32\norg 0x10000\n" + body.substr(0, body.find("target:")));
+    r.gdt(0x70, gate32(kCsConf, kCode + uint32_t(prefix.size()), 0xC, 3));
+    r.asm32(body);
+    expect_exception(r.run(), VEC_UD, 0);
+    CHECK(r.reg(isa::RAX) == (kCsConf | 3));
+    CHECK(r.cpu().cpl == 3);
+  }
+}
+
+TEST_CASE("16-bit call gate to an inner level: 16-bit frame on the new stack", "[seg]") {
+  SegRig r;
+  r.pm32();
+  // Ring-1 16-bit code at 0x30000 (base), reached from ring 3 through a 16-bit gate
+  // with one word parameter; the TSS gives SS1:ESP1 = 0x58:0x60000.
+  r.gdt(0x80, seg_desc(0x30000, 0xFFFF, 0xB, true, 1, true, 0));
+  r.gdt(0x70, gate32(0x81, 0x0000, 0x4, 3, 1));
+  r.asm32(at_cpl3("push word 0x7777\ncall 0x73:0\nud2\n"));
+  r.asm_at(0x30000, "bits 16\norg 0\nmov eax, esp\nmov bx, [esp]\nmov cx, [esp+2]\n"
+                    "mov dx, [esp+4]\nmov si, [esp+6]\nmov di, [esp+8]\nud2\n");
+  expect_exception(r.run(), VEC_UD, 0);
+  CHECK(r.reg(isa::RAX) == kStack1 - 10);
+  CHECK((r.reg(isa::RCX) & 0xFFFF) == 0x1B);      // old CS
+  CHECK((r.reg(isa::RDX) & 0xFFFF) == 0x7777);    // the parameter
+  CHECK((r.reg(isa::RSI) & 0xFFFF) == ((kStack3 - 2) & 0xFFFF));  // old SP
+  CHECK((r.reg(isa::RDI) & 0xFFFF) == 0x23);      // old SS
+  CHECK(r.cpu().cpl == 1);
+}
