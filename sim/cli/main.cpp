@@ -10,7 +10,9 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -47,7 +49,8 @@ void usage(std::ostream& os, const po::options_description& opts) {
         "       nestsim --help | --version\n\n"
         "Runs IMAGE (an ELF64 executable) on the simulated machine, prints what the guest\n"
         "writes to COM1, then the run's statistics on stderr. Every option can also be\n"
-        "given in a --config file, one 'name = value' per line; the command line wins.\n\n"
+        "given in a --config file, one 'name = value' per line; the command line wins.\n"
+        "Numbers (N, MiB) are decimal or 0x-prefixed hexadecimal.\n\n"
      << opts
      << "\nExit status: 0 guest done (power-off, HLT, limit); (v<<1)|1 when the guest\n"
         "writes v to port 0xF4; 2 bad input (options, config, image, database); 4 unhandled\n"
@@ -55,13 +58,39 @@ void usage(std::ostream& os, const po::options_description& opts) {
         "128+N interrupted by signal N (SIGINT, SIGTERM).\n";
 }
 
+// An unsigned option value: decimal or 0x-prefixed hex, nothing else (Boost's own
+// conversion would take "-5" as 2^64 - 5). A bad value names the option (status 2).
+struct Count {
+  uint64_t v = 0;
+  Count() = default;
+  Count(uint64_t x) : v(x) {}
+  operator uint64_t() const { return v; }
+};
+
+std::ostream& operator<<(std::ostream& os, const Count& c) { return os << c.v; }
+
+void validate(boost::any& out, const std::vector<std::string>& values, Count*, int) {
+  po::validators::check_first_occurrence(out);
+  const std::string& s = po::validators::get_single_string(values);
+  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  const std::string digits = hex ? s.substr(2) : s;
+  if (digits.empty() ||
+      digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos)
+    throw po::invalid_option_value(s);
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(digits.c_str(), &end, hex ? 16 : 10);
+  if (errno == ERANGE || *end) throw po::invalid_option_value(s);
+  out = boost::any(Count(v));
+}
+
 struct Options {
   std::string command, image, config, serial_out, cpu_model = "server";
-  uint64_t ram_mib = 128, max_insns = 0, max_cycles = 0, seed = 0;
+  Count ram_mib = 128, max_insns = 0, max_cycles = 0, seed = 0;
   bool quiet = false, stats = false, no_progress = false;
   std::string db, trace, trace_regs = "none", trace_range;
   std::vector<std::string> trace_modes;
-  uint64_t trace_start = 0, trace_count = 0;
+  Count trace_start = 0, trace_count = 0;
 };
 
 po::options_description make_options(Options& o) {
@@ -71,7 +100,7 @@ po::options_description make_options(Options& o) {
       ("version", "print the version and exit")
       ("config", po::value(&o.config)->value_name("FILE"),
        "read options from FILE (one 'name = value' per line, same names as here)")
-      ("ram", po::value(&o.ram_mib)->value_name("MiB")->default_value(128),
+      ("ram", po::value(&o.ram_mib)->value_name("MiB")->default_value(Count(128)),
        "guest RAM size in MiB (1..65536)")
       ("cpu-model", po::value(&o.cpu_model)->value_name("NAME")->default_value("server"),
        "CPU model (see 'nestsim cpu-models')")
@@ -79,7 +108,7 @@ po::options_description make_options(Options& o) {
        "stop after N retired instructions (exact; a REP string retires when it completes, so bound long runs with --max-cycles too)")
       ("max-cycles", po::value(&o.max_cycles)->value_name("N"),
        "stop after N simulated cycles (checked between blocks)")
-      ("seed", po::value(&o.seed)->value_name("N")->default_value(0),
+      ("seed", po::value(&o.seed)->value_name("N")->default_value(Count(0)),
        "seed of the RDRAND/RDSEED stream (runs are deterministic per seed)")
       ("serial-out", po::value(&o.serial_out)->value_name("FILE"),
        "write guest COM1 output to FILE instead of stdout")
@@ -163,7 +192,7 @@ std::vector<std::pair<std::string, std::string>> config_of(const po::variables_m
     const boost::any& a = v.value();
     std::string s;
     if (auto p = boost::any_cast<std::string>(&a)) s = *p;
-    else if (auto p = boost::any_cast<uint64_t>(&a)) s = std::to_string(*p);
+    else if (auto p = boost::any_cast<Count>(&a)) s = std::to_string(p->v);
     else if (auto p = boost::any_cast<bool>(&a)) s = *p ? "true" : "false";
     else if (auto p = boost::any_cast<std::vector<std::string>>(&a)) {
       for (const std::string& e : *p) s += (s.empty() ? "" : ",") + e;

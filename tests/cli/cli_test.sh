@@ -50,6 +50,10 @@ expect 2 "not an SQLite database" -- run "$HELLO" --db "$tmp/text.db"
 printf 'ram = lots\n' > "$tmp/badval.cfg"; expect 2 "ram" -- run "$HELLO" --config "$tmp/badval.cfg"
 printf 'trace-mode = smm\ntrace = %s\n' "$tmp/t" > "$tmp/badmode.cfg"
 expect 2 "--trace-mode" -- run "$HELLO" --config "$tmp/badmode.cfg"
+expect 2 "'-5'.*'--max-insns'" -- run "$HELLO" --max-insns=-5
+expect 2 "'1e3'.*'--ram'" -- run "$HELLO" --ram 1e3
+printf 'max-cycles = -1\n' > "$tmp/neg.cfg"; expect 2 "neg.cfg.*'-1'.*max-cycles" -- run "$HELLO" --config "$tmp/neg.cfg"
+expect 0 "instructions +16$" -- run "$HELLO" --max-insns 0x10
 expect 0 "--trace-range LO-HI" -- --help
 expect 0 "--db FILE" -- --help
 
