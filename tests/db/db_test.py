@@ -104,6 +104,17 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("run", HELLO, "--db", db, "-q")
     ids = [i for (i,) in rows(db, "SELECT id FROM runs ORDER BY id")]
     check(len(ids) == 2 and ids[0] == rid, f"second run appended ({ids})")
+
+    # ---- concurrent appends: several processes, one file -------------------------------
+    procs = [subprocess.Popen([NESTSIM, "run", HELLO, "--db", db, "-q", "--seed", str(100 + i)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i in range(4)]
+    errs = [p.communicate()[1] for p in procs]
+    check(all(p.returncode == 1 for p in procs), f"4 concurrent runs succeed ({[p.returncode for p in procs]} {errs})")
+    seeds = sorted(v for (v,) in rows(db, "SELECT value FROM run_config WHERE key = 'seed' AND CAST(value AS INTEGER) >= 100"))
+    check(seeds == ["100", "101", "102", "103"], f"each concurrent run has its row ({seeds})")
+    check(rows(db, "SELECT count(*) FROM runs WHERE status != 'completed'") == [(0,)],
+          "concurrent runs all completed")
     before = stats_of(db, rid)
 
     # ---- SIGKILL mid-run -----------------------------------------------------------
