@@ -77,7 +77,8 @@ CpuModel make_model(const char* name, const char* description, uint32_t fms, uin
       {0x7, 0, true, 0, kEbx7, ecx7, kEdx7},
       {0xA, 0, false, 0, 0, 0, 0},  // no PMU (PLATFORM.md)
       {0xD, 0, true, 0x7, 0x340, 0x340, 0},   // x87|SSE|AVX, sizes for XCR0=7
-      {0xD, 1, true, 0x7, 0x340, 0, 0},       // XSAVEOPT, XSAVEC, XGETBV ECX=1; no XSAVES
+      // XSAVEOPT, XSAVEC, XGETBV ECX=1, XSAVES; no supervisor components (ECX:EDX = 0).
+      {0xD, 1, true, 0xF, 0x340, 0, 0},
       {0xD, 2, true, 0x100, 0x240, 0, 0},     // AVX state: 256 bytes at 576
       {0x80000000, 0, false, 0x80000008, 0, 0, 0},
       // LAHF-SAHF, LZCNT, PREFETCHW / SYSCALL, NX, 1-GByte pages, RDTSCP, LM.

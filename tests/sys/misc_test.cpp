@@ -132,7 +132,8 @@ TEST_CASE("CPU models: listing, defaults, features consistent with the core", "[
     CHECK(isa::has_feature(c, kPage1g));
     CHECK(isa::has_feature(c, kNx));
     CHECK(!isa::has_feature(c, kVmx));     // issue 5
-    CHECK(!isa::has_feature(c, kXsaves));  // no supervisor state components
+    CHECK(isa::has_feature(c, kXsaves));
+    CHECK(isa::cpuid_reg(c, 0xD, 1, isa::kEcx) == 0);  // no supervisor state components
     CHECK(isa::maxphyaddr(c) == model->maxphyaddr);
     // The linear width follows LA57.
     const bool la57 = isa::has_feature(c, kLa57);
@@ -147,4 +148,29 @@ TEST_CASE("CPU models: listing, defaults, features consistent with the core", "[
     CHECK(model->timing.pause > 0);
     CHECK(model->timing.walk_ref > 0);
   }
+}
+
+TEST_CASE("XSAVES/XRSTORS: compacted format, CPL 0, XCOMP_BV[63]", "[misc]") {
+  crmsr::Rig r;
+  r.lm64();
+  r.asm64(
+      "mov rax, 0x1122334455667788\nmovq xmm3, rax\nmov eax, 3\nxor edx, edx\n"
+      "xsaves [0x20000]\npxor xmm3, xmm3\nxrstors [0x20000]\nmovq rbx, xmm3\nhlt\n");
+  crmsr::expect_halt(r.run());
+  CHECK(r.reg(isa::RBX) == 0x1122334455667788ull);
+  CHECK(r.r64(0x20000 + 520) == 0x8000000000000003ull);  // XCOMP_BV: compacted, RFBM
+  CHECK((r.r64(0x20000 + 512) & 2));                      // XSTATE_BV: SSE in use
+  crmsr::Rig u;
+  u.lm64();
+  u.user();
+  u.asm64("mov eax, 3\nxor edx, edx\nxsaves [0x20000]\nud2\n");
+  crmsr::expect_fault(u.run(), VEC_GP, 0);
+  crmsr::Rig s;
+  s.lm64();  // a standard-format area (XCOMP_BV = 0) is #GP for XRSTORS
+  s.asm64("mov eax, 3\nxor edx, edx\nxrstors [0x20000]\nhlt\n");
+  crmsr::expect_fault(s.run(), VEC_GP, 0);
+  crmsr::Rig a;
+  a.lm64();
+  a.asm64("mov eax, 3\nxor edx, edx\nxsaves [0x20020]\nhlt\n");  // not 64-byte aligned
+  crmsr::expect_fault(a.run(), VEC_GP, 0);
 }
