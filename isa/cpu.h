@@ -121,6 +121,9 @@ struct Cpu : CpuState {
   // Kept by update_mode(); the host TLB is flushed when it turns on.
   bool slow_data = false;
   bool last_ac_ = false;  // RFLAGS.AC as update_mode() last saw it
+  // Cycles charged for delivering one event through the IDT (the CPU model's
+  // TimingParams::event, set by the machine; at least 1 is charged).
+  uint32_t event_cycles = 0;
   // Segment of the access now in a Bus slow path (set only on TLB misses).
   uint8_t slow_seg = DS;
 

@@ -113,31 +113,51 @@ struct Leave {
   }
 };
 
-// PUSHF/POPF (SDM Vol. 2A "PUSHF", "POPF"). Virtual-8086 mode without VME: #GP(0)
-// unless IOPL = 3. The pushed image has VM and RF clear. POPF never changes VM,
-// VIP, VIF; IOPL only at CPL 0; IF only when CPL <= IOPL; RF is cleared.
+// PUSHF/POPF (SDM Vol. 2A "PUSHF", "POPF"; Vol. 3A 20.4 for VME). The pushed image
+// has VM and RF clear. POPF never changes VM, VIP, VIF (except through VME), IOPL
+// only at CPL 0, IF only when CPL <= IOPL; RF is cleared. In virtual-8086 mode with
+// IOPL < 3 both are #GP(0) unless CR4.VME is set and the operand size is 16: then
+// the image shows VIF as IF and IOPL as 3, and POPF moves IF into VIF.
 inline bool v86(const Cpu& c) { return c.rflags & FLAG_VM; }
 inline unsigned iopl(const Cpu& c) { return (c.rflags >> 12) & 3; }
+inline bool vme16(const Cpu& c, unsigned osize) { return (c.cr4 & 1) && osize == 2; }
 
 struct Pushf {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
-    if (v86(c) && iopl(c) < 3) raise_gp0();
-    push<T>(c, T(c.get_rflags() & ~uint64_t(FLAG_VM | FLAG_RF)));
+    uint64_t f = c.get_rflags() & ~uint64_t(FLAG_VM | FLAG_RF);
+    if (v86(c) && iopl(c) < 3) {
+      if (!vme16(c, sizeof(T))) raise_gp0();
+      f = (f & ~uint64_t(FLAG_IF)) | FLAG_IOPL | ((f & FLAG_VIF) ? uint64_t(FLAG_IF) : 0);
+    }
+    push<T>(c, T(f));
   }
 };
 struct Popf {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
-    if (v86(c) && iopl(c) < 3) raise_gp0();
-    T v = pop<T>(c);
+    const bool vif_mode = v86(c) && iopl(c) < 3;
+    if (vif_mode && !vme16(c, sizeof(T))) raise_gp0();
+    const uint64_t sp = get_sp(c);
+    const uint64_t v = c.read<T>(SS, sp);
     uint64_t changeable = FLAGS_ARITH | FLAG_TF | FLAG_DF | FLAG_OF | FLAG_NT | FLAG_AC | FLAG_ID;
-    bool real = !(c.cr0 & 1);
+    const bool real = !(c.cr0 & 1);
     if (!v86(c) && (real || c.cpl == 0)) changeable |= FLAG_IOPL;
-    if (v86(c) || real || c.cpl <= iopl(c)) changeable |= FLAG_IF;
+    if (!vif_mode && (v86(c) || real || c.cpl <= iopl(c))) changeable |= FLAG_IF;
     if constexpr (sizeof(T) == 2) changeable &= 0xFFFF;
     uint64_t cur = c.get_rflags() & ~uint64_t(FLAG_RF);
-    c.set_rflags((cur & ~changeable) | (uint64_t(v) & changeable));
+    uint64_t nf = (cur & ~changeable) | (v & changeable);
+    if (vif_mode) {
+      // VME: an image that would enable interrupts while one is pending (VIP), or
+      // sets TF, is #GP(0); otherwise IF goes to VIF (SDM Vol. 3A 20.4.4).
+      if (((v & FLAG_IF) && (cur & FLAG_VIP)) || (v & FLAG_TF)) raise_gp0();
+      nf = (v & FLAG_IF) ? (nf | FLAG_VIF) : (nf & ~uint64_t(FLAG_VIF));
+    }
+    set_sp(c, sp + sizeof(T));
+    c.set_rflags(nf);
+    // AC changes alignment checking and SMAP; TF or IF may need the run loop.
+    if ((nf ^ cur) & FLAG_AC) c.update_mode();
+    if (nf & (FLAG_TF | FLAG_IF)) c.attention = true;
   }
 };
 

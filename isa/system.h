@@ -149,6 +149,17 @@ uint64_t read_tsc_value(const Cpu& c);
 // c.slow_data is set and DR7 enables a data breakpoint.
 void match_data_breakpoints(Cpu& c, uint64_t lin, unsigned size, bool write);
 void match_io_breakpoints(Cpu& c, uint16_t port, unsigned size);
+// DR6 bits (SDM Vol. 3A 17.2.3) as they are recorded in EventState::pending_dbg.
+enum : uint64_t { DR6_B0_B3 = 0xF, DR6_BD = 1u << 13, DR6_BS = 1u << 14, DR6_BT = 1u << 15 };
+// True when DR7 enables any breakpoint: the run loop then goes instruction by
+// instruction, so that breakpoints and their traps are exact.
+inline bool breakpoints_enabled(const Cpu& c) { return c.dr[7] & 0xFF; }
+// B0-B3 of the enabled instruction breakpoints at linear address `lin` (17.2.4).
+uint64_t match_instruction_breakpoints(const Cpu& c, uint64_t lin);
+// Delivers #DB with `dr6_bits` merged into DR6 (B0-B3 replaced, BD/BS/BT added).
+// Used for the traps in pending_dbg (RIP = next instruction) and for instruction
+// breakpoints (a fault: RIP = the instruction).
+void deliver_debug(Cpu& c, uint64_t dr6_bits);
 
 // ---- registration (called once by handler_table()) ---------------------------------
 void register_sys_seg(HandlerTable& t);    // sys_seg.cpp: MOV/POP/LxS Sreg, far transfers, LAR...

@@ -325,6 +325,7 @@ void Machine::dispatch(const RunLimits& lim) {
       if (NS_UNLIKELY(c.stop_request | c.attention) || NS_UNLIKELY(c.cycles >= max_cycles)) {
         if (c.stop_request || c.cycles >= max_cycles) return;
         run_stepped(lim);  // events, single-step, breakpoints: one instruction at a time
+        if (c.icount >= max_insns) return;
         prev = nullptr;
         p = nullptr;
         continue;
