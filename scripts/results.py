@@ -5,6 +5,7 @@
   results.py DB show RUN                   a run's record, configuration and statistics
   results.py DB stat RUN NAME              one statistic (scalar, or a vector's entries)
   results.py DB plot RUN NAME OUT.png      a vector statistic as a bar chart (matplotlib)
+  results.py DB diff RUN1 RUN2             the statistics that differ between two runs
 
 RUN is a run id or 'last'. Only the Python standard library is needed, except for
 `plot`, which needs matplotlib (Debian: python3-matplotlib, installed by
@@ -136,6 +137,26 @@ def cmd_plot(db, args):
     print(f"wrote {args.out}")
 
 
+def all_values(db, rid):
+    vals = dict(db.execute("SELECT name, value FROM stats WHERE run_id = ?", (rid,)))
+    for name, label, value in db.execute(
+            "SELECT name, label, value FROM vector_stats WHERE run_id = ?", (rid,)):
+        vals[f"{name}[{label}]"] = value
+    return vals
+
+
+def cmd_diff(db, args):
+    a, b = run_id(db, args.run1), run_id(db, args.run2)
+    va, vb = all_values(db, a), all_values(db, b)
+    print(f"{'statistic':<44} {'run ' + str(a):>16} {'run ' + str(b):>16} {'change':>9}")
+    for name in sorted(set(va) | set(vb)):
+        x, y = va.get(name, 0), vb.get(name, 0)
+        if x == y:
+            continue
+        change = f"{(y - x) / x * 100:+.1f}%" if x else "new"
+        print(f"{name:<44} {x:>16} {y:>16} {change:>9}")
+
+
 def main():
     p = argparse.ArgumentParser(description="Query a nestsim results database.")
     p.add_argument("db")
@@ -150,9 +171,12 @@ def main():
     s.add_argument("run")
     s.add_argument("name")
     s.add_argument("out")
+    s = sub.add_parser("diff", help="the statistics that differ between two runs")
+    s.add_argument("run1")
+    s.add_argument("run2")
     args = p.parse_args()
     db = open_db(args.db)
-    {"list": cmd_list, "show": cmd_show, "stat": cmd_stat, "plot": cmd_plot}[args.cmd](db, args)
+    {"list": cmd_list, "show": cmd_show, "stat": cmd_stat, "plot": cmd_plot, "diff": cmd_diff}[args.cmd](db, args)
 
 
 if __name__ == "__main__":

@@ -185,6 +185,9 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([sys.executable, RESULTS_PY, db, "show", "9999"], capture_output=True, text=True)
     check(r.returncode != 0 and "9999" in r.stderr, "results.py show of a missing run fails clearly")
 
+    r = subprocess.run([sys.executable, RESULTS_PY, db, "diff", str(rid), "last"], capture_output=True, text=True)
+    check(r.returncode == 0 and "core.instructions" in r.stdout and "run.stop_reason[signal]" not in r.stdout,
+          f"results.py diff ({r.returncode}: {r.stderr.strip()})")
     png = os.path.join(tmp, "classes.png")
     r = subprocess.run([sys.executable, RESULTS_PY, db, "plot", str(rid), "core.inst_class", png],
                        capture_output=True, text=True)
