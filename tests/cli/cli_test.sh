@@ -120,5 +120,15 @@ check "trace logs #GP with its error code, then the handler" \
 check "database counts the delivered #GP" \
   test "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select label, value from vector_stats where name = \"core.exceptions\"").fetchall())' "$tmp/gp.db")" = "[('#GP', 1)]"
 
+# Progress: drawn on a terminal (script(1) gives one), never into a file or pipe.
+python3 "$(dirname "$0")/../db/make_loop_elf.py" "$tmp/loop.elf"
+"$NESTSIM" run "$tmp/loop.elf" --max-cycles 300000000 > /dev/null 2> "$tmp/noprogress.err"
+check "no progress line when stderr is not a terminal" bash -c "! grep -q 'nestsim\]' '$tmp/noprogress.err'"
+if command -v script > /dev/null; then
+  script -qec "'$NESTSIM' run '$tmp/loop.elf' --max-cycles 300000000" "$tmp/tty.log" > /dev/null 2>&1
+  check "progress line on a terminal (instructions, MIPS, ETA)" \
+    grep -qE '\[nestsim\] [0-9]+ instructions, [0-9.]+ MIPS, .*ETA [0-9]+ s' "$tmp/tty.log"
+fi
+
 if [ $fails -ne 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"
