@@ -54,6 +54,7 @@ expect 2 "'-5'.*'--max-insns'" -- run "$HELLO" --max-insns=-5
 expect 2 "'1e3'.*'--ram'" -- run "$HELLO" --ram 1e3
 printf 'max-cycles = -1\n' > "$tmp/neg.cfg"; expect 2 "neg.cfg.*'-1'.*max-cycles" -- run "$HELLO" --config "$tmp/neg.cfg"
 expect 0 "instructions +16$" -- run "$HELLO" --max-insns 0x10
+printf 'ram = 64\njust some words\n' > "$tmp/syntax.cfg"; expect 2 "syntax.cfg.*invalid line" -- run "$HELLO" --config "$tmp/syntax.cfg"
 expect 0 "--trace-range LO-HI" -- --help
 expect 0 "--db FILE" -- --help
 
