@@ -442,6 +442,7 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
       std::cerr << "nestsim: --db: results not written: " << e.what() << "\n";
       return kExitInternal;
     }
+    if (!o.quiet) std::fprintf(stderr, "results        run %lld in %s\n", (long long)run_id, o.db.c_str());
   }
   return status;
 }
