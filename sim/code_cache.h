@@ -86,6 +86,11 @@ class CodeCache {
   void fold_executions();
   const uint64_t* form_executions() const { return form_execs_.data(); }  // as last folded
   void count_executed(const isa::DecodedInst& d) { form_execs_[unsigned(d.form)]++; }
+  // The first n instructions of b retired without the block completing (a fault in
+  // instruction n, self-modifying code): for the run loop's cold paths.
+  void count_partial(const Block* b, unsigned n) {
+    for (unsigned i = 0; i < n && i < b->n; i++) form_execs_[unsigned(b->insts[i].form)]++;
+  }
 
  private:
   static uint64_t key(uint64_t pc, isa::CodeSize mode) { return pc ^ (uint64_t(mode) << 62); }
