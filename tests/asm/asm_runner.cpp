@@ -5,8 +5,11 @@
 // Each .asm is assembled here with nasm (with a symbol map, so expectations can name
 // labels as @label); CMake also assembles every registered test at build time so that
 // a broken test fails the build early.
+// `irq:` / `nmi:` directives inject external interrupts and NMIs through a test-only
+// interrupt controller (sim/interrupts.h) and Machine::raise_nmi().
 // Exit status 0 when every test passes, 1 otherwise; each failure prints a precise
 // diff of the expectations that did not hold and a dump of the final state.
+#include <algorithm>
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
@@ -28,6 +31,19 @@
 
 namespace {
 
+// An external event the runner injects (directives `irq:` and `nmi:`): at an instruction
+// count, or at the K-th instruction boundary where RIP equals a label.
+struct Injection {
+  bool nmi = false;
+  uint8_t vector = 0;
+  std::optional<uint64_t> icount;  // "at N"
+  std::string label;               // "at @label" / "at @label#K"
+  uint64_t addr = 0;               // the label's address, once assembled
+  uint64_t occurrence = 1;
+  uint64_t seen = 0;
+  bool fired = false;
+};
+
 struct Spec {
   std::string start = "long64";  // real | prot32 | long64
   uint64_t load = 0x100000;
@@ -36,6 +52,7 @@ struct Spec {
   uint64_t max_insns = 1000000;
   std::string stop = "halted";
   std::vector<std::string> init, expect;  // "lhs=value" terms
+  std::vector<Injection> inject;
 };
 
 std::string trim(const std::string& s) {
@@ -81,6 +98,34 @@ uint64_t parse_num(std::string s) {
   return neg ? 0 - v : v;
 }
 
+// "VECTOR at WHEN" (irq) or "at WHEN" (nmi); WHEN is an instruction count or @label[#K].
+// Labels resolve when the test runs (after assembly), so they are kept as text here.
+Injection parse_injection(bool nmi, const std::string& val) {
+  Injection in;
+  in.nmi = nmi;
+  std::string rest = val;
+  if (!nmi) {
+    size_t sp = rest.find(' ');
+    if (sp == std::string::npos) throw std::runtime_error("expected 'VECTOR at WHEN'");
+    uint64_t v = parse_num(rest.substr(0, sp));
+    if (v < 32 || v > 255) throw std::runtime_error("irq vector must be 32-255");
+    in.vector = uint8_t(v);
+    rest = trim(rest.substr(sp + 1));
+  }
+  if (rest.rfind("at ", 0) != 0) throw std::runtime_error("expected 'at WHEN'");
+  std::string when = trim(rest.substr(3));
+  if (when.empty()) throw std::runtime_error("expected 'at WHEN'");
+  if (when[0] == '@') {
+    size_t hash = when.find('#');
+    in.label = when.substr(0, hash);
+    if (hash != std::string::npos) in.occurrence = parse_num(when.substr(hash + 1));
+    if (in.occurrence == 0) throw std::runtime_error("occurrences count from 1");
+  } else {
+    in.icount = parse_num(when);
+  }
+  return in;
+}
+
 std::vector<std::string> words(const std::string& s) {
   std::istringstream in(s);
   std::vector<std::string> out;
@@ -119,6 +164,8 @@ Spec parse_spec(const std::string& path) {
       else if (key == "expect-stop") s.stop = val;
       else if (key == "expect") for (auto& w : words(val)) s.expect.push_back(w);
       else if (key == "init") for (auto& w : words(val)) s.init.push_back(w);
+      else if (key == "irq") s.inject.push_back(parse_injection(false, val));
+      else if (key == "nmi") s.inject.push_back(parse_injection(true, val));
       else if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos)
         throw std::runtime_error("unknown directive '" + key + "'");  // lowercase: a typo
     } catch (const std::exception& e) {
@@ -174,6 +221,22 @@ std::vector<uint8_t> assemble(const std::string& src, const std::vector<std::str
   if (rc != 0) throw std::runtime_error("nasm failed on " + src + ":\n" + msg);
   return bytes;
 }
+
+// The interrupt controller of `irq:` directives: raised vectors wait in FIFO order
+// until the CPU acknowledges them (edge-triggered, no priorities, no EOI).
+class TestController final : public sim::InterruptController {
+ public:
+  std::vector<uint8_t> pending;
+  uint64_t acks = 0;
+  bool intr_pending() override { return !pending.empty(); }
+  uint8_t acknowledge() override {
+    uint8_t v = pending.front();
+    pending.erase(pending.begin());
+    acks++;
+    return v;
+  }
+};
+TestController* g_intc = nullptr;
 
 const char* mode_name(const isa::Cpu& c) {
   if (!(c.cr0 & 1)) return "real";
@@ -250,6 +313,8 @@ uint64_t read_lhs(sim::Machine& m, const std::string& lhs) {
   if (lhs == "double_faults") return c.sys.double_faults;
   if (lhs == "triple_faults") return c.sys.triple_faults;
   if (lhs == "icount") return c.icount;
+  if (lhs == "irq.acks") return g_intc ? g_intc->acks : 0;
+  if (lhs == "irq.pending") return g_intc ? g_intc->pending.size() : 0;
   // Segments: "cs" (selector), "cs.base", "cs.limit", "cs.attr"; also ldtr/tr.
   std::string seg = lhs.substr(0, lhs.find('.'));
   std::string field = lhs.find('.') == std::string::npos ? "" : lhs.substr(lhs.find('.') + 1);
@@ -367,6 +432,59 @@ void dump_state(sim::Machine& m, std::FILE* out) {
                hex(c.idtr.base).c_str(), hex(c.idtr.limit).c_str());
 }
 
+// Runs the machine, injecting the spec's events. Events at an instruction count stop
+// the run there; while an event waits for a label, the machine runs one instruction
+// (or one chunk of a repeated string) per call so that every boundary is seen. An
+// event fires at the boundary (before the instruction at RIP), so a CPU halted by HLT
+// sees it as arriving during the halt, with RIP after the HLT.
+sim::RunResult run_with_injections(sim::Machine& m, Spec& s, TestController& intc) {
+  isa::Cpu& c = m.cpu();
+  uint64_t last_icount = ~0ull, last_cycles = ~0ull;
+  for (;;) {
+    bool by_label = false;
+    uint64_t stop_at = s.max_insns;
+    for (auto& in : s.inject) {
+      if (in.fired) continue;
+      if (in.icount) stop_at = std::min(stop_at, *in.icount);
+      else by_label = true;
+    }
+    // Fire what is due at this boundary (a boundary counts once per label).
+    bool fired = false;
+    const bool new_boundary = c.icount != last_icount || c.cycles != last_cycles;
+    last_icount = c.icount;
+    last_cycles = c.cycles;
+    for (auto& in : s.inject) {
+      if (in.fired) continue;
+      bool due = false;
+      if (in.icount) due = c.icount >= *in.icount;
+      else if (new_boundary && c.rip() == in.addr)
+        due = ++in.seen == in.occurrence;
+      if (!due) continue;
+      in.fired = fired = true;
+      if (in.nmi) {
+        m.raise_nmi();
+      } else {
+        intc.pending.push_back(in.vector);
+        m.interrupt_changed();
+      }
+    }
+    if (fired) continue;  // recompute the limits
+    sim::RunLimits lim;
+    lim.max_insns = stop_at;
+    if (by_label) {
+      lim.max_insns = std::min(stop_at, c.icount + 1);
+      lim.max_cycles = c.cycles + 1;
+    }
+    sim::RunResult res = m.run(lim);
+    if (res.reason != sim::StopReason::kLimit && res.reason != sim::StopReason::kHalted)
+      return res;
+    if (c.icount >= s.max_insns) return res;
+    // A run that made no progress (halted for good, or nothing left to do before an
+    // unreachable event) ends here; otherwise the next iteration looks at the boundary.
+    if (c.icount == last_icount && c.cycles == last_cycles) return res;
+  }
+}
+
 // Runs one test; returns true on pass. Prints one PASS line or a FAIL report.
 bool run_test(const std::string& asm_path, const std::vector<uint8_t>& image, bool verbose) {
   Spec s = parse_spec(asm_path);
@@ -389,9 +507,12 @@ bool run_test(const std::string& asm_path, const std::vector<uint8_t>& image, bo
   std::memcpy(m.mem().ram() + s.load, image.data(), image.size());
   for (auto& t : s.init) apply_init(m, t);
 
-  sim::RunLimits lim;
-  lim.max_insns = s.max_insns;
-  sim::RunResult res = m.run(lim);
+  TestController intc;
+  g_intc = &intc;
+  if (!s.inject.empty()) m.set_interrupt_controller(&intc);
+  for (auto& in : s.inject)
+    if (!in.label.empty()) in.addr = symbol_value(in.label);
+  sim::RunResult res = run_with_injections(m, s, intc);
 
   std::vector<std::string> diffs;
   if (!stop_matches(s.stop, res)) {
