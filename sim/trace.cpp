@@ -155,8 +155,12 @@ void Machine::run_traced(const RunLimits& lim) {
           else len = first;
         }
       } else {
-        // Code outside RAM (not cached) or invalidated by its own write: read the
-        // bytes again through the current translation (a fault means none).
+        // Code outside RAM (not cached), invalidated by its own write, or an
+        // instruction that cleared the jump cache (MOV CR0/CR3/CR4, mode changes):
+        // read the bytes again through the current translation (a fault means
+        // none). After a CR3 or paging switch that is the new mapping, which for
+        // code that keeps running is the same frame; this rare path may also touch
+        // the modelled TLB one fetch earlier than the untraced run would.
         try {
           uint64_t pa = translate(pc, isa::Access::kExec);
           len = unsigned(std::min<uint64_t>(15, isa::kPageSize - (pc & 0xFFF)));
