@@ -231,14 +231,15 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+// `signal_number`: the signal that interrupted the run, 0 if none.
 void print_summary(const Options& o, sim::Machine& m, const sim::LoadedImage& img,
-                   const sim::RunResult& r, double secs, bool interrupted) {
+                   const sim::RunResult& r, double secs, int signal_number) {
   const isa::Cpu& c = m.cpu();
   std::fprintf(stderr, "\n--- nestsim run statistics ---\n");
   std::fprintf(stderr, "image          %s (%s, sha256 %.16s...)\n", o.image.c_str(),
                img.format.c_str(), img.sha256.c_str());
   std::fprintf(stderr, "cpu model      %s\n", m.model().name);
-  if (interrupted) std::fprintf(stderr, "stop reason    interrupted (signal %d)", int(g_signal));
+  if (signal_number) std::fprintf(stderr, "stop reason    interrupted (signal %d)", signal_number);
   else std::fprintf(stderr, "stop reason    %s", sim::stop_reason_name(r.reason));
   if (r.reason == sim::StopReason::kExitDevice) std::fprintf(stderr, " (value %u)", r.exit_value);
   if (r.reason == sim::StopReason::kFault)
@@ -390,21 +391,34 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   auto t0 = std::chrono::steady_clock::now();
   // Slices of simulated cycles: the same run as one call (limits are exact, the run
   // loop keeps no state across calls that matters to the guest).
+  // A signal counts only if it stopped the run: one that arrives as the guest
+  // finishes, or while the results are written, leaves the run 'completed'.
+  bool interrupted = false;
+  int signal_number = 0;
   for (;;) {
-    if (g_signal) break;
     sim::RunLimits slice = lim;
     isa::Cpu& c = m.cpu();
-    slice.max_cycles = std::min<uint64_t>(lim.max_cycles, c.cycles + std::min<uint64_t>(kSliceCycles, ~0ull - c.cycles));
-    r = m.run(slice);
-    if (g_signal) break;
-    if (r.reason != sim::StopReason::kLimit) break;
-    if (c.icount >= lim.max_insns || c.cycles >= lim.max_cycles) break;
-    progress.update(c.icount, c.cycles);
+    if (!g_signal) {
+      slice.max_cycles = std::min<uint64_t>(
+          lim.max_cycles, c.cycles + std::min<uint64_t>(kSliceCycles, ~0ull - c.cycles));
+      r = m.run(slice);
+    }
+    const bool at_limit = c.icount >= lim.max_insns || c.cycles >= lim.max_cycles;
+    if (r.reason == sim::StopReason::kNone || (r.reason == sim::StopReason::kLimit && !at_limit)) {
+      if (g_signal) {  // stopped by the signal, or a slice ended with one pending
+        interrupted = true;
+        signal_number = int(g_signal);
+        break;
+      }
+      if (r.reason == sim::StopReason::kNone) break;  // cannot happen: a stop has a reason
+      progress.update(c.icount, c.cycles);
+      continue;
+    }
+    break;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   g_stop_flag = nullptr;
   progress.finish();
-  const bool interrupted = g_signal != 0;
   if (tracer) {
     m.set_tracer(nullptr);
     tracer.reset();
@@ -413,9 +427,9 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   std::fflush(serial);
   if (serial != stdout) std::fclose(serial);
 
-  int status = interrupted ? 128 + int(g_signal) : exit_status_of(r);
+  int status = interrupted ? 128 + signal_number : exit_status_of(r);
   const isa::Cpu& c = m.cpu();
-  if (!o.quiet) print_summary(o, m, img, r, secs, interrupted);
+  if (!o.quiet) print_summary(o, m, img, r, secs, interrupted ? signal_number : 0);
   if (o.stats) {
     std::fprintf(stderr, "\n--- nestsim statistics (name, value, unit, description) ---\n");
     stats.print(stderr);
@@ -431,7 +445,7 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
       out.fault_error = r.fault.error;
       out.fault_rip = r.fault_rip;
     }
-    if (interrupted) out.message = std::string("signal ") + std::to_string(int(g_signal));
+    if (interrupted) out.message = std::string("signal ") + std::to_string(signal_number);
     else out.message = r.message;
     out.instructions = c.icount;
     out.cycles = c.cycles;
