@@ -432,6 +432,10 @@ void dump_state(sim::Machine& m, std::FILE* out) {
                hex(c.idtr.base).c_str(), hex(c.idtr.limit).c_str());
 }
 
+// The linear address of the next instruction (labels are linear addresses: v8086 and
+// 16-bit code may run with a nonzero CS base).
+uint64_t linear_pc(isa::Cpu& c) { return c.long64 ? c.rip() : c.seg[isa::CS].base + c.rip(); }
+
 // Runs the machine, injecting the spec's events. Events at an instruction count stop
 // the run there; while an event waits for a label, the machine runs one instruction
 // (or one chunk of a repeated string) per call so that every boundary is seen. An
@@ -457,7 +461,7 @@ sim::RunResult run_with_injections(sim::Machine& m, Spec& s, TestController& int
       if (in.fired) continue;
       bool due = false;
       if (in.icount) due = c.icount >= *in.icount;
-      else if (new_boundary && c.rip() == in.addr)
+      else if (new_boundary && linear_pc(c) == in.addr)
         due = ++in.seen == in.occurrence;
       if (!due) continue;
       in.fired = fired = true;
