@@ -5,7 +5,8 @@
 //                     line on stderr)
 //   4                 the guest ended with an unhandled exception or a triple fault
 //   6                 internal error, or the results could not be written to --db
-//   128 + signal      interrupted by SIGINT/SIGTERM (the run is recorded as 'interrupted')
+//   128 + signal      interrupted by SIGINT, SIGTERM, SIGHUP or SIGPIPE (the run is
+//                     recorded as 'interrupted')
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -55,7 +56,7 @@ void usage(std::ostream& os, const po::options_description& opts) {
      << "\nExit status: 0 guest done (power-off, HLT, limit); (v<<1)|1 when the guest\n"
         "writes v to port 0xF4; 2 bad input (options, config, image, database); 4 unhandled\n"
         "guest exception or triple fault; 6 internal error or results not written;\n"
-        "128+N interrupted by signal N (SIGINT, SIGTERM).\n";
+        "128+N interrupted by signal N (SIGINT, SIGTERM, SIGHUP, SIGPIPE).\n";
 }
 
 // An unsigned option value: decimal or 0x-prefixed hex, nothing else (Boost's own
@@ -227,8 +228,12 @@ void install_signal_handlers() {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESETHAND;  // a second signal terminates at once
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  // SIGHUP: the terminal went away. All end the run as 'interrupted' with its results.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  // SIGPIPE: the reader of stdout (guest output, `--trace -`) went away. Every later
+  // write there raises it again, so it stays caught (those writes fail with EPIPE).
+  sa.sa_flags = 0;
+  sigaction(SIGPIPE, &sa, nullptr);
 }
 
 // `signal_number`: the signal that interrupted the run, 0 if none.

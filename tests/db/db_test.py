@@ -151,6 +151,13 @@ with tempfile.TemporaryDirectory() as tmp:
               f"{sig.name}: run recorded as interrupted ({last})")
         n = rows(db, "SELECT value FROM stats WHERE run_id = ? AND name = 'core.instructions'", last[0])
         check(n == [(last[3],)], f"{sig.name}: statistics written")
+    # A reader of `--trace -` that goes away: SIGPIPE ends the run as interrupted.
+    p = subprocess.Popen(f"'{NESTSIM}' run '{loop}' --db '{db}' -q --trace - | head -n 3 > /dev/null; "
+                         "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash")
+    p.wait(timeout=60)
+    last = rows(db, "SELECT status, exit_status, instructions FROM runs ORDER BY id DESC LIMIT 1")[0]
+    check(p.returncode == 141 and last[0] == "interrupted" and last[1] == 141 and last[2] >= 2,
+          f"SIGPIPE from a closed --trace - ends the run as interrupted ({p.returncode}, {last})")
     check(rows(db, "PRAGMA integrity_check") == [("ok",)], "integrity_check ok at the end")
 
     # ---- bad files -------------------------------------------------------------------
