@@ -14,7 +14,6 @@
 
 namespace isa {
 
-using exec::canonical;
 using exec::get_sp;
 using exec::set_sp;
 using exec::sp_wrap;
