@@ -213,3 +213,23 @@ TEST_CASE("INVPCID: types and #GP rules", "[cr]") {
   crmsr::expect_fault(run(1, 7, 0, false), VEC_GP, 0);              // PCID != 0, PCIDE = 0
   crmsr::expect_fault(run(0, 7, 0x1000, false), VEC_GP, 0);
 }
+
+TEST_CASE("invalid PAE PDPTEs make the CR write #GP(0) and leave no trace", "[cr]") {
+  crmsr::Rig r;
+  r.pm32();
+  isa::Cpu& c = r.cpu();
+  // Good PDPT at 0x3000 -> PD at 0x4000 mapping 0-2 MiB; bad PDPT at 0x5000 (bit 1 set).
+  r.w64(0x3000, 0x4000 | 1);
+  r.w64(0x4000, 0x83);
+  r.w64(0x5000, 0x4000 | 1 | 2);
+  isa::write_cr4(c, c.cr4 | PAE);
+  isa::write_cr3(c, 0x5000);
+  CHECK(fault_of([&] { isa::write_cr0(c, c.cr0 | PG); }) == VEC_GP);  // PDPTEs load on PG
+  CHECK(!(c.cr0 & PG));
+  isa::write_cr3(c, 0x3000);
+  isa::write_cr0(c, c.cr0 | PG);
+  CHECK((c.cr0 & PG));
+  CHECK(fault_of([&] { isa::write_cr3(c, 0x5000); }) == VEC_GP);  // and on MOV CR3
+  CHECK(c.cr3 == 0x3000);
+  CHECK(c.pdpte[0] == (0x4000 | 1));
+}
