@@ -62,7 +62,8 @@ struct ClassCosts {
 
 CpuModel make_model(const char* name, const char* description, uint32_t fms, uint32_t ecx7,
                     uint32_t linear_bits, const ClassCosts& k, const TimingParams& t,
-                    uint64_t platform_info, uint64_t arch_caps, uint64_t ucode) {
+                    uint64_t platform_info, uint64_t arch_caps, uint64_t ucode,
+                    const mmu::TlbGeometry& tlb) {
   CpuModel m{};
   m.name = name;
   m.description = description;
@@ -119,6 +120,7 @@ CpuModel make_model(const char* name, const char* description, uint32_t fms, uin
       {0x2FF, 0xC06},
       {0x08B, ucode << 32},    // IA32_BIOS_SIGN_ID: microcode revision
   };
+  m.tlb = tlb;
   return m;
 }
 
@@ -132,7 +134,9 @@ CpuModel make_server() {
       0x1400,  // 2.0 GHz
       // RDCL_NO, IBRS_ALL, SKIP_L1DFL_VMENTRY, MDS_NO, PSCHANGE_MC_NO, TAA_NO,
       // SBDR_SSDP_NO, FBSDP_NO, PSDP_NO.
-      0xE16B, 0x2B000590);
+      0xE16B, 0x2B000590,
+      // Second-level TLB: 2048 entries, 16-way; 32 large-page entries ([OPT], Golden Cove).
+      mmu::TlbGeometry{128, 16, 32});
 }
 
 // Ice Lake-SP (Sunny Cove): LA57, the faster integer divider.
@@ -143,7 +147,8 @@ CpuModel make_icelake() {
       ClassCosts{3, 15, 2, 2, 2, 20, 100, 25, 100, 40, 11, 60, 30, 100},
       TimingParams{1, 9, 14, 100, 60, 50, 140},
       0x1800,  // 2.4 GHz
-      0x016B, 0x0D000390);
+      0x016B, 0x0D000390,
+      mmu::TlbGeometry{128, 16, 32});  // STLB 2048 entries, 16-way ([OPT], Sunny Cove)
 }
 
 // Skylake-SP: 4-level paging only, the slow divider, no ARCH_CAPABILITIES immunity bits.
@@ -154,7 +159,8 @@ CpuModel make_skylake() {
       ClassCosts{3, 26, 2, 2, 2, 18, 100, 25, 100, 40, 13, 60, 30, 100},
       TimingParams{1, 9, 14, 100, 60, 50, 140},
       0x1A00,  // 2.6 GHz
-      0x0000, 0x02007006);
+      0x0000, 0x02007006,
+      mmu::TlbGeometry{128, 12, 32});  // STLB 1536 entries, 12-way ([OPT], Skylake)
 }
 
 }  // namespace
