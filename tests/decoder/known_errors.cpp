@@ -330,6 +330,14 @@ bool cs19_pcommit(const uint8_t*, CodeSize, const DiffResult& r) {
   return !r.ours_valid && r.cs_valid && mnemonic_is(r, {"pcommit"});
 }
 
+// CS-20: Capstone 4 does not know RDPKRU/WRPKRU (NP 0F 01 EE / EF; SDM Vol. 2B,
+// PKU, CPUID.(EAX=07H,ECX=0):ECX[3]).
+bool cs20_pkru(const uint8_t* b, CodeSize m, const DiffResult& r) {
+  isa::DecodedInst d;
+  return r.ours_valid && !r.cs_valid && isa::decode(b, kWindow, m, d) == isa::kDecodeOk &&
+         (d.form == isa::Form::rdpkru || d.form == isa::Form::wrpkru);
+}
+
 // LACK-1: AMD 3DNow! (0F 0F ib, 0F 0E FEMMS): not on Intel CPUs (#UD).
 bool lack1_3dnow(const uint8_t* b, CodeSize m, const DiffResult& r) {
   Parsed p = parse(b, m);
@@ -411,6 +419,7 @@ const Entry kEntries[] = {
     {"CS-17", "SSE3+ forms rejected in 16-bit mode", cs17_16bit_newer_forms},
     {"CS-18", "VBROADCASTI128 unknown", cs18_vbroadcasti128},
     {"CS-19", "withdrawn PCOMMIT decoded", cs19_pcommit},
+    {"CS-20", "RDPKRU/WRPKRU unknown", cs20_pkru},
     {"LACK-1", "AMD 3DNow!", lack1_3dnow},
     {"LACK-2", "AMD SSE4a", lack2_sse4a},
     {"LACK-3", "AMD system instructions", lack3_amd_system},
