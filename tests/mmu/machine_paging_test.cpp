@@ -67,7 +67,7 @@ std::string prologue() {
          ".noerr:\n  mov r14, -1\n  jmp .out\n"
          ".err:\n  pop r14\n"
          ".out:\n  mov r13, cr2\n  hlt\n"
-         "gdtr: dw 0x27\n dq " + hex(kGdt) + "\n"
+         "gdtr: dw 0x37\n dq " + hex(kGdt) + "\n"
          "idtr: dw 0x1FF\n dq " + hex(kIdt) + "\n"
          "start:\n"
          "  lgdt [gdtr]\n  lidt [idtr]\n"
@@ -240,4 +240,76 @@ TEST_CASE("32-bit paging with 4 MiB pages (CR4.PSE)", "[mmu][machine]") {
   CHECK(r.reg(isa::RBX) == 0x5A5A);
   CHECK(r.r32(0x800020) == 7);
   CHECK((r.r32(0x200000 + 0x300 * 4) & 0x60) == 0x60);
+}
+
+TEST_CASE("PCIDs tag translations: MOV CR3 with and without bit 63, INVPCID", "[mmu][machine]") {
+  PagedRig r;
+  const std::string data = hex(kData);
+  boot(r,
+       "  mov rax, cr4\n  or rax, 1 << 17\n  mov cr4, rax\n"  // CR4.PCIDE (CR3[11:0] = 0)
+       "  mov rbx, [" + data + "]\n"                           // PCID 0 caches frame A
+       "  mov rax, " + hex((kData + 0x1000) | 0x7) + "\n"
+       "  mov [" + hex(r.pte_addr(kData)) + "], rax\n"          // PTE -> frame B
+       "  mov rax, " + hex(kPml4 | 1) + "\n  bts rax, 63\n  mov cr3, rax\n"  // PCID 1, no flush
+       "  mov rcx, [" + data + "]\n"                           // B: PCID 1 had nothing
+       "  mov rax, " + hex(kPml4) + "\n  bts rax, 63\n  mov cr3, rax\n"      // PCID 0, no flush
+       "  mov rdx, [" + data + "]\n"                           // A: PCID 0's stale entry
+       "  mov rax, " + hex((kData + 0x2000) | 0x7) + "\n"
+       "  mov [" + hex(r.pte_addr(kData)) + "], rax\n"          // PTE -> frame C
+       "  sub rsp, 16\n  mov qword [rsp], 0\n  mov qword [rsp + 8], " + data + "\n"
+       "  mov eax, 1\n  invpcid rax, [rsp]\n"                 // type 1, PCID 0: all non-global
+       "  mov rsi, [" + data + "]\n"                           // C
+       "  mov rax, " + hex(kPml4 | 1) + "\n  bts rax, 63\n  mov cr3, rax\n"
+       "  mov rdi, [" + data + "]\n"                           // B: INVPCID left PCID 1 alone
+       "  mov rax, " + hex(kPml4 | 1) + "\n  mov cr3, rax\n"  // flush PCID 1
+       "  mov rbp, [" + data + "]\n"                           // C
+       "  hlt\n");
+  r.w64(kData, 0xA);
+  r.w64(kData + 0x1000, 0xB);
+  r.w64(kData + 0x2000, 0xC);
+  auto res = r.run();
+  INFO(why(res));
+  CHECK(res.reason == sim::StopReason::kHalted);
+  CHECK(r.reg(isa::R15) == uint64_t(-1));
+  CHECK(r.reg(isa::RBX) == 0xA);
+  CHECK(r.reg(isa::RCX) == 0xB);
+  CHECK(r.reg(isa::RDX) == 0xA);
+  CHECK(r.reg(isa::RSI) == 0xC);
+  CHECK(r.reg(isa::RDI) == 0xB);
+  CHECK(r.reg(isa::RBP) == 0xC);
+}
+
+// Enters ring 3 at `user` with RFLAGS = `rflags` through IRETQ (64-bit TSS for the
+// way back), after setting CR0.AM.
+static std::string to_ring3(uint64_t rflags) {
+  return "  mov ax, 0x28\n  ltr ax\n"
+         "  mov rax, cr0\n  or rax, 1 << 18\n  mov cr0, rax\n"
+         "  push 0x1B\n  push 0x70000\n  push " + hex(rflags) + "\n  push 0x23\n"
+         "  lea rax, [rel user]\n  push rax\n  iretq\n"
+         "user:\n";
+}
+
+static void tss(PagedRig& r) {
+  const uint64_t kTss = 0x13000;
+  r.w64(kTss + 4, 0x90000);  // RSP0
+  r.w64(kGdt + 0x28, systest::seg_desc(uint32_t(kTss), 0x67, 0x9, false, 0, true, 0));
+  r.w64(kGdt + 0x30, 0);
+}
+
+TEST_CASE("#AC(0) for misaligned data at CPL 3 with CR0.AM and RFLAGS.AC", "[mmu][machine]") {
+  for (bool ac : {true, false}) {
+    PagedRig r;
+    boot(r, to_ring3(0x2 | (ac ? 0x40000 : 0)) +
+                "  mov eax, [" + hex(kData + 4) + "]\n"  // aligned: fine
+                "  mov ax, [" + hex(kData + 2) + "]\n"   // aligned word: fine
+                "  mov eax, [" + hex(kData + 1) + "]\n"  // misaligned dword
+                "  hlt\n");                              // #GP at CPL 3
+    tss(r);
+    auto res = r.run();
+    INFO(why(res));
+    INFO("AC " << ac);
+    CHECK(res.reason == sim::StopReason::kHalted);
+    CHECK(r.reg(isa::R15) == (ac ? isa::VEC_AC : isa::VEC_GP));
+    CHECK(r.reg(isa::R14) == 0);
+  }
 }
