@@ -276,11 +276,14 @@ void print_summary(const Options& o, sim::Machine& m, const sim::LoadedImage& im
 }
 
 // The simulated core frequency for the progress line: CPUID leaf 0x16 EAX (processor
-// base frequency in MHz, SDM Vol. 2A CPUID) when the model reports it, else 0
-// (progress then shows cycles, not seconds).
+// base frequency in MHz, SDM Vol. 2A CPUID) when the model reports it, else the
+// maximum non-turbo ratio of MSR_PLATFORM_INFO (0xCE, bits 15:8) times the 100 MHz
+// bus clock (SDM Vol. 4, Sandy Bridge and later), else 0 (progress shows cycles).
 double core_hz_of(const sim::CpuModel& m) {
   for (const sim::CpuidLeaf& l : m.cpuid)
     if (l.leaf == 0x16 && (l.eax & 0xFFFF)) return (l.eax & 0xFFFF) * 1e6;
+  for (const sim::MsrDefault& d : m.msr_defaults)
+    if (d.index == 0xCE && ((d.value >> 8) & 0xFF)) return ((d.value >> 8) & 0xFF) * 100e6;
   return 0;
 }
 
