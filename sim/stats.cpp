@@ -130,7 +130,10 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
   r.scalar("core.triple_faults", "events", "triple faults (shutdown)", &c.sys.triple_faults);
   r.scalar("core.msr_unknown", "accesses", "RDMSR/WRMSR of an MSR no table knows (#GP)",
            &c.sys.msr_unknown);
-  r.scalar("core.mode_changes", "events", "changes of operating mode or CPL", &c.sys.mode_changes);
+  r.scalar("core.mode_changes", "events",
+           "mode recomputations (Cpu::update_mode: CR0/CR4/EFER writes, CS/SS loads, far "
+           "transfers, event delivery, RFLAGS.VM changes), whether or not the mode changed",
+           &c.sys.mode_changes);
   r.vector("core.msr_reads", "accesses", "RDMSR executions (successful or faulting), by MSR-table row",
            c.sys.msr.reads, isa::kMsrCount, msr_label);
   r.vector("core.msr_writes", "accesses", "WRMSR executions (successful or faulting), by MSR-table row",
