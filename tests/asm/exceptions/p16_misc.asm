@@ -1,10 +1,12 @@
 ; More exception classes in 16-bit protected mode through 16-bit interrupt gates (SDM
 ; Vol. 3A 6.15, 6.12.1): single-step #DB (trap), INT3 and INTO (traps), BOUND (#BR),
 ; UD2, #NM (CR0.TS), #MF, #XM, and a #DF (a #GP whose gate is not present) whose 16-bit
-; frame holds error code 0. IPs are offsets in the 16-bit segment.
+; frame holds error code 0; an NMI through the 16-bit gate 2. IPs are offsets in the
+; 16-bit segment.
 ; start: prot32
 ; load: 0x100000
-; expect: exc.count=9
+; nmi: at @a8
+; expect: exc.count=10
 ; expect: exc[0].vector=1 exc[0].rip=@s1-0x100000 exc[0].cs=0x60
 ; expect: exc[1].vector=3 exc[1].rip=@b1-0x100000
 ; expect: exc[2].vector=4 exc[2].rip=@o1-0x100000
@@ -14,6 +16,7 @@
 ; expect: exc[6].vector=16 exc[6].rip=@f6-0x100000
 ; expect: exc[7].vector=19 exc[7].rip=@f7-0x100000
 ; expect: exc[8].vector=8 exc[8].error=0 exc[8].rip=@f8-0x100000
+; expect: exc[9].vector=2 exc[9].rip=@a8-0x100000 exc[9].cs=0x60
 ; expect: double_faults=1 rbx=0x600d
 ; expect-stop: halted
 %include "nestsim.inc"
