@@ -120,7 +120,8 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
   // ---- core ------------------------------------------------------------------
   r.scalar("core.instructions", "instructions", "instructions retired", &c.icount);
   r.scalar("core.cycles", "cycles", "simulated core cycles (time derives from these)", &c.cycles);
-  r.vector("core.exceptions", "exceptions", "exceptions delivered through the IDT, by vector",
+  r.vector("core.exceptions", "exceptions",
+           "exceptions delivered (IDT, or the IVT in real mode), by vector",
            c.sys.exceptions, 32, vector_label);
   r.vector("core.interrupts", "interrupts",
            "external and software interrupts delivered, by vector", c.sys.interrupts, 256,
@@ -169,7 +170,8 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
            isa::kFormCount, form_label);
 
   // ---- machine -------------------------------------------------------------
-  r.scalar("machine.unhandled_faults", "faults", "faults that ended the run (not delivered)",
+  r.scalar("machine.faults", "faults",
+           "exceptions raised by instructions or instruction fetch (then delivered)",
            &m.counters.faults);
   r.scalar("machine.tlb_fills", "fills", "host-pointer TLB entries installed", &m.counters.tlb_fills);
   r.scalar("machine.smc_invalidations", "events",
