@@ -22,6 +22,7 @@
 #include "isa/bind.h"
 #include "isa/cpu.h"
 #include "isa/decoded_inst.h"
+#include "sim/cpu_model.h"
 #include "tests/support/flat_bus.h"
 
 namespace hostdiff {
@@ -645,7 +646,19 @@ void run_sim(const Case& k, SimResult& out) {
   out.vector = -1;
   out.cr2 = 0;
   out.unbound = false;
-  static nstest::FlatBus bus;
+  // CPUID answers as the default model does, so that instructions gated by a
+  // feature (INVPCID, XSAVES, ...) reach their privilege checks as on the host.
+  struct ModelBus : nstest::FlatBus {
+    void cpuid(isa::Cpu&, uint32_t leaf, uint32_t sub, uint32_t out[4]) override {
+      out[0] = out[1] = out[2] = out[3] = 0;
+      for (const sim::CpuidLeaf& l : sim::default_cpu_model().cpuid)
+        if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == sub)) {
+          out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
+          break;
+        }
+    }
+  };
+  static ModelBus bus;
   bus.clear_regions();
   bus.add_region(kData, kDataSize, out.data);
   bus.add_region(kStack, kStackSize, out.stack);
