@@ -191,9 +191,12 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
   r.scalar("tlb.misses", "lookups", "modelled-TLB misses", &tc.misses);
   r.scalar("tlb.fills", "entries", "modelled-TLB entries filled", &tc.fills);
   r.scalar("tlb.evictions", "entries", "valid modelled-TLB entries replaced by a fill", &tc.evictions);
-  r.scalar("tlb.flushes", "events", "whole or per-PCID modelled-TLB flushes", &tc.flushes);
-  r.scalar("tlb.invalidations", "events",
-           "single-address invalidations (INVLPG, INVPCID type 0, #PF)", &tc.invalidations);
+  r.scalar("tlb.flushes", "events",
+           "flushes of every PCID (INVPCID types 2/3, CR4.PGE/PCIDE and other mode changes)",
+           &tc.flushes);
+  r.scalar("tlb.invalidations", "entries",
+           "valid modelled-TLB entries invalidated (INVLPG, INVPCID, MOV CR3, #PF, flushes)",
+           &tc.invalidations);
 
   // ---- physical memory and ports ------------------------------------------------
   const mmu::PhysMem::Counters& pm = m.mem().counters();
