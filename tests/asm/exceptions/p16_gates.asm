@@ -3,10 +3,11 @@
 ; code); from CPL 3 it switches to SS0:ESP0 of the TSS and pushes SS and SP as words too.
 ; The code runs in 16-bit segments (base = the load address); the recorder's gates for
 ; vectors 0, 13 and 0x30 are replaced by 16-bit interrupt gates whose stubs log into
-; EXC_LOG like exc32.inc does (IP values are offsets in the 16-bit segment).
+; EXC_LOG like exc32.inc does (IP values are offsets in the 16-bit segment). Ring-3
+; 16-bit code with CR0.AM and EFLAGS.AC gets #AC(0) through a 16-bit gate (vector 17).
 ; start: prot32
 ; load: 0x100000
-; expect: exc.count=4
+; expect: exc.count=5
 ; expect: exc[0].vector=0 exc[0].error=0 exc[0].rip=@f0-0x100000 exc[0].cs=0x60
 ; expect: exc[0].rsp=0x80000 exc[0].ss=0x10 exc[0].rflags&0x2=2
 ; expect: exc[1].vector=13 exc[1].error=0x1000 exc[1].rip=@f1-0x100000 exc[1].cs=0x60
@@ -14,6 +15,8 @@
 ; expect: exc[2].ss=0x73
 ; expect: exc[3].vector=13 exc[3].error=0 exc[3].rip=@f3-0x100000 exc[3].cs=0x6B
 ; expect: exc[3].rsp=0x6000 exc[3].ss=0x73
+; expect: exc[4].vector=17 exc[4].error=0 exc[4].rip=@f4-0x100000 exc[4].cs=0x6B
+; expect: exc[4].rsp=0x6000 exc[4].ss=0x73
 ; expect: mem32[0xA000]=0x6FFF6      -- ESP0 minus five 16-bit words (SS SP FLAGS CS IP)
 ; expect: mem32[0xA004]=0x6FFF4      -- and one more for the #GP error code
 ; expect: rbx=0x600d mode=prot32 cpl=0
@@ -32,6 +35,10 @@ TEST_ORG 0x100000
     GATE16 0, s16_0, 0
     GATE16 13, s16_13, 0
     GATE16 0x30, s16_30, 3
+    GATE16 17, s16_17, 0
+    mov eax, cr0
+    or eax, 1 << 18                     ; AM
+    mov cr0, eax
     mov dword [P32_CONT], done
     jmp 0x60:OFS(p16)
 
@@ -56,7 +63,13 @@ u1: mov ax, 0x73
     mov ds, ax
     mov word [EXC_RESUME], OFS(a3)
 f3: cli                                 ; IOPL 0 < CPL 3: #GP(0)
-a3: int 0x3F                            ; 32-bit DPL-3 gate back to ring 0 (done)
+a3: pushfd                              ; (ESP bits 31:16 are not ours: address with BP)
+    mov bp, sp
+    or byte [bp + 2], 1 << (18 - 16)    ; AC
+    popfd
+    mov word [EXC_RESUME], OFS(a4)
+f4: mov ax, [0xA001]                    ; misaligned at CPL 3: #AC(0)
+a4: int 0x3F                            ; 32-bit DPL-3 gate back to ring 0 (done)
 
 s16_0:
     push word 0
@@ -65,6 +78,9 @@ s16_0:
 s16_13:
     mov [ss:0xA004], esp
     push word 13
+    jmp s16_common
+s16_17:
+    push word 17
     jmp s16_common
 s16_30:
     mov [ss:0xA000], esp
