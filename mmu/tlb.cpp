@@ -7,26 +7,27 @@ Tlb::Tlb(const TlbGeometry& g) : g_(g) {
   if (g_.ways == 0) g_.ways = 1;
   if (g_.large == 0) g_.large = 1;
   small_.assign(size_t(g_.sets) * g_.ways, TlbEntry{});
+  small_vpn_.assign(small_.size(), kNoVpn);
+  small_stamp_.assign(small_.size(), 0);
   large_.assign(g_.large, TlbEntry{});
 }
 
 TlbEntry* Tlb::lookup(uint64_t lin, const TlbTag& tag) {
   counters.lookups++;
-  TlbEntry* set = set_of(lin);
+  const size_t base = set_index(lin);
+  const uint64_t vpn = lin >> 12;
   for (unsigned w = 0; w < g_.ways; w++) {
-    if (match(set[w], lin, tag)) {
+    if (small_vpn_[base + w] == vpn && match(small_[base + w], lin, tag)) {
       counters.hits++;
-      set[w].stamp = ++clock_;
-      return &set[w];
+      small_stamp_[base + w] = ++clock_;
+      return &small_[base + w];
     }
   }
-  if (large_used_) {
-    for (TlbEntry& e : large_) {
-      if (match(e, lin, tag)) {
-        counters.hits++;
-        e.stamp = ++clock_;
-        return &e;
-      }
+  for (unsigned i = 0; i < large_used_; i++) {
+    if (match(large_[i], lin, tag)) {
+      counters.hits++;
+      large_[i].stamp = ++clock_;
+      return &large_[i];
     }
   }
   counters.misses++;
@@ -35,58 +36,77 @@ TlbEntry* Tlb::lookup(uint64_t lin, const TlbTag& tag) {
 
 void Tlb::insert(uint64_t lin, const TlbTag& tag, const Translation& t) {
   const bool large = t.shift > 12;
-  TlbEntry* first = large ? large_.data() : set_of(lin);
-  const unsigned n = large ? g_.large : g_.ways;
+  const uint64_t page = lin & ~(t.size() - 1);
+  auto same = [&](const TlbEntry& e) {
+    return e.valid && e.lin_base == page && e.t.shift == t.shift && e.tag.pcid == tag.pcid &&
+           e.tag.vpid == tag.vpid && e.tag.ept == tag.ept;
+  };
   // Replace an entry for the same page and tag, else a free one, else the LRU one.
   TlbEntry* victim = nullptr;
-  const uint64_t base = lin & ~(t.size() - 1);
-  for (unsigned i = 0; i < n; i++) {
-    TlbEntry& e = first[i];
-    if (e.valid && e.lin_base == base && e.t.shift == t.shift && e.tag.pcid == tag.pcid &&
-        e.tag.vpid == tag.vpid && e.tag.ept == tag.ept) {
-      victim = &e;
-      break;
+  if (large) {
+    for (unsigned i = 0; i < large_used_ && !victim; i++)
+      if (same(large_[i])) victim = &large_[i];
+    if (!victim && large_used_ < g_.large) victim = &large_[large_used_++];
+    if (!victim) {
+      victim = &large_[0];
+      for (unsigned i = 1; i < large_used_; i++)
+        if (large_[i].stamp < victim->stamp) victim = &large_[i];
+      counters.evictions++;
     }
-    if (!e.valid) {
-      if (!victim || victim->valid) victim = &e;
-    } else if (!victim || (victim->valid && e.stamp < victim->stamp)) {
-      victim = &e;
+  } else {
+    const size_t base = set_index(lin);
+    size_t v = base, free = SIZE_MAX;
+    for (unsigned w = 0; w < g_.ways; w++) {
+      const size_t i = base + w;
+      if (small_vpn_[i] == (lin >> 12) && same(small_[i])) {
+        free = i;
+        break;
+      }
+      if (small_vpn_[i] == kNoVpn) {
+        if (free == SIZE_MAX) free = i;
+      } else if (small_stamp_[i] < small_stamp_[v] || small_vpn_[v] == kNoVpn) {
+        v = i;
+      }
     }
-  }
-  if (victim->valid) {
-    if (!(victim->lin_base == base && victim->tag.pcid == tag.pcid)) counters.evictions++;
-  } else if (large) {
-    large_used_++;
+    if (free != SIZE_MAX) v = free;
+    victim = &small_[v];
+    if (victim->valid && !same(*victim)) counters.evictions++;
+    small_vpn_[v] = lin >> 12;
+    small_stamp_[v] = clock_ + 1;
   }
   victim->valid = true;
-  victim->lin_base = base;
+  victim->lin_base = page;
   victim->t = t;
   victim->tag = tag;
   victim->stamp = ++clock_;
   counters.fills++;
 }
 
+// Large entries stay packed at the front: the last valid one takes the freed slot.
+void Tlb::drop_large(size_t i) {
+  large_[i] = large_[--large_used_];
+  large_[large_used_].valid = false;
+  counters.invalidations++;
+}
+
 template <class Pred>
 void Tlb::drop_if(Pred&& p) {
-  for (TlbEntry& e : small_)
-    if (e.valid && p(e)) e.valid = false, counters.invalidations++;
-  for (TlbEntry& e : large_)
-    if (e.valid && p(e)) e.valid = false, counters.invalidations++, large_used_--;
+  for (size_t i = 0; i < small_.size(); i++)
+    if (small_[i].valid && p(small_[i])) drop_small(i);
+  for (size_t i = large_used_; i-- > 0;)
+    if (p(large_[i])) drop_large(i);
 }
 
 // Entries that may translate `lin`: its 4 KiB set and the large-page array.
 template <class Pred>
 void Tlb::drop_page_if(uint64_t lin, Pred&& p) {
-  TlbEntry* set = set_of(lin);
-  for (unsigned w = 0; w < g_.ways; w++) {
-    TlbEntry& e = set[w];
-    if (e.valid && (e.lin_base >> 12) == (lin >> 12) && p(e))
-      e.valid = false, counters.invalidations++;
+  const size_t base = set_index(lin);
+  for (unsigned w = 0; w < g_.ways; w++)
+    if (small_vpn_[base + w] == (lin >> 12) && p(small_[base + w])) drop_small(base + w);
+  for (size_t i = large_used_; i-- > 0;) {
+    const TlbEntry& e = large_[i];
+    if ((lin >> e.t.shift) == (e.lin_base >> e.t.shift) && p(e)) drop_large(i);
   }
-  if (!large_used_) return;
-  for (TlbEntry& e : large_)
-    if (e.valid && (lin >> e.t.shift) == (e.lin_base >> e.t.shift) && p(e))
-      e.valid = false, counters.invalidations++, large_used_--;
 }
 
 static bool same_space(const TlbEntry& e, const TlbTag& tag) {
@@ -124,9 +144,8 @@ void Tlb::flush_all_non_global() {
 }
 
 unsigned Tlb::valid_entries() const {
-  unsigned n = 0;
+  unsigned n = large_used_;
   for (const TlbEntry& e : small_) n += e.valid;
-  for (const TlbEntry& e : large_) n += e.valid;
   return n;
 }
 

@@ -81,16 +81,27 @@ class Tlb {
     return e.valid && (lin >> e.t.shift) == (e.lin_base >> e.t.shift) && e.tag.vpid == tag.vpid &&
            e.tag.ept == tag.ept && (e.t.global || e.tag.pcid == tag.pcid);
   }
-  TlbEntry* set_of(uint64_t lin) { return &small_[((lin >> 12) % g_.sets) * g_.ways]; }
+  size_t set_index(uint64_t lin) const { return size_t((lin >> 12) % g_.sets) * g_.ways; }
+  TlbEntry* set_of(uint64_t lin) { return &small_[set_index(lin)]; }
+  void drop_small(size_t i) {
+    small_[i].valid = false;
+    small_vpn_[i] = kNoVpn;
+    counters.invalidations++;
+  }
+  void drop_large(size_t i);
   template <class Pred>
   void drop_if(Pred&& p);
   template <class Pred>
   void drop_page_if(uint64_t lin, Pred&& p);
 
   TlbGeometry g_;
-  std::vector<TlbEntry> small_;  // sets * ways
-  std::vector<TlbEntry> large_;
-  unsigned large_used_ = 0;      // valid entries in large_ (skip the scan when 0)
+  static constexpr uint64_t kNoVpn = ~0ull;
+  std::vector<TlbEntry> small_;      // sets * ways
+  std::vector<uint64_t> small_vpn_;  // lin >> 12 of each valid small_ entry, else kNoVpn:
+                                     // a lookup scans these 8-byte keys, not the entries
+  std::vector<uint64_t> small_stamp_;  // LRU stamps of small_, likewise
+  std::vector<TlbEntry> large_;      // valid entries are large_[0, large_used_)
+  unsigned large_used_ = 0;
   uint64_t clock_ = 0;
 };
 

@@ -140,7 +140,7 @@ class Machine final : public isa::Bus {
     bool large;  // from a page larger than 4 KiB
   };
   Xlate translate_access(uint64_t lin, const mmu::WalkAccess& a);
-  mmu::PagingControls paging_controls() const;
+  const mmu::PagingControls& paging_controls();
   mmu::TlbTag tlb_tag() const;
   void load_pdptes_or_gp();
   void reset_paging();  // called by reset_common: empty TLB, no PDPTEs
@@ -181,6 +181,9 @@ class Machine final : public isa::Bus {
   bool page1g_ = model_page1g(*model_);  // CPUID.80000001H:EDX.Page1GB of the model
   bool host_tlb_large_ = false;  // the host TLB holds entries from large pages
   uint64_t paging_cr0_ = 0, paging_cr4_ = 0;  // as the last paging event saw them
+  mmu::PagingControls ctl_;      // paging_controls(): built from ctl_in_
+  uint64_t ctl_in_[6] = {};      // CR0, CR3, CR4, EFER, RFLAGS.AC, PKRU it was built from
+  bool ctl_valid_ = false;
   InterruptController* intc_ = nullptr;
   // The event that started the current delivery chain (reported on shutdown).
   isa::CpuFault chain_first_{};

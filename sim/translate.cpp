@@ -38,7 +38,12 @@ class PhysPtes final : public mmu::PteMemory {
   PhysPtes(mmu::PhysMem& mem, CodeCache& code, uint64_t& smc) : mem_(mem), code_(code), smc_(smc) {}
   uint64_t read_pte(uint64_t pa, unsigned size) override {
     uint64_t v = 0;
-    mem_.read(pa, &v, size);
+    if (NS_LIKELY(mem_.in_ram(pa, 8))) {  // entries are naturally aligned: fixed-size copies
+      if (size == 8) std::memcpy(&v, mem_.ram() + pa, 8);
+      else std::memcpy(&v, mem_.ram() + pa, 4);
+    } else {
+      mem_.read(pa, &v, size);
+    }
     return v;
   }
   void write_pte(uint64_t pa, uint64_t v, unsigned size) override {
@@ -72,6 +77,36 @@ unsigned ac_alignment(unsigned size) {
   }
 }
 
+// Physical accesses of the slow paths: RAM with fixed-size copies for the common
+// sizes (a variable-size memcpy is a library call), anything else through PhysMem.
+void phys_read(mmu::PhysMem& mem, uint64_t pa, void* dst, unsigned n) {
+  if (NS_LIKELY(mem.in_ram(pa, n))) {
+    const uint8_t* src = mem.ram() + pa;
+    switch (n) {
+      case 1: std::memcpy(dst, src, 1); return;
+      case 2: std::memcpy(dst, src, 2); return;
+      case 4: std::memcpy(dst, src, 4); return;
+      case 8: std::memcpy(dst, src, 8); return;
+      default: std::memcpy(dst, src, n); return;
+    }
+  }
+  mem.read(pa, dst, n);
+}
+
+void phys_write(mmu::PhysMem& mem, uint64_t pa, const void* src, unsigned n) {
+  if (NS_LIKELY(mem.in_ram(pa, n))) {
+    uint8_t* dst = mem.ram() + pa;
+    switch (n) {
+      case 1: std::memcpy(dst, src, 1); return;
+      case 2: std::memcpy(dst, src, 2); return;
+      case 4: std::memcpy(dst, src, 4); return;
+      case 8: std::memcpy(dst, src, 8); return;
+      default: std::memcpy(dst, src, n); return;
+    }
+  }
+  mem.write(pa, src, n);
+}
+
 }  // namespace
 
 bool Machine::model_page1g(const CpuModel& m) {
@@ -91,8 +126,20 @@ void Machine::check_canonical(uint64_t lin, unsigned size) {
     isa::raise_fault(cpu_.slow_seg == isa::SS ? isa::VEC_SS : isa::VEC_GP, 0);
 }
 
-mmu::PagingControls Machine::paging_controls() const {
-  return mmu::PagingControls::from_state(cpu_, cpu_.pdpte, model_->maxphyaddr, page1g_);
+// The controls are rebuilt only when one of their inputs changed (cheap compares on
+// the slow path instead of decoding every bit again).
+const mmu::PagingControls& Machine::paging_controls() {
+  const isa::Cpu& c = cpu_;
+  const uint64_t ac = c.rflags & isa::FLAG_AC;
+  if (NS_UNLIKELY(!ctl_valid_ || ctl_in_[0] != c.cr0 || ctl_in_[1] != c.cr3 ||
+                  ctl_in_[2] != c.cr4 || ctl_in_[3] != c.efer || ctl_in_[4] != ac ||
+                  ctl_in_[5] != c.pkru)) {
+    ctl_ = mmu::PagingControls::from_state(c, c.pdpte, model_->maxphyaddr, page1g_);
+    ctl_in_[0] = c.cr0, ctl_in_[1] = c.cr3, ctl_in_[2] = c.cr4, ctl_in_[3] = c.efer;
+    ctl_in_[4] = ac, ctl_in_[5] = c.pkru;
+    ctl_valid_ = true;
+  }
+  return ctl_;
 }
 
 // SDM Vol. 3A 4.10.1: the current PCID is CR3[11:0] with CR4.PCIDE = 1, else 0.
@@ -104,7 +151,7 @@ mmu::TlbTag Machine::tlb_tag() const {
 
 Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a) {
   if (!(cpu_.cr0 & CR0_PG)) return {lin, false};
-  const mmu::PagingControls ctl = paging_controls();
+  const mmu::PagingControls& ctl = paging_controls();
   const mmu::TlbTag tag = tlb_tag();
   if (mmu::TlbEntry* e = tlb_.lookup(lin, tag)) {
     if (!mmu::access_fault(e->t, ctl, a) && (!a.write() || e->t.dirty))
@@ -184,7 +231,7 @@ void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Acc
   while (size) {
     unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
     const Xlate x = translate_access(lin, wa);
-    mem_.read(x.pa, d, chunk);
+    phys_read(mem_, x.pa, d, chunk);
     fill_tlb(lin, x.pa, a);
     host_tlb_large_ |= x.large;
     lin += chunk, d += chunk, size -= chunk;
@@ -221,7 +268,7 @@ void Machine::write_pages(uint64_t lin, const void* src, unsigned size, const mm
       counters.smc_invalidations += code_.invalidate_page(pa);
       mem_.clear_code_page(pa);
     }
-    mem_.write(pa, s, lens[i]);
+    phys_write(mem_, pa, s, lens[i]);
     if (fill) {
       fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
       host_tlb_large_ |= (i ? x1 : x0).large;
@@ -295,6 +342,7 @@ void Machine::load_pdptes_or_gp() {
   counters.walk_refs += 4;
   cpu_.cycles += 4ull * model_->timing.walk_ref;
   if (!mmu::load_pdptes(ptes, cpu_.cr3, model_->maxphyaddr, cpu_.pdpte)) isa::raise_gp0();
+  ctl_valid_ = false;
 }
 
 void Machine::reset_paging() {
@@ -302,6 +350,7 @@ void Machine::reset_paging() {
   flush_host_tlb();
   code_.flush_jump_cache();
   paging_cr0_ = paging_cr4_ = 0;
+  ctl_valid_ = false;
 }
 
 // Invalidations per SDM Vol. 3A 4.10.4.1. The modelled TLB follows the SDM exactly;
