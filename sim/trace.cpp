@@ -159,8 +159,12 @@ void Machine::run_traced(const RunLimits& lim) {
         // instruction that cleared the jump cache (MOV CR0/CR3/CR4, mode changes):
         // read the bytes again through the current translation (a fault means
         // none). After a CR3 or paging switch that is the new mapping, which for
-        // code that keeps running is the same frame; this rare path may also touch
-        // the modelled TLB one fetch earlier than the untraced run would.
+        // code that keeps running is the same frame. The look-up is invisible to
+        // the run: time and the statistics it touches are put back (only the
+        // modelled TLB may hold the entry one fetch earlier than untraced).
+        const uint64_t cycles = c.cycles;
+        const Counters counters_before = counters;
+        const mmu::Tlb::Counters tlb_before = tlb_.counters;
         try {
           uint64_t pa = translate(pc, isa::Access::kExec);
           len = unsigned(std::min<uint64_t>(15, isa::kPageSize - (pc & 0xFFF)));
@@ -168,6 +172,9 @@ void Machine::run_traced(const RunLimits& lim) {
         } catch (const isa::CpuFault&) {
           len = 0;
         }
+        c.cycles = cycles;
+        counters = counters_before;
+        tlb_.counters = tlb_before;
       }
       if (t.wants(before.icount, pc, before.mode)) t.instruction(before, bytes, len, c);
     }
