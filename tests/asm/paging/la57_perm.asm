@@ -7,11 +7,12 @@
 ;   alias 4: PML4E U/S = 0 -> user read #PF(5); alias 5: PDPTE R/W = 0 -> user write #PF(7)
 ;   alias 6: PML5E not present -> user read #PF(4); index 0xFF: supervisor read #PF(0)
 ; With LA57, 0x00FF000000000000 is canonical (#PF, not #GP), 0x0100000000000000 is not:
-; #GP(0) for a data access, #SS(0) for an RBP-based (stack) access. (XD at the PML5E is
+; #GP(0) for a data access, #SS(0) for an RBP-based (stack) access and for a PUSH with a
+; non-canonical RSP (delivered on IST1), #GP(0) for a jump to it (RIP of the jump). (XD at the PML5E is
 ; pending/paging/la57_xd_pml5e.asm: near branches check 48-bit canonicality.)
 ; start: prot32
 ; load: 0x100000
-; expect: exc.count=12
+; expect: exc.count=14
 ; expect: exc[0].vector=14 exc[0].error=3 exc[0].cr2=0x200000000A000 exc[0].rip=@f0
 ; expect: exc[1].vector=14 exc[1].error=0x11 exc[1].cr2=0x4000A800
 ; expect: exc[1].rip=0x4000A800
@@ -26,6 +27,8 @@
 ; expect: exc[9].vector=14 exc[9].error=7 exc[9].cr2=0x500000000A020 exc[9].rip=@u4
 ; expect: exc[10].vector=14 exc[10].error=4 exc[10].cr2=0x600000000A028 exc[10].rip=@u5
 ; expect: exc[11].vector=14 exc[11].error=5 exc[11].cr2=0x100000000A030
+; expect: exc[12].vector=12 exc[12].error=0 exc[12].rip=@f12 mem64[0xA200]=0x100000000001000
+; expect: exc[13].vector=13 exc[13].error=0 exc[13].rip=@f13
 ; expect: mem64[0xA100]=0x1122334455667788 rbx=0x600d mode=long64
 ; expect-stop: halted
 %define KCODE64 0x60
@@ -137,14 +140,37 @@ a10: lea rax, [rel a11]
     mov rcx, 0x000100000000A030
     mov rax, [rcx]                      ; the TLB must not have cached a user grant
 a11: ud2                                ; ends the test (finish)
-finish:
-    mov ebx, 0x600d
+finish:                                ; ring 0 (the #UD gate), on RSP0
+    mov eax, 12
+    lea rbx, [rel ss_handler]
+    call exc_set_handler64
+    mov byte [EXC_IDT + 12 * 16 + 4], 1 ; IST1
+    lea rax, [rel a12]
+    mov [EXC_RESUME], rax
+    mov rbx, rsp
+    mov rsp, 0x0100000000001000
+f12: push rax                           ; #SS(0) on IST1
+a12: mov rsp, rbx
+    lea rax, [rel a13]
+    mov [EXC_RESUME], rax
+    mov rcx, 0x0100000000000000
+f13: jmp rcx                            ; #GP(0) at the JMP
+a13: mov ebx, 0x600d
     hlt
+ss_handler:                             ; keeps the bad RSP, returns with a usable one
+    push rax
+    mov rax, [rsp + 40]                 ; frame: rax, error, rip, cs, rflags, rsp, ss
+    mov [0xA200], rax
+    mov qword [rsp + 40], 0x6F000
+    pop rax
+    jmp exc_stubs64 + 12 * 16
 align 16
 tss64:
     dd 0
     dq 0x70000                          ; RSP0
-    times 0x5C db 0
+    dq 0, 0, 0                          ; RSP1, RSP2, reserved
+    dq 0x68000                          ; IST1
+    times 0x3C db 0
 %include "exc64.inc"
 %macro P32_GDT_EXTRA 0
     DESC 0, 0xFFFFF, 0x9A, 0xA          ; 0x60: 64-bit code, ring 0
