@@ -72,6 +72,10 @@ check "trace starts at the entry with Capstone text" \
 check "trace shows 'out dx, al' (COM1 output)" grep -q '  out dx, al$' "$tmp/full.trace"
 check "trace ends with the stop event" grep -qE '^[0-9]+ long ! stop exit-device$' "$tmp/full.trace"
 
+check "tracing changes neither instructions nor simulated cycles" \
+  test "$("$NESTSIM" run "$HELLO" 2>&1 >/dev/null | grep -E '^(instructions|cycles) ')" = \
+       "$("$NESTSIM" run "$HELLO" --trace /dev/null 2>&1 >/dev/null | grep -E '^(instructions|cycles) ')"
+
 # Filters: start/count, range, mode; registers.
 "$NESTSIM" run "$HELLO" -q --trace "$tmp/win.trace" --trace-start 100 --trace-count 7 > /dev/null
 check "--trace-start 100 --trace-count 7 gives lines 100..106" \
