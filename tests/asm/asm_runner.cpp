@@ -519,6 +519,13 @@ bool run_test(const std::string& asm_path, const std::vector<uint8_t>& image, bo
   sim::RunResult res = run_with_injections(m, s, intc);
 
   std::vector<std::string> diffs;
+  // An injected event that never fired means the test did not check what it meant to.
+  for (auto& in : s.inject)
+    if (!in.fired)
+      diffs.push_back(std::string(in.nmi ? "nmi" : "irq " + hex(in.vector)) + " at " +
+                      (in.icount ? std::to_string(*in.icount)
+                                 : in.label + (in.occurrence > 1 ? "#" + std::to_string(in.occurrence) : "")) +
+                      ": never fired");
   if (!stop_matches(s.stop, res)) {
     std::string got = describe_stop(res);
     if (res.reason == sim::StopReason::kFault) got += " at rip " + hex(res.fault_rip);
