@@ -674,3 +674,27 @@ TEST_CASE("16-bit call gate to an inner level: 16-bit frame on the new stack", "
   CHECK((r.reg(isa::RDI) & 0xFFFF) == 0x23);      // old SS
   CHECK(r.cpu().cpl == 1);
 }
+
+TEST_CASE("IA-32e: compatibility-mode CPL 3 through a 64-bit call gate and back by RETF",
+          "[seg]") {
+  SegRig r;
+  r.lm64();
+  auto g = systest::gate64(kCs64, kCode + 0x200, 0xC, 3);
+  r.w64(kGdt + 0x78, g.lo);
+  r.w64(kGdt + 0x80, g.hi);
+  r.asm64("push qword 0x23\npush qword 0x70000\npush qword 0x1B\npush qword user\no64 retf\n"
+          "bits 32\nuser: mov ebx, esp\ncall 0x7B:0\nmov ecx, cs\nmov edx, ss\nmov esi, esp\nud2\n");
+  r.asm_at(kCode + 0x200, "bits 64\nmov r8, [rsp]\nmov r9, [rsp+8]\nmov r10, [rsp+16]\n"
+                          "mov r11, [rsp+24]\nmov r12, rsp\no64 retf\n");
+  expect_exception(r.run(), VEC_UD, 0);
+  CHECK(r.reg(isa::RBX) == 0x70000);
+  CHECK(r.reg(isa::R9) == 0x1B);      // compatibility-mode CS pushed as 8 bytes
+  CHECK(r.reg(isa::R10) == 0x70000);
+  CHECK(r.reg(isa::R11) == 0x23);
+  CHECK(r.reg(isa::R12) == kStack0 - 32);
+  CHECK(r.reg(isa::RCX) == 0x1B);
+  CHECK(r.reg(isa::RDX) == 0x23);
+  CHECK(r.reg(isa::RSI) == 0x70000);
+  CHECK(r.cpu().cpl == 3);
+  CHECK(r.cpu().code_size == isa::CodeSize::k32);
+}
