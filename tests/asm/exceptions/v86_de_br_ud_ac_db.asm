@@ -8,7 +8,8 @@
 ; load: 0x20000
 ; expect: exc.count=5
 ; expect: exc[0].vector=1 exc[0].rip=@s1-0x20000 exc[0].cs=0x2000 exc[0].ss=0x5000
-; expect: exc[0].rflags&0x20000=0x20000 mem32[0xA000]&0x4000=0x4000 mem32[0xA004]&0x100=0x100
+; expect: exc[0].rflags&0x20000=0x20000 mem32[0xA000]&0x4000=0x4000
+; expect: mem32[0xA004]&0x100=0x100
 ; expect: exc[1].vector=0 exc[1].rip=@f0-0x20000 exc[1].rsp=0x1000
 ; expect: exc[2].vector=5 exc[2].rip=@f1-0x20000
 ; expect: exc[3].vector=6 exc[3].rip=@f2-0x20000

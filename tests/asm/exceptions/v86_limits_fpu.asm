@@ -7,7 +7,8 @@
 ; start: prot32
 ; load: 0x20000
 ; expect: exc.count=5
-; expect: exc[0].vector=13 exc[0].error=0 exc[0].rip=@f0-0x20000 exc[0].rflags&0x20000=0x20000
+; expect: exc[0].vector=13 exc[0].error=0 exc[0].rip=@f0-0x20000
+; expect: exc[0].rflags&0x20000=0x20000
 ; expect: exc[1].vector=12 exc[1].error=0 exc[1].rip=@f1-0x20000 exc[1].ss=0x5000
 ; expect: exc[2].vector=7 exc[2].rip=@f2-0x20000
 ; expect: exc[3].vector=16 exc[3].rip=@f3-0x20000

@@ -11,7 +11,8 @@
 ; expect: exc[0].vector=11 exc[0].error=0x182 exc[0].rip=@f0-0x20000 exc[0].cs=0x2000
 ; expect: exc[1].vector=2 exc[1].rip=@n1-0x20000 exc[1].rflags&0x20000=0x20000
 ; expect: exc[1].ss=0x5000 exc[1].rsp=0x1000
-; expect: exc[2].vector=8 exc[2].error=0 exc[2].rip=@f2-0x20000 exc[2].rflags&0x20000=0x20000
+; expect: exc[2].vector=8 exc[2].error=0 exc[2].rip=@f2-0x20000
+; expect: exc[2].rflags&0x20000=0x20000
 ; expect: double_faults=1 mode=prot32 cpl=0 rbx=0x600d
 ; expect-stop: halted
 %include "nestsim.inc"

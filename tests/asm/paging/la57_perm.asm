@@ -8,8 +8,9 @@
 ;   alias 6: PML5E not present -> user read #PF(4); index 0xFF: supervisor read #PF(0)
 ; With LA57, 0x00FF000000000000 is canonical (#PF, not #GP), 0x0100000000000000 is not:
 ; #GP(0) for a data access, #SS(0) for an RBP-based (stack) access and for a PUSH with a
-; non-canonical RSP (delivered on IST1), #GP(0) for a jump to it (RIP of the jump). (XD at the PML5E is
-; pending/paging/la57_xd_pml5e.asm: near branches check 48-bit canonicality.)
+; non-canonical RSP (delivered on IST1), #GP(0) for a jump to it (RIP of the jump).
+; (XD at the PML5E is pending/paging/la57_xd_pml5e.asm: near branches check 48-bit
+; canonicality.)
 ; start: prot32
 ; load: 0x100000
 ; expect: exc.count=14
