@@ -2,16 +2,22 @@
 // test and the fuzz_exec libFuzzer target).
 //
 // Input layout: byte 0 selects the mode (kRandomModes), byte 1 adds paging features
-// (CR0.WP, CR4.PGE/SMEP/SMAP, EFER.NXE) to the modes that page; the rest is code
+// (bits 0-4: CR0.WP, CR4.PGE/SMEP/SMAP, EFER.NXE; bit 5: user pages) to the modes
+// that page; the rest is code
 // placed at 0x10000 and also copied to 0x20000 as data; the GPRs are seeded from the
 // same bytes (so short inputs still execute code).
 //
 // Physical layout (1 MiB of RAM or more), set up fresh for every input:
-//   0x00000  real-mode IVT: every vector -> 6300:0000
+//   0x00000  real-mode IVT: every vector -> 6500:0000
 //   0x10000  code (up to 32 KiB)       0x20000  a copy of it as data
-//   0x30000  64 KiB of zeroes (data, stacks; ring-0 stack top 0x3F000)
-//   0x60000  GDT   0x61000  IDT   0x62000  TSS (+ I/O bitmap)   0x63000  HLT page (handlers)
-//   0x64000  paging structures: 32-bit PD/PT, PAE PDPT/PD/PT, 4-level, 5-level
+//   0x30000  64 KiB of zeroes (data; the CPL 3 stack top 0x3E000)
+//   0x60000  GDT   0x61000  IDT   0x62000  TSS + I/O bitmap (to 0x64070)
+//   0x65000  HLT page (every handler)
+//   0x66000  paging structures: 32-bit PD/PT, PAE PDPT/PD/PT, 4-level, 5-level
+//   0x6F000  ring-0 stack (top 0x70000: the initial stack at CPL 0 and RSP0/ESP0)
+// The 0x60000-0x6FFFF system area is mapped supervisor-only. The other pages are
+// user pages in the CPL 3 mode and, when input feature bit 5 is set, in the others
+// too (so that SMEP/SMAP have something to refuse).
 // Every exception handler is the HLT page, so a delivered event ends the run halted.
 // Everything else in RAM is HLT (0xF4) too. The code may rewrite any of it.
 #pragma once
@@ -29,11 +35,12 @@ enum RandomMode : unsigned {
 
 namespace detail {
 
-constexpr uint64_t kGdt = 0x60000, kIdt = 0x61000, kTss = 0x62000, kHandler = 0x63000;
-constexpr uint64_t kPd32 = 0x64000, kPt32 = 0x65000, kPdpt = 0x66000, kPdPae = 0x67000,
-                   kPt64 = 0x68000, kPml4 = 0x69000, kPdpt64 = 0x6A000, kPd64 = 0x6B000,
-                   kPml5 = 0x6C000;
-constexpr uint64_t kSysLo = 0x60000, kSysHi = 0x70000;  // supervisor-only pages in user modes
+constexpr uint64_t kGdt = 0x60000, kIdt = 0x61000, kTss = 0x62000, kHandler = 0x65000;
+constexpr uint64_t kPd32 = 0x66000, kPt32 = 0x67000, kPdpt = 0x68000, kPdPae = 0x69000,
+                   kPt64 = 0x6A000, kPml4 = 0x6B000, kPdpt64 = 0x6C000, kPd64 = 0x6D000,
+                   kPml5 = 0x6E000;
+constexpr uint64_t kSysLo = 0x60000, kSysHi = 0x70000;  // supervisor-only pages
+constexpr uint64_t kStack0 = 0x70000;
 
 inline void put64(sim::Machine& m, uint64_t pa, uint64_t v) { std::memcpy(m.mem().ram() + pa, &v, 8); }
 inline void put32(sim::Machine& m, uint64_t pa, uint32_t v) { std::memcpy(m.mem().ram() + pa, &v, 4); }
@@ -60,6 +67,8 @@ constexpr Seg kCode32{0x08, 0xC09B, 0xFFFFFFFF, 0}, kData32{0x10, 0xC093, 0xFFFF
 inline void load(isa::SegmentReg& r, const Seg& s) { r = {s.sel, s.attr, s.limit, s.base}; }
 
 inline void write_tables(sim::Machine& m, bool long_idt, bool user_pages) {
+  std::memset(m.mem().ram() + kSysLo, 0, kSysHi - kSysLo);
+  std::memset(m.mem().ram() + kHandler, 0xF4, 4096);
   // GDT: the descriptors above, then a TSS descriptor at 0x48 (16 bytes in IA-32e).
   for (const Seg& s : {kCode32, kData32, kCode64, kCode16, kData16, kCode32U, kData32U, kCode64U})
     put64(m, kGdt + (s.sel & ~7u), desc(uint32_t(s.base), s.limit, s.attr));
@@ -77,18 +86,18 @@ inline void write_tables(sim::Machine& m, bool long_idt, bool user_pages) {
       put64(m, kIdt + v * 8, lo);
     }
   }
-  // TSS (32-bit and 64-bit layouts share ESP0/RSP0 at +4; SS0 at +8 is 32-bit only)
-  // with an all-zero I/O bitmap at +0x68: every port allowed.
-  std::memset(m.mem().ram() + kTss, 0, 0x2070);
-  put32(m, kTss + 4, 0x3F000);
-  put16(m, kTss + 8, kData32.sel);
+  // TSS with an all-zero I/O bitmap at +0x68 (every port allowed). ESP0/RSP0 is at
+  // +4 in both layouts; SS0 at +8 exists only in the 32-bit one (in the 64-bit one
+  // that is RSP0's upper half).
+  put64(m, kTss + 4, kStack0);
+  if (!long_idt) put16(m, kTss + 8, kData32.sel);
   put16(m, kTss + 0x66, 0x68);
   m.mem().ram()[kTss + 0x2068] = 0xFF;
   // Real-mode IVT.
   for (unsigned v = 0; v < 256; v++) put32(m, v * 4, uint32_t(kHandler >> 4) << 16);
   // Paging structures: identity maps of the first 1 MiB with 4 KiB pages.
   auto pte_flags = [&](uint64_t pa) -> uint64_t {
-    return (user_pages && pa >= kSysLo && pa < kSysHi) ? 0x3 : 0x7;
+    return (!user_pages || (pa >= kSysLo && pa < kSysHi)) ? 0x3 : 0x7;
   };
   for (uint64_t pa = 0; pa < (1u << 20); pa += 4096) {
     put32(m, kPt32 + (pa >> 12) * 4, uint32_t(pa | pte_flags(pa)));
@@ -118,7 +127,7 @@ inline void enter_random_mode(sim::Machine& m, unsigned mode, uint8_t features) 
   isa::Cpu& c = m.cpu();
   const bool is_long = mode == kRmLong64 || mode == kRmCompat || mode == kRmLong64User ||
                        mode == kRmLong64La57;
-  write_tables(m, is_long, mode == kRmLong64User);
+  write_tables(m, is_long, mode == kRmLong64User || (features & 32));
   if (mode == kRmReal) {
     m.reset_real_mode(0x0000, 0xFFF0);
     c.seg[isa::CS].base = 0x10000;
@@ -126,8 +135,8 @@ inline void enter_random_mode(sim::Machine& m, unsigned mode, uint8_t features) 
     c.update_mode();
     return;
   }
-  if (is_long) m.reset_long_mode(0x10000, 0x3E000);
-  else m.reset_protected32(0x10000, 0x3E000);
+  if (is_long) m.reset_long_mode(0x10000, kStack0);
+  else m.reset_protected32(0x10000, uint32_t(kStack0));
   set_system_registers(c, is_long);
   for (unsigned s = 0; s < 6; s++) load(c.seg[s], kData32);
   load(c.seg[isa::CS], is_long ? kCode64 : kCode32);
@@ -160,6 +169,7 @@ inline void enter_random_mode(sim::Machine& m, unsigned mode, uint8_t features) 
       load(c.seg[isa::CS], kCode64U);
       for (unsigned s = 0; s < 6; s++)
         if (s != isa::CS) load(c.seg[s], kData32U);
+      c.r[isa::RSP] = 0x3E000;
       break;
     case kRmV8086:
       c.rflags |= isa::FLAG_VM | isa::FLAG_IOPL;
