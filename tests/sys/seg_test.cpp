@@ -698,3 +698,41 @@ TEST_CASE("IA-32e: compatibility-mode CPL 3 through a 64-bit call gate and back 
   CHECK(r.cpu().cpl == 3);
   CHECK(r.cpu().code_size == isa::CodeSize::k32);
 }
+
+TEST_CASE("IA-32e: RETF to an outer level accepts a null SS only for 64-bit code at CPL < 3",
+          "[seg]") {
+  SegRig r;
+  r.lm64();
+  r.gdt(0x88, seg_desc(0, 0xFFFFF, 0xB, true, 1, true, 0xA));  // 64-bit code, DPL 1
+  r.gdt(0x90, seg_desc(0, 0xFFFFF, 0xB, true, 3, true, 0xA));  // 64-bit code, DPL 3
+  SECTION("to CPL 1 with SS = 1 (null, RPL 1)") {
+    r.asm64("push qword 1\npush qword 0x60000\npush qword 0x89\npush qword ring1\no64 retf\n"
+            "ring1: mov eax, ss\nmov rbx, rsp\nud2\n");
+    expect_exception(r.run(), VEC_UD, 0);
+    CHECK(r.cpu().cpl == 1);
+    CHECK(r.reg(isa::RAX) == 1);
+    CHECK(r.reg(isa::RBX) == 0x60000);
+  }
+  SECTION("to CPL 3 with a null SS") {
+    r.asm64("push qword 3\npush qword 0x60000\npush qword 0x93\npush qword 0\no64 retf\n");
+    expect_exception(r.run(), VEC_GP, 0);
+  }
+  SECTION("to compatibility mode with a null SS") {
+    r.asm64("push qword 1\npush qword 0x60000\npush qword 0x51\npush qword 0\no64 retf\n");
+    expect_exception(r.run(), VEC_GP, 0);
+  }
+}
+
+TEST_CASE("call gate to an expand-down stack without room is #SS(SS selector)", "[seg]") {
+  SegRig r;
+  r.pm32();
+  // SS0 = 0x80: expand-down, limit 0x7FFFF: valid offsets 0x80000..0xFFFFFFFF; ESP0 =
+  // 0x80008 leaves 8 bytes, the 32-bit gate needs 16.
+  r.gdt(0x80, seg_desc(0, 0x7FFFF, 0x7, true, 0, true, 0x4));
+  r.w16(kTss + 8, 0x80);
+  r.w32(kTss + 4, 0x80008);
+  r.gdt(0x70, gate32(kCs0, 0, 0xC, 3));
+  r.asm32(at_cpl3("call 0x73:0\n"));
+  expect_exception(r.run(), isa::VEC_SS, 0x80);
+  CHECK(r.cpu().cpl == 3);
+}
