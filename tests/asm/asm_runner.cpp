@@ -432,6 +432,13 @@ void dump_state(sim::Machine& m, std::FILE* out) {
                hex(c.idtr.base).c_str(), hex(c.idtr.limit).c_str());
 }
 
+// "irq 0x30 at @label#2", "nmi at 5000": an injection as its directive wrote it.
+std::string describe_injection(const Injection& in) {
+  std::string when = in.icount ? std::to_string(*in.icount) : in.label;
+  if (!in.icount && in.occurrence > 1) when += "#" + std::to_string(in.occurrence);
+  return (in.nmi ? std::string("nmi") : "irq " + hex(in.vector)) + " at " + when;
+}
+
 // The linear address of the next instruction (labels are linear addresses: v8086 and
 // 16-bit code may run with a nonzero CS base).
 uint64_t linear_pc(isa::Cpu& c) { return c.long64 ? c.rip() : c.seg[isa::CS].base + c.rip(); }
@@ -513,6 +520,9 @@ bool run_test(const std::string& asm_path, const std::vector<uint8_t>& image, bo
 
   TestController intc;
   g_intc = &intc;
+  struct ClearIntc {
+    ~ClearIntc() { g_intc = nullptr; }
+  } clear_intc;  // intc dies with this call
   if (!s.inject.empty()) m.set_interrupt_controller(&intc);
   for (auto& in : s.inject)
     if (!in.label.empty()) in.addr = symbol_value(in.label);
@@ -521,11 +531,7 @@ bool run_test(const std::string& asm_path, const std::vector<uint8_t>& image, bo
   std::vector<std::string> diffs;
   // An injected event that never fired means the test did not check what it meant to.
   for (auto& in : s.inject)
-    if (!in.fired)
-      diffs.push_back(std::string(in.nmi ? "nmi" : "irq " + hex(in.vector)) + " at " +
-                      (in.icount ? std::to_string(*in.icount)
-                                 : in.label + (in.occurrence > 1 ? "#" + std::to_string(in.occurrence) : "")) +
-                      ": never fired");
+    if (!in.fired) diffs.push_back(describe_injection(in) + ": never fired");
   if (!stop_matches(s.stop, res)) {
     std::string got = describe_stop(res);
     if (res.reason == sim::StopReason::kFault) got += " at rip " + hex(res.fault_rip);
