@@ -80,6 +80,7 @@ void Cpu::update_mode() {
   // Real mode decodes by the CS cache's D bit (which real-mode loads leave alone,
   // SDM Vol. 3A 9.9.2); v8086 mode is always 16-bit (20.1.1).
   long64 = code_size == CodeSize::k64;
+  la_shift = (cr4 & (1u << 12)) ? 7 : 16;  // CR4.LA57
   for (unsigned s = 0; s < 6; s++)
     seg_base_eff[s] = (long64 && s != FS && s != GS) ? 0 : seg[s].base;
   if (new_cpl != cpl) {

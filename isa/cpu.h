@@ -223,6 +223,10 @@ struct Cpu : CpuState {
   // to those; announces CPL changes to the Bus.
   void update_mode();
   bool protected_mode() const { return cr0 & 1; }
+  // Canonical for the current linear-address width: 57 bits with CR4.LA57, else 48
+  // (SDM Vol. 3A 4.5; MSR writes check the CPU's maximum width instead).
+  bool canonical(uint64_t a) const { return uint64_t(int64_t(a << la_shift) >> la_shift) == a; }
+  uint8_t la_shift = 16;  // 64 - linear-address width, kept by update_mode()
   bool v86() const { return (cr0 & 1) && (rflags & FLAG_VM); }
 
   // ---- stack ---------------------------------------------------------------

@@ -90,10 +90,9 @@ inline T pop(Cpu& c) {
 // Near branch target checks: canonical in 64-bit mode, CS limit otherwise (SDM
 // Vol. 2A "JMP", "CALL", "RET": #GP(0)). The target is already truncated to the
 // operand size.
-inline bool canonical(uint64_t a) { return uint64_t(int64_t(a << 16) >> 16) == a; }
 inline void check_target(const Cpu& c, uint64_t t) {
   if (NS_LIKELY(c.long64)) {
-    if (NS_UNLIKELY(!canonical(t))) raise_gp0();
+    if (NS_UNLIKELY(!c.canonical(t))) raise_gp0();
   } else if (NS_UNLIKELY(t > c.seg[CS].limit)) {
     raise_gp0();
   }

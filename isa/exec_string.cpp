@@ -133,7 +133,11 @@ void string_op(Cpu& c, const DecodedInst& d) {
   uint64_t done = 0;
   try {
     while (g.cx != 0) {
-      if (done >= kRepChunk) {  // yield: run again from the same RIP
+      // Yield (run again from the same RIP) after a chunk, or as soon as an element
+      // raised something the run loop must see between iterations: a data
+      // breakpoint hit traps after that iteration with the registers part-way
+      // (SDM Vol. 3A 17.3.1.2), and pending interrupts are taken there too (6.8.3).
+      if (done >= kRepChunk || NS_UNLIKELY(c.attention && done)) {
         c.cycles += done;  // one cycle per element beyond the base cost (docs/TIMING.md, issue 3)
         g.commit(c, OP, true);
         c.rip() -= d.len;

@@ -92,10 +92,7 @@ Descriptor check_data_segment(Cpu& c, uint16_t sel, unsigned cpl, uint8_t vec) {
   return d;
 }
 
-bool canonical_la(const Cpu& c, uint64_t a) {
-  const unsigned sh = (c.cr4 & (1u << 12)) ? 7 : 16;  // CR4.LA57: 57-bit linear addresses
-  return uint64_t(int64_t(a << sh) >> sh) == a;
-}
+bool canonical_la(const Cpu& c, uint64_t a) { return c.canonical(a); }
 
 }  // namespace seg
 

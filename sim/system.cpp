@@ -116,7 +116,9 @@ void string_io(Cpu& c, const DecodedInst& d) {
   }
   try {
     while (cx != 0) {
-      if (done >= kRepChunk) {
+      // As in isa/exec_string.cpp: a chunk, or an iteration that needs the run
+      // loop's attention (I/O or data breakpoint, SDM Vol. 3A 17.3.1.2).
+      if (done >= kRepChunk || (c.attention && done)) {
         commit();
         c.rip() -= d.len;
         c.icount--;  // this call does not retire the instruction

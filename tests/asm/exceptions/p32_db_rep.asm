@@ -1,11 +1,8 @@
-; PENDING: a data breakpoint hit by a repeated string traps only after the whole string
-; (Machine delivers pending_dbg at the next instruction boundary; the REP chunks never
-; see it). SDM Vol. 3A 17.3.1.2: "Repeated INS and OUTS instructions generate a data-
-; breakpoint debug exception after the iteration in which the memory address breakpoint
-; location is accessed."
 ; A data breakpoint in the middle of REP INSB: the #DB trap is taken after the iteration
 ; that wrote the watched byte, with ECX and EDI describing the iterations done and EIP
 ; still on the REP instruction, which resumes after the handler's IRET and completes.
+; SDM Vol. 3A 17.3.1.2: repeated INS/OUTS (and the other strings) trap after the iteration
+; in which the breakpoint location is accessed.
 ; start: prot32
 ; load: 0x100000
 ; expect: exc.count=1 exc[0].vector=1 exc[0].rip=@r0

@@ -1,7 +1,5 @@
-; PENDING: near branches (CALL/JMP/RET targets) check 48-bit canonicality even with
-; CR4.LA57 = 1 (isa/exec_int.h canonical(); SDM Vol. 3A 3.3.7.1, 4.5: 57-bit linear
-; addresses): a CALL to 0x000100000000A800 raises #GP(0) instead of running there.
-; 5-level paging: code runs through an alias whose PML5 index is 1 (bits 56:48 != 0), and
+; With CR4.LA57 = 1 near branches check 57-bit canonicality (SDM Vol. 3A 3.3.7.1, 4.5):
+; code runs at 0x000100000000A800, an alias whose PML5 index is 1 (bits 56:48 != 0), and
 ; a fetch through a PML5E with XD = 1 (EFER.NXE) is #PF(0x11) with CR2 = the target.
 ; start: prot32
 ; load: 0x100000
