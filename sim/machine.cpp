@@ -1,6 +1,7 @@
 #include "sim/machine.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 
@@ -308,12 +309,35 @@ void Machine::on_fault(const CpuFault& f, uint64_t rip) {
   cpu_.attention = true;
 }
 
-// The hot loop: runs blocks back to back until a stop request, a cycle limit, or a
-// block that would cross the instruction limit (left to execute_some). Per block it
-// costs a jump-cache probe and two compares; per instruction, the RIP update and one
-// indirect call. A fault restores RIP to the faulting instruction and retires only
-// the instructions before it (precise exceptions).
+// Cpu::stop_request and Cpu::attention are adjacent bytes (isa/cpu.h): the block loop
+// tests both with one 16-bit load, so watching for events costs it nothing.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(isa::Cpu, attention) == offsetof(isa::Cpu, stop_request) + 1);
+#pragma GCC diagnostic pop
+inline bool stop_or_attention(const isa::Cpu& c) {
+  uint16_t v;
+  std::memcpy(&v, &c.stop_request, sizeof v);
+  return v != 0;
+}
+
 void Machine::dispatch(const RunLimits& lim) {
+  isa::Cpu& c = cpu_;
+  // Blocks while nothing needs attention; instruction by instruction while anything
+  // does (events, single-step, breakpoints).
+  while (!c.stop_request && c.icount < lim.max_insns && c.cycles < lim.max_cycles) {
+    if (c.attention) run_stepped(lim);
+    else run_blocks(lim);
+  }
+}
+
+// The hot loop: runs blocks back to back until a stop request, Cpu::attention, a
+// cycle limit, or a block that would cross the instruction limit (left to
+// execute_some). Per block it costs a jump-cache probe and two compares; per
+// instruction, the RIP update and one indirect call. A fault restores RIP to the
+// faulting instruction, retires only the instructions before it (precise
+// exceptions) and is delivered through the IDT.
+void Machine::run_blocks(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
   const uint64_t max_insns = lim.max_insns, max_cycles = lim.max_cycles;
   Block* b = nullptr;
@@ -322,14 +346,7 @@ void Machine::dispatch(const RunLimits& lim) {
   uint64_t rip = c.r[isa::kRegRip];
   try {
     for (;;) {
-      if (NS_UNLIKELY(c.stop_request | c.attention) || NS_UNLIKELY(c.cycles >= max_cycles)) {
-        if (c.stop_request || c.cycles >= max_cycles) return;
-        run_stepped(lim);  // events, single-step, breakpoints: one instruction at a time
-        if (c.icount >= max_insns) return;
-        prev = nullptr;
-        p = nullptr;
-        continue;
-      }
+      if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= max_cycles)) return;
       rip = c.r[isa::kRegRip];
       p = nullptr;
       if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
@@ -468,8 +485,9 @@ bool Machine::service_events() {
   }
   if (ev.activity == isa::Activity::kHlt) {
     // Nothing to deliver: skip ahead to when the controller may raise INTR, or end
-    // the run if nothing ever can.
-    const uint64_t next = intc_ ? intc_->next_event(c.cycles) : ~0ull;
+    // the run if nothing ever can (no controller, or IF = 0: only an NMI could).
+    const bool wakeable = intc_ && (c.rflags & isa::FLAG_IF);
+    const uint64_t next = wakeable ? intc_->next_event(c.cycles) : ~0ull;
     if (next == ~0ull) request_stop(StopReason::kHalted);
     else c.cycles = std::max(c.cycles + 1, next);
     return true;

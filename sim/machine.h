@@ -122,12 +122,12 @@ class Machine final : public isa::Bus {
     uint64_t page_walks = 0, walk_refs = 0, page_faults = 0;
   };
   Counters counters;
-
-  // The modelled, tagged TLB (mmu/tlb.h); geometry from the CPU model.
-  mmu::Tlb& tlb() { return tlb_; }
   // Port accesses by port number (sim/system.cpp), for the statistics.
   std::vector<uint64_t> io_in_count = std::vector<uint64_t>(65536);
   std::vector<uint64_t> io_out_count = std::vector<uint64_t>(65536);
+
+  // The modelled, tagged TLB (mmu/tlb.h); geometry from the CPU model.
+  mmu::Tlb& tlb() { return tlb_; }
 
  private:
   // Linear -> physical. Issue 3 replaces the identity with the page walker.
@@ -154,6 +154,7 @@ class Machine final : public isa::Bus {
   Block* build_block(uint64_t rip);
   bool fetch_window(uint64_t pc, uint8_t* buf, unsigned& avail, uint64_t phys[2]);
   void dispatch(const RunLimits& lim);
+  void run_blocks(const RunLimits& lim);  // the hot loop of dispatch()
   void run_traced(const RunLimits& lim);  // sim/trace.cpp
   void execute_some(Block* b, uint64_t max);
   void on_fault(const isa::CpuFault& f, uint64_t rip);
@@ -176,6 +177,10 @@ class Machine final : public isa::Bus {
   uint64_t rng_;
   RunResult result_;
   class Tracer* tracer_ = nullptr;
+  InterruptController* intc_ = nullptr;
+  // The event that started the current delivery chain (reported on shutdown).
+  isa::CpuFault chain_first_{};
+  uint64_t chain_rip_ = 0;
   // Paging state (sim/translate.cpp). Declared after model_, which sizes the TLB.
   mmu::Tlb tlb_{model_->tlb};
   bool page1g_ = model_page1g(*model_);  // CPUID.80000001H:EDX.Page1GB of the model
@@ -184,10 +189,6 @@ class Machine final : public isa::Bus {
   mmu::PagingControls ctl_;      // paging_controls(): built from ctl_in_
   uint64_t ctl_in_[6] = {};      // CR0, CR3, CR4, EFER, RFLAGS.AC, PKRU it was built from
   bool ctl_valid_ = false;
-  InterruptController* intc_ = nullptr;
-  // The event that started the current delivery chain (reported on shutdown).
-  isa::CpuFault chain_first_{};
-  uint64_t chain_rip_ = 0;
 };
 
 }  // namespace sim
