@@ -319,6 +319,21 @@ TEST_CASE("protected mode: CPL 3 -> 0 through the TSS, IRET back to CPL 3", "[in
   CHECK(r.cpu().cpl == 3);
 }
 
+TEST_CASE("a stack fault on the inner stack is #SS(new SS) and escalates to a shutdown",
+          "[int]") {
+  Prot32Rig r;
+  r.w64(kGdt + 0x10, systest::seg_desc(0, 0xFF, 0x3, true, 0, true, 0x4));  // SS0: 256 bytes
+  r.halting_handler(0x80, kHandlers, 0xE, 3);
+  r.code("push 0x23\npush 0x7ff00\npush 0x202\npush 0x1b\npush user\niretd\nuser: int 0x80\n");
+  auto res = r.run(100);
+  REQUIRE(res.reason == sim::StopReason::kShutdown);
+  CHECK(res.fault.vector == isa::VEC_SS);  // INT n: EXT = 0, the selector of the new SS
+  CHECK(res.fault.error == 0x10);
+  CHECK(res.fault_rip == kCode + 20);
+  CHECK(r.cpu().cpl == 3);  // nothing was committed
+  CHECK(r.cpu().sys.double_faults == 1);
+}
+
 TEST_CASE("virtual-8086 mode: INT n with IOPL 3 goes to the CPL 0 handler with segments pushed",
           "[int]") {
   Prot32Rig r;
