@@ -488,3 +488,37 @@ TEST_CASE("CLI/STI and POPF obey IOPL and CPL", "[int]") {
   uint64_t sp = r.reg(isa::R15);
   CHECK(r.r64(sp) == 0);  // CLI: #GP(0)
 }
+
+TEST_CASE("an NMI wakes a CPU halted with IF = 0; the handler returns after HLT", "[int]") {
+  LongRig r;
+  r.asm_at(kHandlers, "bits 64\norg 0x110000\ninc r12\niretq\n");
+  r.gate(isa::VEC_NMI, kHandlers);
+  r.code("cli\nhlt\nmov ebx, 7\nhlt");
+  REQUIRE(r.run(100).reason == sim::StopReason::kHalted);
+  CHECK(r.cpu().ev.activity == isa::Activity::kHlt);
+  CHECK(r.run(100).reason == sim::StopReason::kHalted);  // still halted: nothing to wake it
+  r.m.raise_nmi();
+  auto res = r.run(100);
+  REQUIRE(res.reason == sim::StopReason::kHalted);
+  CHECK(r.reg(isa::R12) == 1);
+  CHECK((r.reg(isa::RBX) & 0xFF) == 7);
+  CHECK(r.cpu().sys.nmis == 1);
+}
+
+TEST_CASE("real mode: an external interrupt through the IVT", "[int]") {
+  Rig r;
+  TestPic pic;
+  pic.cycles = &r.cpu().cycles;
+  r.m.set_interrupt_controller(&pic);
+  r.m.reset_real_mode(0x7C00, 0x7000);
+  r.w32(0x08 * 4, (0x0900u << 16) | 0x0000);
+  r.asm_at(0x9000, "bits 16\norg 0\ninc si\niret\n");
+  r.asm_at(0x7C00, "bits 16\norg 0x7c00\nsti\nhlt\ncli\nhlt\n");
+  pic.q.push_back(0x08);
+  pic.at = 1000;
+  auto res = r.run(100);
+  REQUIRE(res.reason == sim::StopReason::kHalted);
+  CHECK((r.reg(isa::RSI) & 0xFFFF) == 1);
+  CHECK(r.cpu().rip() == 0x7C04);  // halted again on the second HLT
+  CHECK(r.cpu().sys.interrupts[0x08] == 1);
+}
