@@ -535,6 +535,8 @@ void Machine::execute_one() {
   // has no trap (17.3.1.4).
   if (tf && (!(d.info().flags & isa::F_TRAP) || (c.rflags & isa::FLAG_TF)))
     c.ev.pending_dbg |= isa::DR6_BS;
+  // Whoever runs next (stepping, the tracer, the block loop) must look at the traps.
+  if (c.ev.pending_dbg) c.attention = true;
 }
 
 void Machine::step_one() {
