@@ -522,3 +522,18 @@ TEST_CASE("real mode: an external interrupt through the IVT", "[int]") {
   CHECK(r.cpu().rip() == 0x7C04);  // halted again on the second HLT
   CHECK(r.cpu().sys.interrupts[0x08] == 1);
 }
+
+TEST_CASE("CR4.PVI: CLI/STI at CPL 3 with IOPL 0 change VIF, not IF", "[int]") {
+  Prot32Rig r;
+  r.halting_handler(isa::VEC_GP, kHandlers);
+  r.cpu().cr4 |= 2;  // PVI
+  r.code(
+      "push 0x23\npush 0x7ff00\npush 0x80202\npush 0x1b\npush user\niretd\n"  // VIF, IF
+      "user: cli\npushfd\npop eax\nsti\npushfd\npop ebx\nhlt\n");  // HLT at CPL 3: #GP
+  auto res = r.run(100);
+  REQUIRE(res.reason == sim::StopReason::kHalted);
+  CHECK((r.reg(isa::RAX) & isa::FLAG_VIF) == 0);
+  CHECK(r.reg(isa::RAX) & isa::FLAG_IF);  // IF untouched
+  CHECK(r.reg(isa::RBX) & isa::FLAG_VIF);
+  CHECK(r.r32(uint32_t(r.reg(isa::RDI)) + 4) == kCode + 20 + 6);  // the HLT
+}
