@@ -9,8 +9,6 @@ namespace {
 
 constexpr uint64_t kEferSce = 1u << 0, kEferLma = 1u << 10;
 
-bool canonical(uint64_t a) { return (a >> 47) == 0 || (a >> 47) == 0x1FFFF; }
-
 // The fixed caches (SDM Vol. 2B SYSCALL/SYSRET/SYSENTER/SYSEXIT "Operation"): base 0,
 // limit 4 GiB, accessed, present; code execute/read, data read/write.
 void load_flat(SegmentReg& r, uint16_t sel, unsigned dpl, bool code, bool l64) {
@@ -45,7 +43,7 @@ void sysret(Cpu& c, const DecodedInst&) {
   if (!(c.efer & kEferSce)) raise_ud();
   if (c.cpl != 0) raise_gp0();
   constexpr bool q = sizeof(T) == 8;
-  if (q && !canonical(c.r[RCX])) raise_gp0();
+  if (q && !c.canonical(c.r[RCX])) raise_gp0();  // 48 or 57 bits (CR4.LA57)
   const uint16_t sel = uint16_t(c.msr.star >> 48);
   c.rip() = q ? c.r[RCX] : uint32_t(c.r[RCX]);
   c.set_rflags((c.r[R11] & 0x3C7FD7) | FLAG_FIXED1);
@@ -75,7 +73,7 @@ template <class T, bool M>
 void sysexit(Cpu& c, const DecodedInst&) {
   if (!c.protected_mode() || (c.msr.sysenter_cs & 0xFFFC) == 0 || c.cpl != 0) raise_gp0();
   constexpr bool q = sizeof(T) == 8;
-  if (q && (!canonical(c.r[RCX]) || !canonical(c.r[RDX]))) raise_gp0();
+  if (q && (!c.canonical(c.r[RCX]) || !c.canonical(c.r[RDX]))) raise_gp0();
   const uint16_t base = uint16_t(c.msr.sysenter_cs);
   const uint16_t cs = uint16_t((base + (q ? 32 : 16)) | 3);
   c.r[RSP] = q ? c.r[RCX] : uint32_t(c.r[RCX]);
