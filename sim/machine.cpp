@@ -381,6 +381,7 @@ void Machine::run_blocks(const RunLimits& lim) {
         prev = b;
       } else {  // cut short by self-modifying code
         for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
+        code_.count_partial(b, unsigned(p - b->insts));
         prev = nullptr;
       }
     }
@@ -388,6 +389,7 @@ void Machine::run_blocks(const RunLimits& lim) {
     if (p) {  // an instruction faulted; those before it retired
       c.r[isa::kRegRip] = rip;
       for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
+      code_.count_partial(b, unsigned(p - b->insts));
     }  // else: fetching/decoding the block's first instruction faulted
     on_fault(f, rip);
   }
@@ -409,6 +411,7 @@ void Machine::execute_some(Block* b, uint64_t max) {
     }
     c.icount++;
     c.cycles += d.cycles;
+    code_.count_executed(d);
     if (c.stop_request) return;
   }
 }
@@ -530,6 +533,7 @@ void Machine::execute_one() {
   }
   c.icount++;
   c.cycles += d.cycles;
+  code_.count_executed(d);
   // Single-step: a trap after the instruction if TF was set when it began; an INT n,
   // INT3 or INTO that delivered its event cleared TF on the way to its handler and
   // has no trap (17.3.1.4).

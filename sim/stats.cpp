@@ -142,8 +142,10 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
 
   r.before_read([&code] { code.fold_executions(); });
   // Instructions by form and class: complete block executions folded by the code
-  // cache (sim/code_cache.h); "unattributed" is the rest of core.instructions
-  // (instructions of blocks cut short by faults, SMC or an instruction limit).
+  // cache (sim/code_cache.h), plus the instructions the run loop retires one by one
+  // (stepped, traced, cut-short blocks). A REP string counts once per 4096-element
+  // chunk; "unattributed" is what core.instructions has beyond the forms (0 unless
+  // a path forgets to count).
   r.vector("core.forms_executed", "instructions",
            "instructions executed, by instruction form (complete blocks and traced steps)",
            isa::kFormCount, [&code](size_t f) { return code.form_executions()[f]; }, form_label);
@@ -158,8 +160,8 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
            },
            [](size_t k) { return std::string(inst_class_name(unsigned(k))); });
   r.scalar("core.insts_unattributed", "instructions",
-           "retired instructions not attributed to a form (blocks cut short by a fault, "
-           "self-modifying code or an instruction limit)",
+           "retired instructions not attributed to a form (0 unless a run-loop path "
+           "forgets to count)",
            [&c, &code] {
              const uint64_t* f = code.form_executions();
              uint64_t sum = std::accumulate(f, f + isa::kFormCount, uint64_t(0));

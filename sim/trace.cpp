@@ -143,8 +143,7 @@ void Machine::run_traced(const RunLimits& lim) {
       unsigned len = 0;
       Block* b = code_.lookup(pc, before.code_size);
       if (b && b->pc == pc) {
-        const isa::DecodedInst& d = b->insts[0];
-        code_.count_executed(d);
+        const isa::DecodedInst& d = b->insts[0];  // counted by execute_one
         len = std::min<unsigned>(d.len, 15);
         // The instruction's bytes as decoded: from the block's first page, and its
         // second page for an instruction that crosses into it.
