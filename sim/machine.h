@@ -182,7 +182,8 @@ class Machine final : public isa::Bus {
   isa::CpuFault chain_first_{};
   uint64_t chain_rip_ = 0;
   // Paging state (sim/translate.cpp). Declared after model_, which sizes the TLB.
-  mmu::Tlb tlb_{model_->tlb};
+  mmu::Tlb tlb_{model_->tlb};   // data accesses
+  mmu::Tlb itlb_{model_->tlb};  // instruction fetches (not charged, translate.cpp)
   bool page1g_ = model_page1g(*model_);  // CPUID.80000001H:EDX.Page1GB of the model
   bool host_tlb_large_ = false;  // the host TLB holds entries from large pages
   uint64_t paging_cr0_ = 0, paging_cr4_ = 0;  // as the last paging event saw them

@@ -3,10 +3,11 @@
 //
 // Layers, fastest first:
 //   1. the host-pointer TLB in isa::Cpu (inline hits; isa/cpu.h states its rules);
-//   2. the modelled TLB (mmu::Tlb, tagged by PCID), whose entries keep the rights a
-//      walk found; a hit re-checks them against the current CPL, CR0.WP, SMEP/SMAP,
-//      RFLAGS.AC and PKRU;
-//   3. the page walker (mmu::walk), charged tlb_miss + walk_ref per reference.
+//   2. the modelled TLBs (mmu::Tlb, tagged by PCID; one for data, one for fetches),
+//      whose entries keep the rights a walk found; a hit re-checks them against the
+//      current CPL, CR0.WP, SMEP/SMAP, RFLAGS.AC and PKRU; invalidations apply to both;
+//   3. the page walker (mmu::walk), charged tlb_miss + walk_ref per reference on the
+//      data side (fetch walks are not charged, see translate_access).
 // The decoded-code jump cache and block chains bypass all three (they are keyed by
 // linear PC), so every event that may change a translation or execute permission
 // clears them (CodeCache::flush_jump_cache starts a new epoch).
@@ -153,25 +154,30 @@ Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a)
   if (!(cpu_.cr0 & CR0_PG)) return {lin, false};
   const mmu::PagingControls& ctl = paging_controls();
   const mmu::TlbTag tag = tlb_tag();
-  if (mmu::TlbEntry* e = tlb_.lookup(lin, tag)) {
+  // Fetches use their own TLB and are not charged: the block loop translates code only
+  // when it looks a block up outside the jump cache, the stepped loop (TF, tracing) at
+  // every instruction, and neither may change the data side's timing (docs/TIMING.md).
+  const bool fetch = a.type == Access::kExec;
+  mmu::Tlb& tlb = fetch ? itlb_ : tlb_;
+  if (mmu::TlbEntry* e = tlb.lookup(lin, tag)) {
     if (!mmu::access_fault(e->t, ctl, a) && (!a.write() || e->t.dirty))
       return {e->t.pa(lin), e->t.shift > 12};
     // Refused by the cached rights, or the first write to a clean page: look at the
     // paging structures again. A #PF would invalidate the entry anyway (SDM Vol. 3A
     // 4.10.4.1), and a write must set D in memory (4.8).
-    tlb_.invalidate_page(lin, tag);
+    tlb.invalidate_page(lin, tag);
   }
   PhysPtes ptes(mem_, code_, counters.smc_invalidations);
   const mmu::WalkResult r = mmu::walk(ptes, ctl, lin, a);
   counters.page_walks++;
   counters.walk_refs += r.refs;
-  cpu_.cycles += model_->timing.tlb_miss + uint64_t(r.refs) * model_->timing.walk_ref;
+  if (!fetch) cpu_.cycles += model_->timing.tlb_miss + uint64_t(r.refs) * model_->timing.walk_ref;
   if (!r.ok) {
     counters.page_faults++;
     isa::raise_page_fault(lin, r.error);
   }
   // Only a walk that set the accessed flags may be cached (SDM Vol. 3A 4.10.2.1).
-  if (a.set_ad) tlb_.insert(lin, tag, r.t);
+  if (a.set_ad) tlb.insert(lin, tag, r.t);
   return {r.t.pa(lin), r.t.shift > 12};
 }
 
@@ -346,7 +352,7 @@ void Machine::load_pdptes_or_gp() {
 }
 
 void Machine::reset_paging() {
-  tlb_.flush_all();
+  for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
   flush_host_tlb();
   code_.flush_jump_cache();
   paging_cr0_ = paging_cr4_ = 0;
@@ -366,7 +372,8 @@ void Machine::paging_event(isa::Cpu& c, PagingEvent ev, uint64_t addr, uint64_t 
       if (pae_legacy(c)) load_pdptes_or_gp();
       // PCIDE = 0: PCID 0's non-global entries; PCIDE = 1: the new PCID's, unless
       // bit 63 of the source operand was set.
-      if (!(c.cr4 & CR4_PCIDE) || !(addr >> 63)) tlb_.invpcid_single(cur);
+      if (!(c.cr4 & CR4_PCIDE) || !(addr >> 63))
+        for (mmu::Tlb* t : {&tlb_, &itlb_}) t->invpcid_single(cur);
       flush_host_tlb();
       code_.flush_jump_cache();
       break;
@@ -380,7 +387,7 @@ void Machine::paging_event(isa::Cpu& c, PagingEvent ev, uint64_t addr, uint64_t 
       // CR4.PGE changes, CR4.PCIDE 1->0 and CR0.PG 1->0 flush global entries too; the
       // other paging-mode changes (WP, PAE, PSE, SMEP, SMAP, PKE, LA57, NXE) at least
       // every entry of the current PCID. Flushing everything covers them all.
-      tlb_.flush_all();
+      for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
       flush_host_tlb();
       code_.flush_jump_cache();
       break;
@@ -397,31 +404,31 @@ void Machine::paging_event(isa::Cpu& c, PagingEvent ev, uint64_t addr, uint64_t 
       cpu_.flush_write_tlb();
       break;
     case PagingEvent::kInvlpg:
-      tlb_.invlpg(addr, cur);
+      for (mmu::Tlb* t : {&tlb_, &itlb_}) t->invlpg(addr, cur);
       flush_host_page(addr);
       code_.flush_jump_cache();
       break;
     case PagingEvent::kInvpcidAddress:
-      tlb_.invpcid_address(addr, tag);
+      for (mmu::Tlb* t : {&tlb_, &itlb_}) t->invpcid_address(addr, tag);
       if (tag.pcid == cur.pcid) {
         flush_host_page(addr);
         code_.flush_jump_cache();
       }
       break;
     case PagingEvent::kInvpcidSingle:
-      tlb_.invpcid_single(tag);
+      for (mmu::Tlb* t : {&tlb_, &itlb_}) t->invpcid_single(tag);
       if (tag.pcid == cur.pcid) {
         flush_host_tlb();
         code_.flush_jump_cache();
       }
       break;
     case PagingEvent::kInvpcidAllGlobal:
-      tlb_.flush_all();
+      for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
       flush_host_tlb();
       code_.flush_jump_cache();
       break;
     case PagingEvent::kInvpcidAllNonGlobal:
-      tlb_.flush_all_non_global();
+      for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all_non_global();
       flush_host_tlb();
       code_.flush_jump_cache();
       break;
