@@ -81,7 +81,7 @@ struct Rig {
   }
   uint8_t* ram() { return m.mem().ram(); }
   void load(uint64_t pa, const std::vector<uint8_t>& bytes) {
-    std::memcpy(ram() + pa, bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(ram() + pa, bytes.data(), bytes.size());
   }
   void w8(uint64_t pa, uint8_t v) { ram()[pa] = v; }
   void w16(uint64_t pa, uint16_t v) { std::memcpy(ram() + pa, &v, 2); }
