@@ -87,8 +87,7 @@ struct FrameStack {
       off = wrap(off - width);
       if (flat64) {
         lin[i] = off;
-        uint64_t hi = off >> 47;
-        if (hi != 0 && hi != 0x1FFFF) fault(VEC_SS, ss_error);
+        if (!c.canonical(off)) fault(VEC_SS, ss_error);  // 48 or 57 bits (CR4.LA57)
       } else {
         if (!fits(off)) fault(VEC_SS, ss_error);
         lin[i] = uint32_t(ss.base + off);
@@ -322,7 +321,7 @@ void deliver_long(Cpu& c, const Event& e) {
   const bool conforming = cs.type() & 4;
   const unsigned new_cpl = conforming ? c.cpl : cs.dpl();
   const uint64_t target = g.gate_offset();
-  if ((target >> 47) != 0 && (target >> 47) != 0x1FFFF) fault(VEC_GP, ext);
+  if (!c.canonical(target)) fault(VEC_GP, ext);
 
   FrameStack s;
   s.flat64 = true;
@@ -643,7 +642,7 @@ void iret_protected(Cpu& c) {
   }
   uint64_t ip = new_ip;
   if (to64) {
-    if ((ip >> 47) != 0 && (ip >> 47) != 0x1FFFF) fault(VEC_GP, 0);
+    if (!c.canonical(ip)) fault(VEC_GP, 0);
   } else {
     if (N == 2) ip = uint16_t(ip);
     if (ip > cs.limit()) fault(VEC_GP, 0);

@@ -179,7 +179,7 @@ Block* Machine::find_or_build_block(uint64_t rip) {
     uint64_t second = (pc & ~0xFFFull) + isa::kPageSize;
     bool same = false;
     try {
-      same = (!cpu_.long64 || ((second >> 47) == 0 || (second >> 47) == 0x1FFFF)) &&
+      same = (!cpu_.long64 || cpu_.canonical(second)) &&
              (translate(second, Access::kExec) & ~0xFFFull) == b->phys[1];
     } catch (const CpuFault&) {
     }
