@@ -114,6 +114,9 @@ void Bus::read_system(Cpu& c, uint64_t lin, void* dst, unsigned size) {
 void Bus::write_system(Cpu& c, uint64_t lin, const void* src, unsigned size) {
   write_slow(c, lin, src, size);
 }
+void Bus::write_privileged(Cpu& c, uint64_t lin, const void* src, unsigned size, unsigned) {
+  write_system(c, lin, src, size);
+}
 void Bus::paging_event(Cpu& c, PagingEvent, uint64_t, uint64_t) { c.flush_tlb(); }
 bool Bus::platform_rdmsr(Cpu&, uint32_t, uint64_t&) { return false; }
 bool Bus::platform_wrmsr(Cpu&, uint32_t, uint64_t) { return false; }

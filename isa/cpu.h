@@ -80,6 +80,11 @@ class Bus {
   // made by the processor, whatever the CPL). Never cached in the host TLB.
   virtual void read_system(Cpu& c, uint64_t lin, void* dst, unsigned size);
   virtual void write_system(Cpu& c, uint64_t lin, const void* src, unsigned size);
+  // An explicit write made at privilege `cpl` before the CPL changes to it: the
+  // inner-privilege stack frame of an event delivery. SDM Vol. 3A 4.6 does not count
+  // these among the implicit accesses, so SMAP applies with RFLAGS.AC.
+  virtual void write_privileged(Cpu& c, uint64_t lin, const void* src, unsigned size,
+                                unsigned cpl);
   // Something that affects translation or its permissions changed; the machine
   // invalidates what the SDM says the event invalidates (SDM Vol. 3A 4.10.4).
   virtual void paging_event(Cpu& c, PagingEvent ev, uint64_t addr = 0, uint64_t pcid = 0);

@@ -61,7 +61,8 @@ struct FrameStack {
   uint64_t sp = 0;        // stack pointer (offset)
   unsigned width = 4;     // bytes per slot: 2, 4 or 8
   bool flat64 = false;    // IA-32e: no segmentation, canonical checks, 8-byte slots
-  bool supervisor = false;  // a stack of another privilege: implicit supervisor writes
+  bool supervisor = false;  // a stack of another privilege: written at `cpl`
+  unsigned cpl = 0;
   uint32_t ss_error = 0;  // #SS error code if the frame does not fit
   uint64_t slots[10];
   unsigned n = 0;
@@ -96,7 +97,7 @@ struct FrameStack {
     for (unsigned i = 0; i < n; i++) {
       uint64_t v = slots[i];
       if (supervisor) {
-        c.sys_write(lin[i], &v, width);
+        c.bus->write_privileged(c, lin[i], &v, width, cpl);
       } else {
         switch (width) {
           case 2: c.write_lin<uint16_t>(lin[i], uint16_t(v), SS); break;
@@ -268,6 +269,7 @@ void deliver_protected(Cpu& c, const Event& e) {
     load_cache(s.ss, ss_sel, ssd);
     s.sp = s.wrap(esp);
     s.supervisor = true;
+    s.cpl = new_cpl;
     s.ss_error = (ss_sel & ~3u) | ext;
     if (v86) {
       for (unsigned r : {GS, FS, DS, ES}) s.push(c.seg[r].selector);
@@ -331,6 +333,7 @@ void deliver_long(Cpu& c, const Event& e) {
   if (new_cpl != c.cpl || g.gate_ist()) rsp = tss64_stack(c, new_cpl, g.gate_ist());
   s.sp = rsp & ~0xFull;
   s.supervisor = new_cpl != c.cpl;
+  s.cpl = new_cpl;
   s.push(c.seg[SS].selector);
   s.push(c.r[RSP]);
   s.push(flags_image(c, e));

@@ -91,6 +91,8 @@ class Machine final : public isa::Bus {
   uint64_t random64(isa::Cpu& c) override;
   void read_system(isa::Cpu& c, uint64_t lin, void* dst, unsigned size) override;
   void write_system(isa::Cpu& c, uint64_t lin, const void* src, unsigned size) override;
+  void write_privileged(isa::Cpu& c, uint64_t lin, const void* src, unsigned size,
+                        unsigned cpl) override;
   void paging_event(isa::Cpu& c, isa::PagingEvent ev, uint64_t addr, uint64_t pcid) override;
   bool platform_rdmsr(isa::Cpu& c, uint32_t index, uint64_t& value) override;
   bool platform_wrmsr(isa::Cpu& c, uint32_t index, uint64_t value) override;

@@ -339,6 +339,24 @@ void Machine::write_system(isa::Cpu& c, uint64_t lin, const void* src, unsigned 
   write_pages(lin, src, size, wa, false);
 }
 
+// An event delivery's frame on the inner-privilege stack: an explicit access at the
+// new CPL (SMAP with RFLAGS.AC applies), never cached in the host TLB, which holds
+// entries for the current CPL.
+void Machine::write_privileged(isa::Cpu& c, uint64_t lin, const void* src, unsigned size,
+                               unsigned cpl) {
+  if (c.long64) {
+    const uint8_t seg = c.slow_seg;
+    c.slow_seg = isa::SS;
+    check_canonical(lin, size);
+    c.slow_seg = seg;
+  }
+  mmu::WalkAccess wa;
+  wa.type = Access::kWrite;
+  wa.cpl = uint8_t(cpl);
+  wa.implicit = false;
+  write_pages(lin, src, size, wa, false);
+}
+
 // ---- paging events -------------------------------------------------------------
 
 // SDM Vol. 3A 4.4.1: loading the PDPTE registers; a reserved bit in a present PDPTE
