@@ -69,7 +69,7 @@ namespace isa {
 void Cpu::update_mode() {
   const bool pe = cr0 & 1;
   const bool vm = pe && (rflags & FLAG_VM);
-  const bool lma = efer & (1u << 10);
+  const bool lma = efer & EFER_LMA;
   const uint16_t cs_attr = seg[CS].attr;
   uint8_t new_cpl = !pe ? 0 : vm ? 3 : uint8_t((seg[SS].attr >> 5) & 3);
   if (lma && (cs_attr & 0x2000)) {
@@ -80,7 +80,7 @@ void Cpu::update_mode() {
   // Real mode decodes by the CS cache's D bit (which real-mode loads leave alone,
   // SDM Vol. 3A 9.9.2); v8086 mode is always 16-bit (20.1.1).
   long64 = code_size == CodeSize::k64;
-  la_shift = (cr4 & (1u << 12)) ? 7 : 16;  // CR4.LA57
+  la_shift = (cr4 & CR4_LA57) ? 7 : 16;
   for (unsigned s = 0; s < 6; s++)
     seg_base_eff[s] = (long64 && s != FS && s != GS) ? 0 : seg[s].base;
   if (new_cpl != cpl) {
@@ -89,7 +89,7 @@ void Cpu::update_mode() {
   }
   // SMAP makes supervisor access to user pages depend on RFLAGS.AC (SDM Vol. 3A 4.6).
   const bool ac = rflags & FLAG_AC;
-  if (ac != last_ac_ && (cr4 & (1u << 21))) bus->paging_event(*this, PagingEvent::kAcChange);
+  if (ac != last_ac_ && (cr4 & CR4_SMAP)) bus->paging_event(*this, PagingEvent::kAcChange);
   last_ac_ = ac;
   // #AC (SDM Vol. 3A 6.15 Interrupt 17) and data breakpoints (17.2.4: R/W = 01 or 11
   // with an enable bit) are checked in the slow paths only.
@@ -98,7 +98,7 @@ void Cpu::update_mode() {
     unsigned rw = (dr[7] >> (16 + i * 4)) & 3;
     if (((dr[7] >> (i * 2)) & 3) && (rw == 1 || rw == 3)) data_bp = true;
   }
-  const bool slow = ((cr0 & (1u << 18)) && ac && cpl == 3) || data_bp;
+  const bool slow = ((cr0 & CR0_AM) && ac && cpl == 3) || data_bp;
   if (slow && !slow_data) flush_tlb();
   slow_data = slow;
   sys.mode_changes++;

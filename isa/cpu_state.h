@@ -20,6 +20,23 @@ enum : uint64_t {
   FLAGS_ARITH = FLAG_CF | FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF | FLAG_OF,
 };
 
+// Control-register and IA32_EFER bits (SDM Vol. 3A 2.5, 2.2.1).
+enum : uint64_t {
+  CR0_PE = 1u << 0, CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_ET = 1u << 4,
+  CR0_NE = 1u << 5, CR0_WP = 1u << 16, CR0_AM = 1u << 18, CR0_NW = 1u << 29, CR0_CD = 1u << 30,
+  CR0_PG = 1u << 31,
+};
+enum : uint64_t {
+  CR4_VME = 1u << 0, CR4_PVI = 1u << 1, CR4_TSD = 1u << 2, CR4_DE = 1u << 3, CR4_PSE = 1u << 4,
+  CR4_PAE = 1u << 5, CR4_MCE = 1u << 6, CR4_PGE = 1u << 7, CR4_PCE = 1u << 8,
+  CR4_OSFXSR = 1u << 9, CR4_OSXMMEXCPT = 1u << 10, CR4_UMIP = 1u << 11, CR4_LA57 = 1u << 12,
+  CR4_VMXE = 1u << 13, CR4_SMXE = 1u << 14, CR4_FSGSBASE = 1u << 16, CR4_PCIDE = 1u << 17,
+  CR4_OSXSAVE = 1u << 18, CR4_SMEP = 1u << 20, CR4_SMAP = 1u << 21, CR4_PKE = 1u << 22,
+};
+enum : uint64_t {
+  EFER_SCE = 1u << 0, EFER_LME = 1u << 8, EFER_LMA = 1u << 10, EFER_NXE = 1u << 11,
+};
+
 // Segment register with its hidden descriptor cache (SDM Vol. 3A 3.4.3).
 struct SegmentReg {
   uint16_t selector = 0;

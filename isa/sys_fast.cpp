@@ -7,7 +7,6 @@
 namespace isa {
 namespace {
 
-constexpr uint64_t kEferSce = 1u << 0, kEferLma = 1u << 10;
 
 // The fixed caches (SDM Vol. 2B SYSCALL/SYSRET/SYSENTER/SYSEXIT "Operation"): base 0,
 // limit 4 GiB, accessed, present; code execute/read, data read/write.
@@ -23,7 +22,7 @@ void load_flat(SegmentReg& r, uint16_t sel, unsigned dpl, bool code, bool l64) {
 
 // SYSCALL: 64-bit mode only (F_O64; #UD elsewhere on Intel), #UD when EFER.SCE = 0.
 void syscall(Cpu& c, const DecodedInst&) {
-  if (!(c.efer & kEferSce)) raise_ud();
+  if (!(c.efer & EFER_SCE)) raise_ud();
   const uint64_t fl = c.get_rflags() & ~uint64_t(FLAG_RF);
   const uint16_t sel = uint16_t(c.msr.star >> 32);
   c.r[RCX] = c.rip();
@@ -40,7 +39,7 @@ void syscall(Cpu& c, const DecodedInst&) {
 // compatibility mode at ECX. RFLAGS from R11 (RF, VM cleared).
 template <class T, bool M>
 void sysret(Cpu& c, const DecodedInst&) {
-  if (!(c.efer & kEferSce)) raise_ud();
+  if (!(c.efer & EFER_SCE)) raise_ud();
   if (c.cpl != 0) raise_gp0();
   constexpr bool q = sizeof(T) == 8;
   if (q && !c.canonical(c.r[RCX])) raise_gp0();  // 48 or 57 bits (CR4.LA57)
@@ -57,7 +56,7 @@ void sysret(Cpu& c, const DecodedInst&) {
 // VM, RF cleared; a 64-bit target in IA-32e mode.
 void sysenter(Cpu& c, const DecodedInst&) {
   if (!c.protected_mode() || (c.msr.sysenter_cs & 0xFFFC) == 0) raise_gp0();
-  const bool ia32e = c.efer & kEferLma;
+  const bool ia32e = c.efer & EFER_LMA;
   const uint16_t sel = uint16_t(c.msr.sysenter_cs) & 0xFFFC;
   c.set_rflags(c.get_rflags() & ~uint64_t(FLAG_VM | FLAG_IF | FLAG_RF));
   c.r[RSP] = ia32e ? c.msr.sysenter_esp : uint32_t(c.msr.sysenter_esp);

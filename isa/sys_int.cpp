@@ -16,7 +16,6 @@ namespace isa {
 namespace {
 
 constexpr uint64_t kCr4Vme = 1u << 0, kCr4Pvi = 1u << 1;
-constexpr uint64_t kEferLma = 1u << 10;
 
 // Software interrupts are checked against the gate's DPL and report faults during
 // delivery against the instruction (EXT = 0). INT1 is not one of them (SDM Vol. 2A
@@ -357,7 +356,7 @@ void deliver_long(Cpu& c, const Event& e) {
 
 void deliver_one(Cpu& c, const Event& e) {
   if (!c.protected_mode()) deliver_real(c, e);
-  else if (c.efer & kEferLma) deliver_long(c, e);
+  else if (c.efer & EFER_LMA) deliver_long(c, e);
   else deliver_protected(c, e);
   switch (e.type) {
     case EventType::kExternal:
@@ -600,7 +599,7 @@ void null_inaccessible_segments(Cpu& c) {
 template <class T>
 void iret_protected(Cpu& c) {
   constexpr unsigned N = sizeof(T);
-  const bool ia32e = c.efer & kEferLma;
+  const bool ia32e = c.efer & EFER_LMA;
   if ((c.rflags & FLAG_NT) && !ia32e) return iret_task_return(c);
   if (ia32e && (c.rflags & FLAG_NT)) fault(VEC_GP, 0);
   const uint64_t sp = stack_top(c);

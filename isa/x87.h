@@ -36,9 +36,6 @@ enum : uint16_t {
   SW_CC = SW_C0 | SW_C1 | SW_C2 | SW_C3,
 };
 
-// CR0 bits that gate the x87 and the XSAVE family (SDM Vol. 3A 2.5).
-enum : uint64_t { CR0_MP = 1u << 1, CR0_EM = 1u << 2, CR0_TS = 1u << 3, CR0_NE = 1u << 5 };
-enum : uint64_t { CR4_OSFXSR = 1u << 9, CR4_OSXMMEXCPT = 1u << 10, CR4_OSXSAVE = 1u << 18 };
 
 // FCW: bit 6 reads as 1, bits 7 and 13-15 as 0 (SDM Vol. 1 8.1.5; checked on hardware).
 constexpr uint16_t fcw_canonical(uint16_t v) { return uint16_t((v & 0x1F3F) | 0x40); }

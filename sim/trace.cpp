@@ -39,7 +39,7 @@ TraceMode trace_mode_of(const isa::Cpu& c) {
   if (!(c.cr0 & 1)) return TraceMode::kReal;
   if (c.rflags & isa::FLAG_VM) return TraceMode::kV8086;
   if (c.long64) return TraceMode::kLong;
-  if (c.efer & (1u << 10)) return TraceMode::kCompat;  // IA32_EFER.LMA with CS.L = 0
+  if (c.efer & isa::EFER_LMA) return TraceMode::kCompat;  // CS.L = 0
   return c.code_size == isa::CodeSize::k32 ? TraceMode::kProt32 : TraceMode::kProt16;
 }
 

@@ -25,12 +25,8 @@ using isa::PagingEvent;
 
 namespace {
 
-enum : uint64_t {
-  CR0_AM = 1u << 18, CR0_PG = 1ull << 31,
-  CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_PGE = 1u << 7, CR4_LA57 = 1u << 12,
-  CR4_PCIDE = 1u << 17, CR4_SMEP = 1u << 20,
-  EFER_LMA = 1u << 10,
-};
+using isa::CR0_AM, isa::CR0_PG, isa::CR4_PSE, isa::CR4_PAE, isa::CR4_PGE, isa::CR4_LA57,
+    isa::CR4_PCIDE, isa::CR4_SMEP, isa::EFER_LMA;
 
 // Paging-structure entries in guest physical memory. A/D updates are stores: one to
 // a page holding decoded code invalidates that code like any other store.

@@ -59,7 +59,7 @@ inline void init_cpu(isa::Cpu& c, FlatBus& bus) {
   c.long64 = true;
   c.cpl = 0;
   c.cr0 = 0x80000033;  // PG NE ET MP PE
-  c.cr4 = isa::x87::CR4_OSFXSR | isa::x87::CR4_OSXMMEXCPT | isa::x87::CR4_OSXSAVE | 0x20;
+  c.cr4 = isa::CR4_OSFXSR | isa::CR4_OSXMMEXCPT | isa::CR4_OSXSAVE | 0x20;
   c.xcr0 = 7;
   c.efer = 0x500;
   for (auto& v : c.v) std::memset(v.u8, 0, 32);
