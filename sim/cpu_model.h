@@ -48,6 +48,18 @@ struct CpuModel {
   // Cycles one execution of `d` costs, decided at decode time: the class base, the
   // memory operand, and the few forms whose cost the class does not capture. At most
   // 255 (DecodedInst::cycles is a byte).
+  // The model's answer to CPUID leaf/subleaf (zeros for a leaf it does not list;
+  // subleaf ignored for leaves without subleaves). Dynamic bits (OSXSAVE, APIC ID)
+  // are the machine's business (Machine::cpuid).
+  void cpuid_leaf(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
+    out[0] = out[1] = out[2] = out[3] = 0;
+    for (const CpuidLeaf& l : cpuid)
+      if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == subleaf)) {
+        out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
+        return;
+      }
+  }
+
   uint32_t inst_cycles(const isa::DecodedInst& d) const {
     uint32_t n = class_cycles[d.info().iclass] + (d.is_mem() ? timing.mem_operand : 0);
     switch (d.form) {

@@ -192,15 +192,9 @@ void Machine::cpuid(isa::Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t out[4
   // SDM Vol. 2A CPUID: leaves above the maximum return the highest basic leaf's data;
   // we return zeros for unknown leaves within range, which is what models without
   // them report.
-  out[0] = out[1] = out[2] = out[3] = 0;
-  for (const CpuidLeaf& l : model_->cpuid) {
-    if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == subleaf)) {
-      out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
-      break;
-    }
-  }
+  model_->cpuid_leaf(leaf, subleaf, out);
   if (leaf == 1) {
-    if (c.cr4 & (1u << 18)) out[2] |= 1u << 27;  // OSXSAVE tracks CR4.OSXSAVE
+    if (c.cr4 & isa::CR4_OSXSAVE) out[2] |= 1u << 27;  // OSXSAVE tracks CR4.OSXSAVE
     // MONITOR/MWAIT is hidden while IA32_MISC_ENABLE.ENABLE_MONITOR_FSM is clear.
     if (!(c.msr.misc_enable & (1ull << 18))) out[2] &= ~(1u << 3);
     out[1] = (out[1] & 0x00FFFFFF);              // initial APIC ID 0

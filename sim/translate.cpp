@@ -107,9 +107,9 @@ void phys_write(mmu::PhysMem& mem, uint64_t pa, const void* src, unsigned n) {
 }  // namespace
 
 bool Machine::model_page1g(const CpuModel& m) {
-  for (const CpuidLeaf& l : m.cpuid)
-    if (l.leaf == 0x80000001) return (l.edx >> 26) & 1;
-  return false;
+  uint32_t r[4];
+  m.cpuid_leaf(0x80000001, 0, r);
+  return (r[3] >> 26) & 1;
 }
 
 // ---- translation -------------------------------------------------------------

@@ -650,12 +650,7 @@ void run_sim(const Case& k, SimResult& out) {
   // feature (INVPCID, XSAVES, ...) reach their privilege checks as on the host.
   struct ModelBus : nstest::FlatBus {
     void cpuid(isa::Cpu&, uint32_t leaf, uint32_t sub, uint32_t out[4]) override {
-      out[0] = out[1] = out[2] = out[3] = 0;
-      for (const sim::CpuidLeaf& l : sim::default_cpu_model().cpuid)
-        if (l.leaf == leaf && (!l.has_subleaves || l.subleaf == sub)) {
-          out[0] = l.eax, out[1] = l.ebx, out[2] = l.ecx, out[3] = l.edx;
-          break;
-        }
+      sim::default_cpu_model().cpuid_leaf(leaf, sub, out);
     }
   };
   static ModelBus bus;
