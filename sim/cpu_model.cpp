@@ -121,6 +121,18 @@ CpuModel make_model(const char* name, const char* description, uint32_t fms, uin
       {0x08B, ucode << 32},    // IA32_BIOS_SIGN_ID: microcode revision
   };
   m.tlb = tlb;
+  // Clocks from MSR_PLATFORM_INFO's maximum non-turbo ratio (bits 15:8) times the
+  // 100 MHz bus clock, and a 25 MHz core crystal (SDM Vol. 3A 19.7.3 Table 19-91
+  // lists 25 MHz for server parts). CPUID 15H: TSC = crystal * EBX / EAX; 16H: base,
+  // maximum and bus frequencies in MHz (SDM Vol. 2A CPUID).
+  const uint32_t ratio = uint32_t(platform_info >> 8) & 0xFF;
+  m.tsc_hz = uint64_t(ratio) * 100'000'000;
+  m.crystal_hz = 25'000'000;
+  m.cpuid[0].eax = 0x16;
+  m.cpuid.insert(m.cpuid.begin() + 9,
+                 {{0x15, 0, false, 2, uint32_t(m.tsc_hz * 2 / m.crystal_hz),
+                   uint32_t(m.crystal_hz), 0},
+                  {0x16, 0, false, ratio * 100, ratio * 100, 100, 0}});
   return m;
 }
 

@@ -44,6 +44,14 @@ struct CpuModel {
   TimingParams timing;
   std::vector<MsrDefault> msr_defaults;  // applied at reset (isa/msr.def names them)
   mmu::TlbGeometry tlb;  // modelled TLB capacity and associativity (mmu/tlb.h)
+  // Clocks. One simulated cycle is one core clock at the nominal (non-turbo)
+  // frequency, which is also the TSC's (invariant TSC). The core crystal clock drives
+  // the local APIC timer (SDM Vol. 3A 11.5.4: the timer counts the crystal clock on
+  // processors that enumerate it in CPUID leaf 15H). Both are enumerated in CPUID
+  // 15H/16H, so software needs no calibration (it still may: the PIT and the ACPI PM
+  // timer count in the same simulated time).
+  uint64_t tsc_hz = 0;
+  uint64_t crystal_hz = 0;
 
   // Cycles one execution of `d` costs, decided at decode time: the class base, the
   // memory operand, and the few forms whose cost the class does not capture. At most
