@@ -88,6 +88,13 @@ void Machine::reset_protected32(uint32_t entry, uint32_t esp) {
   c.update_mode();
 }
 
+void Machine::reset_with(const std::function<void(isa::Cpu&)>& setup) {
+  reset_common();
+  setup(cpu_);
+  cpu_.update_mode();
+  cpu_.flush_tlb();
+}
+
 void Machine::reset_real_mode(uint16_t ip, uint16_t sp) {
   reset_common();
   isa::Cpu& c = cpu_;

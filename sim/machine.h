@@ -20,6 +20,7 @@
 // instruction at a time (step_one) and handles events at each boundary.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,11 @@ class Machine final : public isa::Bus {
   // used by tests and the random-code fuzz target until issue 3's mode transitions.
   void reset_protected32(uint32_t entry, uint32_t esp);
   void reset_real_mode(uint16_t ip, uint16_t sp);
+  // Power-on reset of the CPU (time and counters restart, empty TLBs, the model's
+  // MSR values), then `setup` writes the entry state a boot protocol hands over
+  // (registers, segments with their caches, CR0/CR3/CR4/EFER, GDTR...), after which
+  // the derived mode (CPL, code size) is recomputed. For loaders (sim/boot/).
+  void reset_with(const std::function<void(isa::Cpu&)>& setup);
 
   RunResult run(const RunLimits& limits);
   void request_stop(StopReason r, uint32_t value = 0);
