@@ -1,5 +1,9 @@
-# nestsim_add_workload(): build a freestanding bare-metal ELF64 kernel that nestsim
-# (and, through scripts/bench/, Bochs and QEMU) runs.
+# nestsim_add_workload(): build a freestanding bare-metal kernel that nestsim, QEMU
+# (`-kernel`) and, through scripts/bench/bochs/, Bochs run: a Multiboot v1 image
+# (workloads/README.md). The code is 64-bit, linked as ELF64 (NAME.elf64: symbols and
+# debug information, for gdb/addr2line) and converted to an ELF32 container (NAME.elf)
+# with `objcopy -O elf32-i386`, because multiboot loaders (QEMU's among them) refuse
+# ELF64 images; the boot stub's 32-bit entry is the ELF32 entry point.
 #
 # Workloads are compiled with the system gcc and nasm by custom commands, never with
 # CMAKE_C_COMPILER and the project's flags: a sanitizer or fuzz preset must not leak
@@ -12,15 +16,19 @@
 #     [C_FLAGS  -O3 ...]            # extra gcc flags, after the defaults
 #     [OUTPUT_NAME name]            # default NAME; output is <binary dir>/<name>.elf
 #     [OBJECT_DEPENDS file ...]     # extra inputs of every compile (generated headers)
-#     [NO_RUNTIME]                  # do not link workloads/lib (entry stub, serial, exit)
+#     [NO_RUNTIME]                  # do not link workloads/lib (boot stub, serial, traps,
+#                                   # exit): the sources bring a multiboot header named
+#                                   # multiboot_header in section .text.boot and _start
 #     [HOSTED])                     # a Linux user-space program instead of a kernel:
 #                                   # no runtime, no link.ld (the sources bring _start)
 #
-# Creates target NAME (in ALL) and sets its property NESTSIM_ELF to the ELF's path.
+# Creates target NAME (in ALL) and sets its properties NESTSIM_ELF (the bootable image,
+# <name>.elf; for HOSTED the Linux executable) and NESTSIM_ELF64 (<name>.elf64).
 # Objects (and their gcc/nasm dependency files) go to <binary dir>/NAME.dir/.
 
 find_program(NESTSIM_WORKLOAD_CC NAMES gcc REQUIRED)
 find_program(NESTSIM_NASM NAMES nasm REQUIRED)
+find_program(NESTSIM_OBJCOPY NAMES objcopy REQUIRED)
 
 # Settings are INTERNAL cache entries so the function sees them from any directory.
 set(_lib ${CMAKE_CURRENT_LIST_DIR}/../lib)
@@ -40,9 +48,12 @@ set(NESTSIM_WORKLOAD_LD_FLAGS
   -Wl,-z,max-page-size=4096
   CACHE INTERNAL "link flags of workloads")
 set(NESTSIM_WORKLOAD_RUNTIME_SOURCES
-  ${NESTSIM_WORKLOAD_LIB_DIR}/entry.asm
+  ${NESTSIM_WORKLOAD_LIB_DIR}/boot.asm
+  ${NESTSIM_WORKLOAD_LIB_DIR}/start.c
   ${NESTSIM_WORKLOAD_LIB_DIR}/rt.c
   ${NESTSIM_WORKLOAD_LIB_DIR}/mem.c
+  ${NESTSIM_WORKLOAD_LIB_DIR}/trap.c
+  ${NESTSIM_WORKLOAD_LIB_DIR}/trap_entry.asm
   CACHE INTERNAL "workloads/lib sources")
 
 # Compiles one source to an object; returns the object path in OUT_VAR.
@@ -103,6 +114,7 @@ function(nestsim_add_workload NAME)
   if(NOT W_NO_RUNTIME AND NOT W_HOSTED)
     list(APPEND srcs ${NESTSIM_WORKLOAD_RUNTIME_SOURCES})
   endif()
+  list(REMOVE_DUPLICATES srcs)  # a runtime file also named in SOURCES is built once
   set(objs "")
   foreach(src IN LISTS srcs)
     _nestsim_workload_object(obj ${NAME} ${src}
@@ -117,14 +129,35 @@ function(nestsim_add_workload NAME)
     set(script_flags "")
   endif()
   set(elf ${CMAKE_CURRENT_BINARY_DIR}/${W_OUTPUT_NAME}.elf)
-  add_custom_command(OUTPUT ${elf}
+  if(W_HOSTED)
+    add_custom_command(OUTPUT ${elf}
+      COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_LD_FLAGS} -Wl,-Map,${elf}.map
+              ${objs} -o ${elf}
+      DEPENDS ${objs}
+      COMMENT "Workload ${NAME}: link ${W_OUTPUT_NAME}.elf"
+      VERBATIM COMMAND_EXPAND_LISTS)
+    add_custom_target(${NAME} ALL DEPENDS ${elf})
+    set_target_properties(${NAME} PROPERTIES NESTSIM_ELF ${elf} NESTSIM_ELF64 ${elf})
+    return()
+  endif()
+  set(elf64 ${CMAKE_CURRENT_BINARY_DIR}/${W_OUTPUT_NAME}.elf64)
+  add_custom_command(OUTPUT ${elf64}
     COMMAND ${NESTSIM_WORKLOAD_CC} ${NESTSIM_WORKLOAD_LD_FLAGS} ${script_flags}
-            -Wl,-Map,${elf}.map ${objs} -o ${elf}
+            -Wl,-Map,${elf64}.map ${objs} -o ${elf64}
     DEPENDS ${objs} ${script}
-    COMMENT "Workload ${NAME}: link ${W_OUTPUT_NAME}.elf"
+    COMMENT "Workload ${NAME}: link ${W_OUTPUT_NAME}.elf64"
     VERBATIM COMMAND_EXPAND_LISTS)
+  # The ELF32 container, and a check that its multiboot header is where loaders look.
+  add_custom_command(OUTPUT ${elf}
+    COMMAND ${NESTSIM_OBJCOPY} -O elf32-i386 ${elf64} ${elf}.tmp
+    COMMAND ${CMAKE_COMMAND} -DIMAGE=${elf}.tmp
+            -P ${NESTSIM_WORKLOAD_LIB_DIR}/../cmake/check_multiboot.cmake
+    COMMAND ${CMAKE_COMMAND} -E rename ${elf}.tmp ${elf}
+    DEPENDS ${elf64} ${NESTSIM_WORKLOAD_LIB_DIR}/../cmake/check_multiboot.cmake
+    COMMENT "Workload ${NAME}: ${W_OUTPUT_NAME}.elf (multiboot ELF32)"
+    VERBATIM)
   add_custom_target(${NAME} ALL DEPENDS ${elf})
-  set_target_properties(${NAME} PROPERTIES NESTSIM_ELF ${elf})
+  set_target_properties(${NAME} PROPERTIES NESTSIM_ELF ${elf} NESTSIM_ELF64 ${elf64})
 endfunction()
 
 # nestsim_add_workload_test(TEST_NAME WORKLOAD_TARGET [STATUS n] [EXPECT regex])

@@ -219,5 +219,23 @@ _Noreturn void rt_exit(uint32_t v) {
 
 _Noreturn void rt_assert_fail(const char* file, int line, const char* expr) {
   rt_printf("ASSERT FAILED %s:%d: %s\n", file, line, expr);
-  rt_exit(1);
+  rt_exit(RT_EXIT_ASSERT);
+}
+
+// One record at a time: the simulator copies it during the OUT, so a static buffer will
+// do (the runtime is single-threaded). Aligned so it never straddles a page.
+static char report_buf[RT_REPORT_MAX] __attribute__((aligned(RT_REPORT_MAX)));
+
+void rt_report(const char* key, const char* fmt, ...) {
+  int n = rt_snprintf(report_buf, sizeof report_buf, "%s=", key);
+  if (n < (int)sizeof report_buf - 1) {
+    va_list ap;
+    va_start(ap, fmt);
+    rt_vsnprintf(report_buf + n, sizeof report_buf - (size_t)n, fmt, ap);
+    va_end(ap);
+  }
+  // Identity paging: the linear address is the physical one, and below 4 GiB. The
+  // barrier keeps the compiler from moving the buffer's stores after the OUT.
+  __asm__ volatile("" ::: "memory");
+  rt_outl(RT_REPORT_PORT, (uint32_t)(uintptr_t)report_buf);
 }

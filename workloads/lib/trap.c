@@ -31,14 +31,16 @@ static struct __attribute__((packed)) {
   uint16_t reserved3, iomap_base;
 } tss __attribute__((aligned(16)));
 static uint8_t ring0_stack[16384] __attribute__((aligned(16)));
+static uint8_t df_stack[4096] __attribute__((aligned(16)));  // IST1: #DF
 
 static uint64_t exec_probe_target;
 static uint64_t user_code_lin, user_fixup_lin, user_stack_top;
 
-static void set_gate(unsigned v, void* handler, unsigned dpl) {
+// A 64-bit interrupt gate (SDM Vol. 3A 6.14.1, Figure 6-8): IF is cleared on entry.
+static void set_gate(unsigned v, void* handler, unsigned dpl, unsigned ist) {
   uint64_t off = (uint64_t)handler;
-  idt[v].lo = (off & 0xFFFF) | (0x08ull << 16) | ((0x8Eull | (dpl << 5)) << 40) |
-              (((off >> 16) & 0xFFFF) << 48);
+  idt[v].lo = (off & 0xFFFF) | (0x08ull << 16) | ((uint64_t)ist << 32) |
+              ((0x8Eull | (dpl << 5)) << 40) | (((off >> 16) & 0xFFFF) << 48);
   idt[v].hi = off >> 32;
 }
 
@@ -52,9 +54,12 @@ void rt_trap_init(void) {
   gdt[6] = (sizeof tss - 1) | ((t & 0xFFFFFF) << 16) | (0x89ull << 40) | ((t >> 24 & 0xFF) << 56);
   gdt[7] = t >> 32;
   tss.rsp[0] = (uint64_t)(ring0_stack + sizeof ring0_stack);
-  tss.iomap_base = sizeof tss;
-  for (unsigned v = 0; v < 32; v++) set_gate(v, rt_trap_stubs + 16 * v, 0);
-  set_gate(0x80, rt_trap_user_return, 3);
+  // #DF on its own stack (SDM Vol. 3A 6.14.5): a #PF from an overflowing stack cannot
+  // push its frame, becomes #DF, and would triple-fault on the same stack.
+  tss.ist[0] = (uint64_t)(df_stack + sizeof df_stack);
+  tss.iomap_base = sizeof tss;  // no I/O bitmap: CPL 3 port I/O faults (IOPL = 0)
+  for (unsigned v = 0; v < 32; v++) set_gate(v, rt_trap_stubs + 16 * v, 0, v == 8 ? 1 : 0);
+  set_gate(0x80, rt_trap_user_return, 3, 0);
 
   struct __attribute__((packed)) {
     uint16_t limit;
@@ -79,6 +84,14 @@ void rt_trap_init(void) {
       : "rax", "memory");
 }
 
+// SDM Vol. 3A Table 6-1.
+static const char* vector_name(uint64_t v) {
+  static const char* const kNames[32] = {
+      "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "coprocessor overrun",
+      "#TS", "#NP", "#SS", "#GP", "#PF", "reserved", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP"};
+  return v < 32 && kNames[v] ? kNames[v] : "reserved";
+}
+
 void rt_trap_handle(struct rt_frame* f) {
   rt_last_fault.vector = f->vector;
   rt_last_fault.error = f->error;
@@ -101,9 +114,15 @@ void rt_trap_handle(struct rt_frame* f) {
     f->rax = f->vector;
     return;
   }
-  rt_printf("unexpected exception %lu error 0x%lx at %lx:%lx cr2 %lx\n", f->vector, f->error,
-            f->cs, f->rip, rt_last_fault.cr2);
-  rt_exit(2);
+  // Not expected: report and end the run. A fault while reporting (a broken UART path,
+  // a smashed stack) ends it at once.
+  static bool reporting;
+  if (reporting) rt_exit(RT_EXIT_EXCEPTION);
+  reporting = true;
+  rt_printf("unexpected exception %lu (%s) error 0x%lx at %lx:%lx rsp %lx cr2 %lx\n",
+            f->vector, vector_name(f->vector), f->error, f->cs, f->rip, f->rsp,
+            rt_last_fault.cr2);
+  rt_exit(RT_EXIT_EXCEPTION);
 }
 
 int rt_probe_exec(const void* p) {

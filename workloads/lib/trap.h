@@ -1,15 +1,19 @@
 // Exceptions, rings and probes for bare-metal tests (64-bit mode, CPL 0 at start).
 //
-// rt_trap_init() loads the runtime's own GDT (the boot contract gives no usable one),
-// a 64-bit TSS (RSP0 on a runtime stack) and an IDT whose vectors 0-31 record the event
-// and whose vector 0x80 (DPL 3) returns from ring 3 to the kernel (rt_user_call).
+// rt_start() calls rt_trap_init() before main, so every program has the runtime's own
+// GDT, a 64-bit TSS (RSP0 on a runtime stack, IST1 on a separate stack for #DF so that
+// a kernel stack overflow is still reported) and an IDT whose vectors 0-31 record the
+// event and whose vector 0x80 (DPL 3) returns from ring 3 to the kernel
+// (rt_user_call). Calling rt_trap_init() again reloads the same tables.
 //
 // GDT: 0x08 kernel code64, 0x10 kernel data, 0x18 user code32, 0x20 user data,
 //      0x28 user code64, 0x30 TSS (16 bytes). User selectors have RPL 3: 0x23, 0x2B.
 //
 // Faults are recoverable only inside the probes below: a probe returns -1 when the access
 // completed and the vector when it faulted; rt_last_fault describes the last fault. A
-// fault anywhere else prints the frame and ends the run with value 2.
+// fault anywhere else prints the vector, error code, CS:RIP, RSP and CR2 on the serial
+// port and ends the run with RT_EXIT_EXCEPTION (2; status 5); a fault while printing
+// that ends it at once with the same value.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
