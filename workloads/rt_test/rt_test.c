@@ -1,6 +1,9 @@
 // Self-test of the workload runtime (lib/): formatting, memory functions, string
-// instructions in both directions. Exits 0 when every check passes.
+// instructions in both directions, the boot stub's machine state and the boot
+// information. Exits 0 when every check passes.
+#include "multiboot.h"
 #include "rt.h"
+#include "trap.h"
 
 static int failures;
 
@@ -64,9 +67,48 @@ static void test_memory(void) {
   RT_ASSERT(strlen("") == 0 && strlen("abc") == 3);
 }
 
+// What lib/boot.asm and rt_start promise (see boot.asm's header).
+static void test_boot_state(void) {
+  uint64_t cr0 = rt_read_cr0(), cr4 = rt_read_cr4(), efer = rt_rdmsr(0xC0000080);
+  RT_ASSERT((cr0 & 0x80010001u) == 0x80010001u);  // PG, WP, PE
+  RT_ASSERT(cr4 & (1u << 5));                     // PAE
+  RT_ASSERT((efer & 0x500) == 0x500);             // LME, LMA
+  uint32_t r[4];
+  rt_cpuid(0x80000001, 0, r);
+  RT_ASSERT(!!(efer & (1u << 11)) == !!(r[3] & (1u << 20)));  // NXE iff CPUID says NX
+  // Identity map: a few addresses read through it equal what we wrote through it.
+  static volatile uint64_t probe = 0x1234;
+  RT_ASSERT(*(volatile uint64_t*)(uintptr_t)&probe == 0x1234);
+  struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr, gdtr;
+  __asm__ volatile("sidt %0; sgdt %1" : "=m"(idtr), "=m"(gdtr));
+  RT_ASSERT(idtr.limit == 256 * 16 - 1);  // rt_trap_init ran
+  RT_ASSERT(gdtr.limit == 8 * 8 - 1);
+  uint16_t cs;
+  __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+  RT_ASSERT(cs == 0x08);
+  // 16-byte aligned stack at main's callees (SysV ABI).
+  RT_ASSERT(((uintptr_t)__builtin_frame_address(0) & 15) == 0);
+}
+
+static void test_boot_info(void) {
+  const struct mb_info* mb = rt_mbi();
+  RT_ASSERT(mb != 0);
+  RT_ASSERT(mb->flags & MB_INFO_MEMORY);
+  RT_ASSERT(rt_mem_bytes() >= 2u << 20);
+  // QEMU and nestsim pass "<image path> <append>": the first word is the image.
+  const char* cl = rt_cmdline();
+  RT_ASSERT(mb->flags & MB_INFO_CMDLINE ? cl[0] != 0 : cl[0] == 0);
+  RT_ASSERT(rt_cmdline_args() >= cl && rt_cmdline_args() <= cl + strlen(cl));
+  rt_printf("rt_test: %llu MiB usable, arguments \"%s\"\n",
+            (unsigned long long)(rt_mem_bytes() >> 20), rt_cmdline_args());
+  rt_report("rt_test.mem_mib", "%llu", (unsigned long long)(rt_mem_bytes() >> 20));
+}
+
 int main(void) {
   test_format();
   test_memory();
+  test_boot_state();
+  test_boot_info();
   if (failures) {
     rt_printf("rt_test: %d failures\n", failures);
     return 1;
