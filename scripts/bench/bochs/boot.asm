@@ -1,36 +1,37 @@
-; Boot path for running nestsim's bare-metal ELF kernels on PC emulators (Bochs, QEMU)
-; whose firmware cannot load an ELF64 image. Builds a 1.44 MB floppy image:
+; Boot path for running nestsim's bare-metal kernels on PC emulators from a floppy
+; (Bochs, whose firmware has no multiboot loader; QEMU can also boot the kernels directly
+; with -kernel). Builds a 1.44 MB floppy image:
 ;
 ;   sector 0      boot sector: loads sectors 1..N to 0x7E00 with INT 13h (CHS)
 ;   sector 1..    stage 2 (below), then the kernel's flattened PT_LOAD segments
 ;
-; Stage 2 establishes exactly the entry state of nestsim's `run` contract
-; (workloads/README.md): 64-bit mode, CPL 0, CS = 0x08 (64-bit code), DS/ES/SS/FS/GS =
-; 0x10 (flat data), 4-level paging with linear == physical for the first 1 GiB (2 MiB
-; pages), interrupts off, RSP = 0x80000, RFLAGS = 0x2, kernel copied to its load address
-; with BSS zeroed; then it jumps to the ELF entry point.
+; Stage 2 acts as a minimal Multiboot v1 loader (Multiboot 0.6.96, 3.2 "Machine state"):
+; it asks the BIOS for the memory size (INT 15h E801h, else 88h), enables A20, enters
+; 32-bit protected mode with flat segments, copies the kernel to its load address and
+; zeroes its BSS, writes a multiboot information structure (flags: memory and command
+; line) at MBI_ADDR, and jumps to the ELF entry point with EAX = 0x2BADB002, EBX = MBI,
+; paging off, IF = 0. The kernel's own stub (workloads/lib/boot.asm) does the rest.
 ;
 ; mkimg.py assembles this file with:
 ;   KERNEL_BLOB   path of the flat kernel image (from the lowest p_paddr)
 ;   KERNEL_LOAD   physical load address of the blob
 ;   KERNEL_MEMSZ  bytes to cover from KERNEL_LOAD (blob + trailing BSS)
-;   KERNEL_ENTRY  ELF e_entry
+;   KERNEL_ENTRY  ELF e_entry (the 32-bit multiboot entry)
 
 %ifndef KERNEL_BLOB
   %error "define KERNEL_BLOB, KERNEL_LOAD, KERNEL_MEMSZ and KERNEL_ENTRY"
 %endif
 
-PML4          equ 0x1000        ; page tables: three 4 KiB pages below the BIOS area
-PDPT          equ 0x2000
-PD            equ 0x3000
-STACK_TOP     equ 0x80000
+MBI_ADDR      equ 0x1000        ; multiboot information, then the command line (page 1)
+MBI_CMDLINE   equ MBI_ADDR + 0x100
+STACK_TOP     equ 0x7C00        ; below the boot sector, while stage 2 runs
+MB_BOOT_MAGIC equ 0x2BADB002
 SECTORS_PER_TRACK equ 18        ; 1.44 MB floppy geometry
 HEADS         equ 2
 IMAGE_SECTORS equ 2880
 
-CODE64_SEL    equ 0x08
+CODE32_SEL    equ 0x08
 DATA_SEL      equ 0x10
-CODE32_SEL    equ 0x18
 
 bits 16
 org 0x7C00
@@ -106,6 +107,33 @@ lba        dw 0
 
 ; ---- stage 2 (sector 1, at 0x7E00) ---------------------------------------------
 stage2:
+    ; Memory size for the MBI: INT 15h E801h gives KiB in 1-16 MiB (AX or CX) and
+    ; 64 KiB blocks above 16 MiB (BX or DX); without it, INT 15h 88h gives KiB above
+    ; 1 MiB (at most 64 MiB).
+    xor cx, cx
+    xor dx, dx
+    mov ax, 0xE801
+    int 0x15
+    jc .e88
+    jcxz .use_ax
+    mov ax, cx
+    mov bx, dx
+.use_ax:
+    movzx eax, ax
+    movzx ebx, bx
+    shl ebx, 6                  ; 64 KiB blocks -> KiB
+    add eax, ebx
+    jmp .have_mem
+.e88:
+    mov ah, 0x88
+    int 0x15
+    movzx eax, ax
+.have_mem:
+    mov [mem_upper_kib], eax
+    int 0x12                    ; KiB of conventional memory
+    movzx eax, ax
+    mov [mem_lower_kib], eax
+
     ; Fast A20 gate (port 0x92 bit 1); bit 0 would reset the machine.
     in al, 0x92
     or al, 2
@@ -124,75 +152,55 @@ pm32:
     mov ax, DATA_SEL
     mov ds, ax
     mov es, ax
+    mov fs, ax
+    mov gs, ax
     mov ss, ax
     mov esp, STACK_TOP
 
-    ; Identity map of the first 1 GiB with 2 MiB pages: PML4[0] -> PDPT[0] -> PD.
-    mov edi, PML4
-    mov ecx, 3 * 4096 / 4
-    xor eax, eax
-    rep stosd
-    mov dword [PML4], PDPT | 3  ; present, writable
-    mov dword [PDPT], PD | 3
-    mov edi, PD
-    mov eax, 0x83               ; present, writable, PS (2 MiB)
-    mov ecx, 512
-.pde:
-    mov [edi], eax
-    mov dword [edi + 4], 0
-    add eax, 0x200000
-    add edi, 8
-    loop .pde
-
-    ; Protected mode -> IA-32e mode (SDM Vol. 3A 10.8.5): CR4.PAE, CR3, EFER.LME,
-    ; then CR0.PG; the far jump into a 64-bit code segment completes the switch.
-    mov eax, cr4
-    or eax, 1 << 5              ; CR4.PAE
-    mov cr4, eax
-    mov eax, PML4
-    mov cr3, eax
-    mov ecx, 0xC0000080         ; IA32_EFER
-    rdmsr
-    or eax, 1 << 8              ; EFER.LME
-    wrmsr
-    mov eax, cr0
-    or eax, 1 << 31             ; CR0.PG
-    mov cr0, eax
-    jmp CODE64_SEL:lm64
-
-bits 64
-lm64:
-    mov ax, DATA_SEL
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov fs, ax
-    mov gs, ax
     ; Copy the kernel to its load address, then zero what the file does not cover.
-    mov rsi, kernel_blob
-    mov rdi, KERNEL_LOAD
-    mov rcx, KERNEL_BLOB_SIZE
+    mov esi, kernel_blob
+    mov edi, KERNEL_LOAD
+    mov ecx, KERNEL_BLOB_SIZE
     rep movsb
-    mov rcx, KERNEL_MEMSZ - KERNEL_BLOB_SIZE
+    mov ecx, KERNEL_MEMSZ - KERNEL_BLOB_SIZE
     xor eax, eax
     rep stosb
-    ; The rest of the entry state, then go.
-    mov rsp, STACK_TOP
-    push 2
-    popfq                       ; RFLAGS = 0x2: IF = 0, DF = 0
+
+    ; The multiboot information (Multiboot 0.6.96, 3.3): zeroed, then flags bit 0
+    ; (mem_lower, mem_upper) and bit 2 (cmdline).
+    mov edi, MBI_ADDR
+    mov ecx, 0x100 / 4
     xor eax, eax
-    xor ecx, ecx
-    xor esi, esi
-    xor edi, edi
-    mov rax, KERNEL_ENTRY
-    jmp rax
+    rep stosd
+    mov dword [MBI_ADDR + 0], (1 << 0) | (1 << 2)
+    mov eax, [mem_lower_kib]
+    mov [MBI_ADDR + 4], eax
+    mov eax, [mem_upper_kib]
+    mov [MBI_ADDR + 8], eax
+    mov dword [MBI_ADDR + 16], MBI_CMDLINE
+    mov esi, cmdline
+    mov edi, MBI_CMDLINE
+    mov ecx, cmdline_end - cmdline
+    rep movsb
+
+    push 2
+    popfd                       ; EFLAGS = 0x2: IF = 0, DF = 0
+    mov eax, MB_BOOT_MAGIC
+    mov ebx, MBI_ADDR
+    mov ecx, KERNEL_ENTRY
+    jmp ecx
+
+align 4
+mem_lower_kib dd 0
+mem_upper_kib dd 0
+cmdline       db "floppy", 0    ; the image name: no arguments
+cmdline_end:
 
 align 8
 gdt:
     dq 0                        ; null
-    dq 0x00AF9A000000FFFF       ; 0x08: 64-bit code, DPL 0 (L=1, D=0)
+    dq 0x00CF9A000000FFFF       ; 0x08: flat 4 GiB 32-bit code, DPL 0
     dq 0x00CF92000000FFFF       ; 0x10: flat 4 GiB data, DPL 0
-    dq 0x00CF9A000000FFFF       ; 0x18: flat 32-bit code, DPL 0 (stage 2 only)
 gdt_end:
 gdt_desc:
     dw gdt_end - gdt - 1
@@ -208,8 +216,8 @@ LOAD_SECTORS equ (image_end - stage2 + 511) / 512
 %if KERNEL_LOAD < 0x100000
   %error "kernel must load at or above 1 MiB"
 %endif
-%if KERNEL_LOAD + KERNEL_MEMSZ > 0x40000000
-  %error "kernel must end below 1 GiB (the identity map)"
+%if KERNEL_LOAD + KERNEL_MEMSZ > 0x100000000
+  %error "kernel must end below 4 GiB"
 %endif
 
     times IMAGE_SECTORS * 512 - ($ - $$) db 0

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Make a bootable 1.44 MB floppy image from a nestsim bare-metal ELF64 kernel.
+"""Make a bootable 1.44 MB floppy image from a nestsim bare-metal multiboot kernel.
 
-The image boots on Bochs and QEMU (BIOS firmware): boot.asm loads the kernel, enters
-64-bit mode with the entry state of nestsim's `run` contract and jumps to e_entry.
+The image boots on Bochs and QEMU (BIOS firmware): boot.asm loads the kernel, and
+enters it at e_entry as a Multiboot v1 loader would (32-bit protected mode, EAX =
+0x2BADB002, EBX = the multiboot information). The kernel is an ELF32 (the workloads'
+NAME.elf) or ELF64 (NAME.elf64) x86 executable; its entry point must be the 32-bit
+multiboot entry.
 
 usage: mkimg.py KERNEL.elf OUT.img
 """
@@ -14,8 +17,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PT_LOAD = 1
-# Stage 2 and the blob are loaded at 0x7E00 and must stay below the page tables' and
-# stack's neighbourhood; the boot sector advances ES one sector at a time up to here.
+# Stage 2 and the blob are loaded at 0x7E00 and stay well below the EBDA (0x9FC00);
+# the boot sector advances ES one sector at a time up to here.
 MAX_LOADED = 0x70000 - 0x7E00 - 4096
 
 
@@ -27,19 +30,28 @@ def load_segments(path):
     data = open(path, "rb").read()
     if len(data) < 64 or data[:4] != b"\x7fELF":
         fail(f"{path}: not an ELF file")
-    if data[4] != 2 or data[5] != 1:
-        fail(f"{path}: not a little-endian ELF64 file")
-    (e_type, e_machine, _, e_entry, e_phoff, _, _, _, e_phentsize, e_phnum) = struct.unpack_from(
-        "<HHIQQQIHHH", data, 16)
-    if e_machine != 62:
-        fail(f"{path}: not an x86-64 ELF (e_machine {e_machine})")
+    if data[4] not in (1, 2) or data[5] != 1:
+        fail(f"{path}: not a little-endian ELF32 or ELF64 file")
+    elf64 = data[4] == 2
+    if elf64:
+        (_, e_machine, _, e_entry, e_phoff, _, _, _, e_phentsize, e_phnum) = struct.unpack_from(
+            "<HHIQQQIHHH", data, 16)
+    else:
+        (_, e_machine, _, e_entry, e_phoff, _, _, _, e_phentsize, e_phnum) = struct.unpack_from(
+            "<HHIIIIIHHH", data, 16)
+    if e_machine not in (3, 62):
+        fail(f"{path}: not an x86 ELF (e_machine {e_machine})")
     segs = []
     for i in range(e_phnum):
         off = e_phoff + i * e_phentsize
-        if off + 56 > len(data):
+        if off + (56 if elf64 else 32) > len(data):
             fail(f"{path}: truncated program header table")
-        p_type, _, p_offset, _, p_paddr, p_filesz, p_memsz, _ = struct.unpack_from(
-            "<IIQQQQQQ", data, off)
+        if elf64:
+            p_type, _, p_offset, _, p_paddr, p_filesz, p_memsz, _ = struct.unpack_from(
+                "<IIQQQQQQ", data, off)
+        else:
+            p_type, p_offset, _, p_paddr, p_filesz, p_memsz, _, _ = struct.unpack_from(
+                "<IIIIIIII", data, off)
         if p_type != PT_LOAD or p_memsz == 0:
             continue
         if p_offset + p_filesz > len(data):
