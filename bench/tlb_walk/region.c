@@ -1,6 +1,6 @@
 // The memory tlb_walk.asm walks: 16 MiB of zeroed pages. In the bare-metal kernel
 // (BENCH_ITERS is defined only there) they are mapped a second time with 4 KiB pages
-// at linear 512 GiB through new 4-level tables whose PML4 keeps the loader's identity
+// at linear 512 GiB through new 4-level tables whose PML4 keeps the boot stub's identity
 // map (SDM Vol. 3A 4.5), and CR3 is switched to them; the hosted build, which checks
 // the result, uses the buffer as it is.
 #include <stdint.h>
