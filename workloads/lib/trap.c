@@ -5,13 +5,6 @@
 
 volatile struct rt_fault rt_last_fault;
 
-// The register frame trap_common (trap_entry.asm) builds: pushed GPRs, then the stub's
-// vector and error code, then the CPU's frame.
-struct rt_frame {
-  uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-  uint64_t vector, error, rip, cs, rflags, rsp, ss;
-};
-
 extern char rt_trap_stubs[], rt_trap_user_return[];
 extern char rt_probe_read_insn[], rt_probe_write_insn[], rt_probe_fixup[], rt_probe_exec_fixup[];
 extern char rt_user_blob_start[], rt_user_blob_fixup[], rt_user_blob_end[];
@@ -34,6 +27,7 @@ static uint8_t ring0_stack[16384] __attribute__((aligned(16)));
 static uint8_t df_stack[4096] __attribute__((aligned(16)));  // IST1: #DF
 
 static uint64_t exec_probe_target;
+static rt_handler handlers[256];
 static uint64_t user_code_lin, user_fixup_lin, user_stack_top;
 
 // A 64-bit interrupt gate (SDM Vol. 3A 6.14.1, Figure 6-8): IF is cleared on entry.
@@ -58,7 +52,7 @@ void rt_trap_init(void) {
   // push its frame, becomes #DF, and would triple-fault on the same stack.
   tss.ist[0] = (uint64_t)(df_stack + sizeof df_stack);
   tss.iomap_base = sizeof tss;  // no I/O bitmap: CPL 3 port I/O faults (IOPL = 0)
-  for (unsigned v = 0; v < 32; v++) set_gate(v, rt_trap_stubs + 16 * v, 0, v == 8 ? 1 : 0);
+  for (unsigned v = 0; v < 256; v++) set_gate(v, rt_trap_stubs + 16 * v, 0, v == 8 ? 1 : 0);
   set_gate(0x80, rt_trap_user_return, 3, 0);
 
   struct __attribute__((packed)) {
@@ -92,7 +86,15 @@ static const char* vector_name(uint64_t v) {
   return v < 32 && kNames[v] ? kNames[v] : "reserved";
 }
 
+void rt_set_handler(unsigned vector, rt_handler fn) {
+  if (vector < 256) handlers[vector] = fn;
+}
+
 void rt_trap_handle(struct rt_frame* f) {
+  if (handlers[f->vector]) {
+    handlers[f->vector](f);
+    return;
+  }
   rt_last_fault.vector = f->vector;
   rt_last_fault.error = f->error;
   rt_last_fault.rip = f->rip;
@@ -119,9 +121,13 @@ void rt_trap_handle(struct rt_frame* f) {
   static bool reporting;
   if (reporting) rt_exit(RT_EXIT_EXCEPTION);
   reporting = true;
-  rt_printf("unexpected exception %lu (%s) error 0x%lx at %lx:%lx rsp %lx cr2 %lx\n",
-            f->vector, vector_name(f->vector), f->error, f->cs, f->rip, f->rsp,
-            rt_last_fault.cr2);
+  if (f->vector >= 32)
+    rt_printf("unexpected interrupt, vector %lu, at %lx:%lx rsp %lx\n", f->vector, f->cs,
+              f->rip, f->rsp);
+  else
+    rt_printf("unexpected exception %lu (%s) error 0x%lx at %lx:%lx rsp %lx cr2 %lx\n",
+              f->vector, vector_name(f->vector), f->error, f->cs, f->rip, f->rsp,
+              rt_last_fault.cr2);
   rt_exit(RT_EXIT_EXCEPTION);
 }
 

@@ -2,9 +2,11 @@
 //
 // rt_start() calls rt_trap_init() before main, so every program has the runtime's own
 // GDT, a 64-bit TSS (RSP0 on a runtime stack, IST1 on a separate stack for #DF so that
-// a kernel stack overflow is still reported) and an IDT whose vectors 0-31 record the
-// event and whose vector 0x80 (DPL 3) returns from ring 3 to the kernel
-// (rt_user_call). Calling rt_trap_init() again reloads the same tables.
+// a kernel stack overflow is still reported) and an IDT of 256 interrupt gates: every
+// vector records the event and goes to its handler (rt_set_handler) or the default
+// report, except vector 0x80 (DPL 3), which returns from ring 3 to the kernel
+// (rt_user_probe). Calling rt_trap_init() again reloads the same tables and keeps the
+// handlers.
 //
 // GDT: 0x08 kernel code64, 0x10 kernel data, 0x18 user code32, 0x20 user data,
 //      0x28 user code64, 0x30 TSS (16 bytes). User selectors have RPL 3: 0x23, 0x2B.
@@ -13,7 +15,8 @@
 // completed and the vector when it faulted; rt_last_fault describes the last fault. A
 // fault anywhere else prints the vector, error code, CS:RIP, RSP and CR2 on the serial
 // port and ends the run with RT_EXIT_EXCEPTION (2; status 5); a fault while printing
-// that ends it at once with the same value.
+// that ends it at once with the same value. An interrupt (vector 32-255) without a
+// handler is reported and ends the run the same way.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +28,21 @@ struct rt_fault {
 extern volatile struct rt_fault rt_last_fault;
 
 void rt_trap_init(void);
+
+// The register frame the common entry (trap_entry.asm) builds: pushed GPRs, then the
+// vector and error code (0 for vectors without one, SDM Vol. 3A Table 6-1), then the
+// CPU's frame. A handler may change it; IRETQ returns through it.
+struct rt_frame {
+  uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+typedef void (*rt_handler)(struct rt_frame*);
+// Runs fn for `vector` instead of the default report (NULL restores it); fn returns to
+// the interrupted code (an interrupt handler sends its own EOI). For exceptions it runs
+// before the probes' fix-ups. Vector 0x80 is taken by rt_user_probe's return gate.
+void rt_set_handler(unsigned vector, rt_handler fn);
+static inline void rt_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void rt_cli(void) { __asm__ volatile("cli" ::: "memory"); }
 
 // Supervisor probes (run at CPL 0): one access of 8 bytes at p (exec: a near CALL to p,
 // which must hold a RET).

@@ -13,12 +13,13 @@ global rt_probe_read_insn, rt_probe_write_insn, rt_probe_fixup, rt_probe_exec_fi
 global rt_user_enter
 global rt_user_blob_start, rt_user_blob_fixup, rt_user_blob_end
 
-; Vectors 0-31: push a zero error code where the CPU pushes none (SDM Vol. 3A Table 6-1)
-; so that struct rt_frame (trap.c) fits every vector. Each stub is 16 bytes.
+; Vectors 0-255: push a zero error code where the CPU pushes none (SDM Vol. 3A Table 6-1;
+; interrupts never push one) so that struct rt_frame (trap.h) fits every vector. Each
+; stub is 16 bytes (push imm8/imm32, push imm32, jmp rel32 at most).
 align 16
 rt_trap_stubs:
 %assign v 0
-%rep 32
+%rep 256
     align 16
   %if v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21
   %else
