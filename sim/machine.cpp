@@ -39,6 +39,11 @@ Machine::Machine(const MachineConfig& cfg)
       rng_(cfg.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
   bind_system_forms(isa::handler_table());
   cpu_.bus = this;
+  dev_ctx_.events = &events_;
+  dev_ctx_.cycles = &cpu_.cycles;
+  dev_ctx_.cpu_hz = model_->tsc_hz;
+  dev_ctx_.irq = &irq_;
+  events_.on_change([this] { update_deadline(); });
   cpu_.event_cycles = model_->timing.event;
   mem_.map_ports(0x3F8, 8, &devices_.uart);
   mem_.map_ports(0xF4, 4, &devices_.exit);
@@ -330,12 +335,22 @@ inline bool stop_or_attention(const isa::Cpu& c) {
 
 void Machine::dispatch(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
+  limit_cycles_ = lim.max_cycles;
+  update_deadline();
   // Blocks while nothing needs attention; instruction by instruction while anything
-  // does (events, single-step, breakpoints).
+  // does (events, single-step, breakpoints). Device events due by now fire first.
   while (!c.stop_request && c.icount < lim.max_insns && c.cycles < lim.max_cycles) {
+    if (c.cycles >= events_.next_due()) run_due_events();
+    if (c.stop_request) break;
     if (c.attention) run_stepped(lim);
     else run_blocks(lim);
   }
+}
+
+// Fires the device events due at the current cycle (sim/events.h). Their effects
+// (interrupt lines, a stop request) are seen at this instruction boundary.
+void Machine::run_due_events() {
+  events_.run_due(cpu_.cycles);
 }
 
 // The hot loop: runs blocks back to back until a stop request, Cpu::attention, a
@@ -346,14 +361,16 @@ void Machine::dispatch(const RunLimits& lim) {
 // exceptions) and is delivered through the IDT.
 void Machine::run_blocks(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
-  const uint64_t max_insns = lim.max_insns, max_cycles = lim.max_cycles;
+  const uint64_t max_insns = lim.max_insns;
   Block* b = nullptr;
   Block* prev = nullptr;  // the block just completed, whose chain may give the next
   const isa::DecodedInst* p = nullptr;
   uint64_t rip = c.r[isa::kRegRip];
   try {
     for (;;) {
-      if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= max_cycles)) return;
+      // deadline_: the cycle limit or the next device event, whichever is first; a
+      // device may move it from inside a block (an OUT that arms a timer).
+      if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= deadline_)) return;
       rip = c.r[isa::kRegRip];
       p = nullptr;
       if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
@@ -494,12 +511,18 @@ bool Machine::service_events() {
     }
   }
   if (ev.activity == isa::Activity::kHlt) {
-    // Nothing to deliver: skip ahead to when the controller may raise INTR, or end
-    // the run if nothing ever can (no controller, or IF = 0: only an NMI could).
+    // Nothing to deliver: skip ahead to the next device event (or to when a test's
+    // controller says it may raise INTR), so an idle guest costs no host time. With
+    // IF = 0 only an NMI could wake the CPU; no device here sends one by itself, so
+    // `cli; hlt` ends the run (kHalted), as it does when nothing is scheduled.
     const bool wakeable = intc_ && (c.rflags & isa::FLAG_IF);
-    const uint64_t next = wakeable ? intc_->next_event(c.cycles) : ~0ull;
-    if (next == ~0ull) request_stop(StopReason::kHalted);
-    else c.cycles = std::max(c.cycles + 1, next);
+    uint64_t next = wakeable ? std::min(intc_->next_event(c.cycles), events_.next_due()) : ~0ull;
+    if (next == ~0ull) {
+      request_stop(StopReason::kHalted);
+    } else {
+      c.cycles = std::max(c.cycles + 1, std::min(next, limit_cycles_));
+      if (c.cycles >= events_.next_due()) run_due_events();
+    }
     return true;
   }
   return false;
@@ -551,6 +574,7 @@ void Machine::execute_one() {
 }
 
 void Machine::step_one() {
+  if (cpu_.cycles >= events_.next_due()) run_due_events();
   if (needs_attention() && service_events()) return;
   execute_one();
 }
@@ -560,6 +584,7 @@ void Machine::step_one() {
 void Machine::run_stepped(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
   while (!c.stop_request && c.icount < lim.max_insns && c.cycles < lim.max_cycles) {
+    if (c.cycles >= events_.next_due()) run_due_events();
     c.attention = needs_attention();
     if (!c.attention) return;
     if (!service_events()) execute_one();

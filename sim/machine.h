@@ -19,6 +19,7 @@
 // RF, interrupt shadows, debug traps, enabled DR7 breakpoints, HLT) it runs one
 // instruction at a time (step_one) and handles events at each boundary.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,7 +33,10 @@
 #include "mmu/tlb.h"
 #include "sim/code_cache.h"
 #include "sim/cpu_model.h"
+#include "sim/dev/device.h"
+#include "sim/dev/irq.h"
 #include "sim/devices.h"
+#include "sim/events.h"
 #include "sim/interrupts.h"
 
 namespace sim {
@@ -120,8 +124,15 @@ class Machine final : public isa::Bus {
     cpu_.ev.nmi_pending = true;
     cpu_.attention = true;
   }
-  // Instruction tracing (sim/trace.h); null = off.
-  void set_tracer(class Tracer* t) { tracer_ = t; }
+  // Instruction tracing (sim/trace.h); null = off. Devices log their accesses and
+  // interrupt lines through DeviceContext::trace while the trace window is open.
+  void set_tracer(class Tracer* t);
+
+  // Simulated time for devices (sim/events.h): the run loop fires due events at block
+  // boundaries and a halted CPU skips to the next one.
+  EventQueue& events() { return events_; }
+  DeviceContext& device_context() { return dev_ctx_; }
+  IrqRouter& irq() { return irq_; }
 
   struct Counters {
     uint64_t faults = 0, tlb_fills = 0, smc_invalidations = 0;
@@ -186,6 +197,16 @@ class Machine final : public isa::Bus {
   RunResult result_;
   class Tracer* tracer_ = nullptr;
   InterruptController* intc_ = nullptr;
+  // Devices' view of the machine (sim/dev/device.h) and the time they share.
+  EventQueue events_;
+  IrqRouter irq_;
+  DeviceContext dev_ctx_;
+  // The block loop's cycle deadline: min(run limit, next device event), recomputed
+  // when either changes (EventQueue::on_change, run()).
+  uint64_t limit_cycles_ = ~0ull;
+  uint64_t deadline_ = ~0ull;
+  void update_deadline() { deadline_ = std::min(limit_cycles_, events_.next_due()); }
+  void run_due_events();
   // The event that started the current delivery chain (reported on shutdown).
   isa::CpuFault chain_first_{};
   uint64_t chain_rip_ = 0;

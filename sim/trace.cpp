@@ -117,6 +117,21 @@ void Tracer::event(uint64_t icount, TraceMode mode, std::string_view kind, std::
                int(kind.size()), kind.data(), int(detail.size()), detail.data());
 }
 
+void Machine::set_tracer(Tracer* t) {
+  tracer_ = t;
+  if (!t) {
+    dev_ctx_.trace = nullptr;
+    return;
+  }
+  // Device and interrupt-line records, while the window is open (the same rule as
+  // the core's events): "ICOUNT MODE ! dev uart0.thr w 0x41 (port 0x3f8, 1 byte)".
+  dev_ctx_.trace = [this](std::string_view kind, std::string_view detail) {
+    Tracer& tr = *tracer_;
+    if (tr.done() || cpu_.icount < tr.filter().start || !tr.wants_kind(kind)) return;
+    tr.event(cpu_.icount, trace_mode_of(cpu_), kind, detail);
+  };
+}
+
 // Untraced before the window opens and after it closes (Machine::dispatch, exact
 // instruction limits); stepwise inside it. Events are found by comparing the core's
 // event counters around each step, so the engine needs no tracing hooks.

@@ -71,6 +71,15 @@ class Tracer {
            (filter_.modes >> unsigned(m) & 1);
   }
   TraceRegs regs() const { return regs_; }
+  // Event kinds from devices ("dev": register accesses, "irq": interrupt lines and
+  // controller decisions) can be left out: set_kind("dev", false).
+  void set_kind(std::string_view kind, bool on) {
+    if (kind == "dev") dev_ = on;
+    else if (kind == "irq") irq_ = on;
+  }
+  bool wants_kind(std::string_view kind) const {
+    return kind == "dev" ? dev_ : kind == "irq" ? irq_ : true;
+  }
 
   // The state an instruction record compares against (registers before it).
   struct Before {
@@ -97,6 +106,7 @@ class Tracer {
   std::FILE* out_;
   TraceFilter filter_;
   TraceRegs regs_;
+  bool dev_ = true, irq_ = true;
   uint64_t records_ = 0;
   size_t cs_handle_[3] = {};  // Capstone handles for 16/32/64-bit code (0 = unavailable)
 };
