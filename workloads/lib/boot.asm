@@ -19,8 +19,8 @@
 ;      as 1 GiB pages when CPUID.80000001H:EDX.Page1GB[26] says so, else four page
 ;      directories of 2 MiB pages. All pages supervisor, writable, write-back (the
 ;      memory types of MMIO come from the MTRRs/PAT as the firmware left them)
-;   4. CR4.PAE, CR3, EFER.LME (+ NXE when CPUID.80000001H:EDX.NX[20]), CR0.PG|WP, and a
-;      far jump into the 64-bit code segment (SDM Vol. 3A 10.8.5 "Initializing IA-32e
+;   4. CR4 = PAE, CR3, EFER = LME (+ NXE when CPUID.80000001H:EDX.NX[20]), CR0 = PG WP
+;      NE ET MP PE, and a far jump into the 64-bit code segment (SDM Vol. 3A 10.8.5 "Initializing IA-32e
 ;      Mode")
 ;   5. in 64-bit mode: reloads the data segments and calls rt_start(magic, mbi); the
 ;      magic check itself is in C so that a bad one is reported on the (initialised)
@@ -118,21 +118,24 @@ _start:
     jnz .pde
 
 .paging:
-    mov eax, cr4
-    or eax, 1 << 5                  ; CR4.PAE
+    ; Control registers are written whole, not ORed: the multiboot state leaves all but
+    ; CR0.PE/PG undefined, and a stray CR4.LA57 or PCIDE would change what the tables
+    ; mean.
+    mov eax, 1 << 5                 ; CR4 = PAE
     mov cr4, eax
     mov eax, boot_pml4
     mov cr3, eax
-    mov ecx, 0xC0000080             ; IA32_EFER
-    rdmsr
-    or eax, 1 << 8                  ; LME
+    mov ecx, 0xC0000080             ; IA32_EFER = LME (+ NXE: the XD bit is usable)
+    mov eax, 1 << 8
     bt ebp, 20
     jnc .no_nx
-    or eax, 1 << 11                 ; NXE: the XD bit of page-table entries is usable
+    or eax, 1 << 11
 .no_nx:
+    xor edx, edx
     wrmsr
-    mov eax, cr0
-    or eax, (1 << 31) | (1 << 16) | 1   ; PG, WP (supervisor writes honour R/W), PE
+    ; CR0 = PG, WP (supervisor writes honour R/W), NE, ET, MP, PE; caches on (CD = NW =
+    ; 0), x87 usable (EM = TS = 0).
+    mov eax, 0x80010033
     mov cr0, eax
     jmp CODE64_SEL:long_mode
 
