@@ -92,6 +92,12 @@ class Bus {
   // Return false for "no such MSR": the core raises #GP(0).
   virtual bool platform_rdmsr(Cpu& c, uint32_t index, uint64_t& value);
   virtual bool platform_wrmsr(Cpu& c, uint32_t index, uint64_t value);
+  // IA32_APIC_BASE was written (after the core validated it and stored the new value,
+  // isa/msr.cpp): the local APIC changes mode or moves (SDM Vol. 3A 11.4.4, 11.12.5).
+  virtual void apic_base_changed(Cpu& c, uint64_t value) {
+    (void)c;
+    (void)value;
+  }
   // HLT, MWAIT: the processor stops fetching until an event (activity state set).
   virtual void halt(Cpu& c);
   // Triple fault or another shutdown condition (SDM Vol. 3A 6.15, #DF).

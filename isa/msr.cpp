@@ -104,6 +104,7 @@ void write_fn(Cpu& c, MsrId id, uint32_t i, uint64_t* s, uint64_t v) {
       if (was_x2 && en && !x2) raise_gp0();
       if (!was_en && x2) raise_gp0();
       *s = v;
+      c.bus->apic_base_changed(c, v);
       return;
     }
     case MsrId::FEATURE_CONTROL: {

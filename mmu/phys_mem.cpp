@@ -82,6 +82,10 @@ void PhysMem::map_mmio(uint64_t base, uint64_t size, MmioDevice* dev) {
   mmio_.push_back({base, size, dev});
 }
 
+void PhysMem::unmap_mmio(MmioDevice* dev) {
+  std::erase_if(mmio_, [dev](const MmioRange& r) { return r.dev == dev; });
+}
+
 void PhysMem::map_ports(uint16_t first, uint16_t count, PortDevice* dev) {
   for (unsigned i = 0; i < count; i++) ports_[uint16_t(first + i)] = dev;
 }

@@ -52,6 +52,8 @@ class PhysMem {
   void write(uint64_t pa, const void* src, unsigned size);
 
   void map_mmio(uint64_t base, uint64_t size, MmioDevice* dev);
+  // Removes every range of `dev` (a device that moves, like the local APIC's page).
+  void unmap_mmio(MmioDevice* dev);
   void map_ports(uint16_t first, uint16_t count, PortDevice* dev);
   uint32_t port_in(uint16_t port, unsigned size);
   void port_out(uint16_t port, unsigned size, uint32_t value);
