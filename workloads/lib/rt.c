@@ -217,6 +217,8 @@ _Noreturn void rt_exit(uint32_t v) {
   for (;;) __asm__ volatile("cli; hlt");
 }
 
+bool rt_on_nestsim(void) { return rt_inl(RT_REPORT_PORT) == RT_REPORT_SIGNATURE; }
+
 _Noreturn void rt_assert_fail(const char* file, int line, const char* expr) {
   rt_printf("ASSERT FAILED %s:%d: %s\n", file, line, expr);
   rt_exit(RT_EXIT_ASSERT);
@@ -234,6 +236,8 @@ void rt_report(const char* key, const char* fmt, ...) {
     rt_vsnprintf(report_buf + n, sizeof report_buf - (size_t)n, fmt, ap);
     va_end(ap);
   }
+  for (char* p = report_buf; *p; ++p)
+    if (*p < 0x20 || *p > 0x7E) *p = '?';
   // Identity paging: the linear address is the physical one, and below 4 GiB. The
   // barrier keeps the compiler from moving the buffer's stores after the OUT.
   __asm__ volatile("" ::: "memory");

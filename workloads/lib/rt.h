@@ -75,10 +75,13 @@ const struct mb_info* rt_mbi(void);
 // NUL; longer records are cut) into a buffer and hands its physical address to the
 // simulator with a 32-bit OUT to port RT_REPORT_PORT (nestsim's ReportPort,
 // sim/dev/misc.h), which records it with the run's results. On machines without the
-// port (QEMU, Bochs) the write goes to an unassigned port and is ignored. Keys should
-// be [A-Za-z0-9_.]; the value is free text.
-enum { RT_REPORT_PORT = 0x0B10, RT_REPORT_MAX = 256 };
+// port (QEMU, Bochs) the write goes to an unassigned port and is ignored. The key must
+// be non-empty and should be [A-Za-z0-9_.]; the value is free text. The device takes
+// printable ASCII only, so other bytes (tabs, newlines) are sent as '?'.
+enum { RT_REPORT_PORT = 0x0B10, RT_REPORT_MAX = 256, RT_REPORT_SIGNATURE = 0x4D49534E };
 void rt_report(const char* key, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// True under nestsim: a 32-bit IN from the report port reads "NSIM" (all-ones elsewhere).
+bool rt_on_nestsim(void);
 
 // ---- end of run -------------------------------------------------------------
 // Exit values of the runtime itself (status = (v << 1) | 1 on nestsim and QEMU).

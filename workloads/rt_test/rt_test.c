@@ -129,6 +129,7 @@ static void test_boot_info(void) {
   rt_printf("rt_test: %llu MiB usable, arguments \"%s\"\n",
             (unsigned long long)(rt_mem_bytes() >> 20), rt_cmdline_args());
   rt_report("rt_test.mem_mib", "%llu", (unsigned long long)(rt_mem_bytes() >> 20));
+  rt_report("rt_test.nestsim", "%d", rt_on_nestsim());
 }
 
 int main(void) {
