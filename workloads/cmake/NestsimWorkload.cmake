@@ -160,12 +160,13 @@ function(nestsim_add_workload NAME)
   set_target_properties(${NAME} PROPERTIES NESTSIM_ELF ${elf} NESTSIM_ELF64 ${elf64})
 endfunction()
 
-# nestsim_add_workload_test(TEST_NAME WORKLOAD_TARGET [STATUS n] [EXPECT regex])
-# A ctest test that runs `nestsim run <elf>` and checks the exit status (default 1:
-# the kernel exited with value 0) and, when given, that the output matches EXPECT.
+# nestsim_add_workload_test(TEST_NAME WORKLOAD_TARGET [STATUS n] [EXPECT regex]
+#                           [TIMEOUT s] [ARGS nestsim options...])
+# A ctest test that runs `nestsim run [ARGS] <elf>` and checks the exit status (default
+# 1: the kernel exited with value 0) and, when given, that the output matches EXPECT.
 # Does nothing when tests are off or the nestsim executable is not part of the build.
 function(nestsim_add_workload_test TEST_NAME WORKLOAD_TARGET)
-  cmake_parse_arguments(PARSE_ARGV 2 T "" "STATUS;EXPECT;TIMEOUT" "")
+  cmake_parse_arguments(PARSE_ARGV 2 T "" "STATUS;EXPECT;TIMEOUT" "ARGS")
   if(NOT NESTSIM_TESTS OR NOT TARGET nestsim)
     return()
   endif()
@@ -176,9 +177,10 @@ function(nestsim_add_workload_test TEST_NAME WORKLOAD_TARGET)
     set(T_TIMEOUT 300)
   endif()
   get_target_property(elf ${WORKLOAD_TARGET} NESTSIM_ELF)
+  list(JOIN T_ARGS "|" args)  # one argument through add_test; the driver splits it
   add_test(NAME ${TEST_NAME}
     COMMAND ${CMAKE_COMMAND} -DNESTSIM=$<TARGET_FILE:nestsim> -DELF=${elf}
-            -DSTATUS=${T_STATUS} -DEXPECT=${T_EXPECT}
+            -DSTATUS=${T_STATUS} -DEXPECT=${T_EXPECT} "-DARGS=${args}"
             -P ${NESTSIM_WORKLOAD_LIB_DIR}/../cmake/run_workload.cmake)
   set_tests_properties(${TEST_NAME} PROPERTIES LABELS workload TIMEOUT ${T_TIMEOUT})
 endfunction()
