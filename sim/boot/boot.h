@@ -56,5 +56,6 @@ LoadedImage load_flat(Machine& m, const std::vector<uint8_t>& file, const BootOp
 // Detection helpers (true when the format's magic is present and well placed).
 bool is_bzimage(const std::vector<uint8_t>& file);
 bool has_multiboot_header(const std::vector<uint8_t>& file);
+bool has_pvh_note(const std::vector<uint8_t>& file);  // an ELF with XEN_ELFNOTE_PHYS32_ENTRY
 
 }  // namespace sim

@@ -171,8 +171,13 @@ bool is_elf(const std::vector<uint8_t>& file) {
 }
 
 ElfImage parse_elf(const std::vector<uint8_t>& file) {
+  if (file.size() < EI_NIDENT) {
+    const size_t n = std::min<size_t>(file.size(), SELFMAG);
+    if (n == 0 || std::memcmp(file.data(), ELFMAG, n) == 0)
+      throw ImageError("image is truncated: no complete ELF header");
+    throw ImageError("not an ELF image");
+  }
   if (!is_elf(file)) throw ImageError("not an ELF image");
-  if (file.size() < EI_NIDENT) throw ImageError("image is truncated: no complete ELF header");
   ElfImage e;
   const unsigned cls = file[EI_CLASS];
   if (cls != ELFCLASS32 && cls != ELFCLASS64) throw ImageError("ELF image has an unknown class");

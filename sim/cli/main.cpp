@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <chrono>
 #include <cerrno>
 #include <csignal>
@@ -24,8 +25,10 @@
 #include <vector>
 
 #include "isa/bind.h"
+#include "sim/boot/boot.h"
 #include "sim/loader.h"
 #include "sim/machine.h"
+#include "sim/memmap.h"
 #include "sim/progress.h"
 #include "sim/results_db.h"
 #include "sim/stats.h"
@@ -48,8 +51,9 @@ void usage(std::ostream& os, const po::options_description& opts) {
   os << "usage: nestsim run IMAGE [options]\n"
         "       nestsim cpu-models\n"
         "       nestsim --help | --version\n\n"
-        "Runs IMAGE (an ELF64 executable) on the simulated machine, prints what the guest\n"
-        "writes to COM1, then the run's statistics on stderr. Every option can also be\n"
+        "Runs IMAGE (a Multiboot kernel, a Linux bzImage, a PVH ELF kernel, an ELF64\n"
+        "executable, or raw bytes with --format flat) on the simulated machine, prints\n"
+        "what the guest writes to COM1, then the run's statistics on stderr. Every option can also be\n"
         "given in a --config file, one 'name = value' per line; the command line wins.\n"
         "Numbers (N, MiB) are decimal or 0x-prefixed hexadecimal.\n\n"
      << opts
@@ -88,6 +92,10 @@ void validate(boost::any& out, const std::vector<std::string>& values, Count*, i
 struct Options {
   std::string command, image, config, serial_out, cpu_model = "server";
   Count ram_mib = 128, max_insns = 0, max_cycles = 0, seed = 0;
+  // Boot (sim/boot/boot.h).
+  std::string format = "auto", append, initrd, entry_mode, mem;
+  std::vector<std::string> modules;
+  Count load_addr = 0x100000, entry = 0;
   bool quiet = false, stats = false, no_progress = false;
   std::string db, trace, trace_regs = "none", trace_range;
   std::vector<std::string> trace_modes;
@@ -102,7 +110,22 @@ po::options_description make_options(Options& o) {
       ("config", po::value(&o.config)->value_name("FILE"),
        "read options from FILE (one 'name = value' per line, same names as here)")
       ("ram", po::value(&o.ram_mib)->value_name("MiB")->default_value(Count(128)),
-       "guest RAM size in MiB (1..65536)")
+       "guest RAM size in MiB (2..3072)")
+      ("mem", po::value(&o.mem)->value_name("SIZE"),
+       "guest RAM size with a K, M or G suffix (no suffix: MiB, as QEMU's -m), e.g. 256M or 1G: 2M..3G, a multiple of 4K (instead of --ram)")
+      ("format", po::value(&o.format)->value_name("F")->default_value("auto"),
+       "image format: auto (detects a Linux bzImage, a Multiboot header, a PVH ELF note, then ELF64), linux, multiboot, pvh, elf64 or flat")
+      ("append", po::value(&o.append)->value_name("STR"),
+       "kernel command line (Multiboot: the MBI cmdline is 'IMAGE STR', as QEMU's; Linux and PVH: STR)")
+      ("module", po::value(&o.modules)->value_name("'FILE [ARGS]'")->composing(),
+       "Multiboot module: FILE is loaded 4 KiB aligned and 'FILE ARGS' is its command line (repeat for several)")
+      ("initrd", po::value(&o.initrd)->value_name("FILE"), "initial ramdisk (Linux and PVH images)")
+      ("entry-mode", po::value(&o.entry_mode)->value_name("M"),
+       "with --format flat: enter in real, prot32 or long mode (default long)")
+      ("load-addr", po::value(&o.load_addr)->value_name("A"),
+       "with --format flat: physical load address (default 0x100000)")
+      ("entry", po::value(&o.entry)->value_name("A"),
+       "with --format flat: entry address (default: the load address)")
       ("cpu-model", po::value(&o.cpu_model)->value_name("NAME")->default_value("server"),
        "CPU model (see 'nestsim cpu-models')")
       ("max-insns", po::value(&o.max_insns)->value_name("N"),
@@ -297,9 +320,77 @@ int exit_status_of(const sim::RunResult& r) {
   }
 }
 
+// --mem SIZE: decimal digits with an optional K/M/G (or KiB/MiB/GiB) suffix; no
+// suffix means MiB. False when malformed or out of range.
+bool parse_mem_size(const std::string& s, uint64_t& bytes) {
+  size_t n = 0;
+  while (n < s.size() && n < 12 && s[n] >= '0' && s[n] <= '9') n++;
+  if (n == 0 || (n < s.size() && s[n] >= '0' && s[n] <= '9')) return false;
+  uint64_t v = std::stoull(s.substr(0, n));
+  std::string suffix = s.substr(n);
+  for (char& ch : suffix) ch = char(std::toupper((unsigned char)ch));
+  unsigned shift;
+  if (suffix.empty() || suffix == "M" || suffix == "MIB") shift = 20;
+  else if (suffix == "K" || suffix == "KIB") shift = 10;
+  else if (suffix == "G" || suffix == "GIB") shift = 30;
+  else return false;
+  bytes = v << shift;
+  return (bytes >> shift) == v;
+}
+
+// Guest RAM from --ram (MiB) or --mem (SIZE): one line naming the option when bad.
+uint64_t ram_bytes_of(const Options& o, const po::variables_map& vm) {
+  if (vm.count("mem") && !vm["ram"].defaulted())
+    throw UsageError("--mem and --ram both give the RAM size: use one");
+  if (!vm.count("mem")) {
+    if (o.ram_mib < (sim::kMinRam >> 20) || o.ram_mib > (sim::kRamLimit >> 20))
+      throw UsageError("--ram must be between " + std::to_string(sim::kMinRam >> 20) + " and " +
+                       std::to_string(sim::kRamLimit >> 20) + " MiB of guest RAM (got " +
+                       std::to_string(o.ram_mib) + ")");
+    return o.ram_mib << 20;
+  }
+  uint64_t bytes = 0;
+  if (!parse_mem_size(o.mem, bytes) || bytes < sim::kMinRam || bytes > sim::kRamLimit || (bytes & 0xFFF))
+    throw UsageError("--mem: expected a size like 256M or 1G, from 2M to 3G and a multiple of 4K, got '" +
+                     o.mem + "'");
+  return bytes;
+}
+
+sim::BootOptions boot_options_of(const Options& o, const po::variables_map& vm) {
+  sim::BootOptions b;
+  b.path = o.image;
+  b.format = o.format;
+  b.append = o.append;
+  b.modules = o.modules;
+  b.initrd = o.initrd;
+  const std::string formats = " auto linux multiboot pvh elf64 flat ";
+  if (o.format.empty() || o.format.find(' ') != std::string::npos ||
+      formats.find(" " + o.format + " ") == std::string::npos)
+    throw UsageError("--format: unknown format '" + o.format + "' (auto, linux, multiboot, pvh, elf64, flat)");
+  for (const char* opt : {"entry-mode", "load-addr", "entry"})
+    if (vm.count(opt) && o.format != "flat")
+      throw UsageError(std::string("--") + opt + " needs --format flat");
+  if (vm.count("entry-mode")) {
+    if (o.entry_mode != "real" && o.entry_mode != "prot32" && o.entry_mode != "long")
+      throw UsageError("--entry-mode: expected real, prot32 or long, got '" + o.entry_mode + "'");
+    b.entry_mode = o.entry_mode;
+  }
+  b.load_addr = o.load_addr;
+  if (vm.count("entry")) b.entry = o.entry;
+  for (const std::string& mod : o.modules)
+    if (mod.empty() || mod[0] == ' ') throw UsageError("--module: expected 'FILE [ARGS]', got '" + mod + "'");
+  if (vm.count("initrd") && o.initrd.empty()) throw UsageError("--initrd: empty file name");
+  return b;
+}
+
 int run(const Options& o, const po::variables_map& vm, const std::string& command_line) {
-  if (o.ram_mib < 1 || o.ram_mib > 65536) {
-    std::cerr << "nestsim: --ram must be between 1 and 65536 MiB (got " << o.ram_mib << ")\n";
+  uint64_t ram_bytes = 0;
+  sim::BootOptions boot;
+  try {
+    ram_bytes = ram_bytes_of(o, vm);
+    boot = boot_options_of(o, vm);
+  } catch (const UsageError& e) {
+    std::cerr << "nestsim: " << e.what() << "\n";
     return kExitUsage;
   }
   const sim::CpuModel* model = sim::find_cpu_model(o.cpu_model);
@@ -347,14 +438,14 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   }
 
   sim::MachineConfig cfg;
-  cfg.ram_bytes = o.ram_mib << 20;
+  cfg.ram_bytes = ram_bytes;
   cfg.model = model;
   cfg.seed = o.seed;
   cfg.serial_out = serial;
   sim::Machine m(cfg);
   sim::LoadedImage img;
   try {
-    img = sim::load_image(m, o.image);
+    img = sim::boot_image(m, boot);
   } catch (const sim::ImageError& e) {
     std::cerr << "nestsim: " << o.image << ": " << e.what() << "\n";
     return kExitUsage;
@@ -529,7 +620,7 @@ int main(int argc, char** argv) {
   try {
     return run(o, vm, command_line);
   } catch (const std::bad_alloc&) {
-    std::cerr << "nestsim: out of host memory (is --ram too large?)\n";
+    std::cerr << "nestsim: out of host memory (is --ram/--mem too large?)\n";
     return kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "nestsim: internal error: " << e.what() << "\n";
