@@ -57,7 +57,9 @@ int rt_vsnprintf(char* buf, size_t size, const char* fmt, va_list ap);
 
 // ---- boot information (Multiboot v1, read before main) -------------------------
 // The loader's command line: on QEMU and nestsim "<image path> <append>" (PLATFORM.md);
-// "" when the loader gave none. A copy of up to 1023 bytes (rt_cmdline_truncated()).
+// "" when the loader gave none. A copy of up to 1023 bytes (rt_cmdline_truncated()),
+// made at the first call: call it before overwriting low memory (where loaders put
+// the string) if you do.
 const char* rt_cmdline(void);
 bool rt_cmdline_truncated(void);
 // The command line after its first word (the image name): what --append / -append gave.

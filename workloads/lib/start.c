@@ -8,12 +8,16 @@ enum { kBootMagic = 0x2BADB002 };  // EAX at a multiboot entry (Multiboot 0.6.96
 
 int main(void);
 
+// rt_start keeps only the MBI's address: reading it costs instructions that would
+// depend on the command line (the image's path), and benchmark kernels have golden
+// instruction and cycle counts. The accessors read it on their first call.
 static const struct mb_info* mbi;
-// A copy of the command line: programs may reuse low memory, where loaders put the
-// MBI and its strings. Longer command lines are cut (rt_cmdline_truncated()).
+// A copy of the command line, made at the first rt_cmdline*(): programs may reuse low
+// memory, where loaders put the MBI and its strings. Longer command lines are cut.
 static char cmdline[1024];
-static bool cmdline_cut;
+static bool cmdline_read, cmdline_cut;
 static uint64_t mem_bytes;
+static bool mem_read;
 
 // Usable RAM: the sum of the type-1 records of the memory map when there is one (3.3,
 // mmap_*), else the two legacy figures (mem_lower + mem_upper, KiB).
@@ -33,16 +37,15 @@ static uint64_t usable_ram(const struct mb_info* mb) {
   return 0;
 }
 
-static void read_boot_info(uint32_t mbi_phys) {
-  mbi = (const struct mb_info*)(uintptr_t)mbi_phys;
-  if (mbi->flags & MB_INFO_CMDLINE && mbi->cmdline) {
-    const char* s = (const char*)(uintptr_t)mbi->cmdline;
-    size_t n = 0;
-    while (s[n] && n + 1 < sizeof cmdline) cmdline[n] = s[n], ++n;
-    cmdline[n] = 0;
-    cmdline_cut = s[n] != 0;
-  }
-  mem_bytes = usable_ram(mbi);
+static void read_cmdline(void) {
+  if (cmdline_read) return;
+  cmdline_read = true;
+  if (!(mbi && mbi->flags & MB_INFO_CMDLINE && mbi->cmdline)) return;
+  const char* s = (const char*)(uintptr_t)mbi->cmdline;
+  size_t n = 0;
+  while (s[n] && n + 1 < sizeof cmdline) cmdline[n] = s[n], ++n;
+  cmdline[n] = 0;
+  cmdline_cut = s[n] != 0;
 }
 
 _Noreturn void rt_start(uint32_t magic, uint32_t mbi_phys) {
@@ -53,17 +56,28 @@ _Noreturn void rt_start(uint32_t magic, uint32_t mbi_phys) {
               kBootMagic);
     rt_exit(RT_EXIT_BOOT);
   }
-  read_boot_info(mbi_phys);
+  mbi = (const struct mb_info*)(uintptr_t)mbi_phys;
   rt_exit((uint32_t)main());
 }
 
 const struct mb_info* rt_mbi(void) { return mbi; }
-const char* rt_cmdline(void) { return cmdline; }
-bool rt_cmdline_truncated(void) { return cmdline_cut; }
-uint64_t rt_mem_bytes(void) { return mem_bytes; }
+const char* rt_cmdline(void) {
+  read_cmdline();
+  return cmdline;
+}
+
+bool rt_cmdline_truncated(void) {
+  read_cmdline();
+  return cmdline_cut;
+}
+
+uint64_t rt_mem_bytes(void) {
+  if (!mem_read) mem_bytes = mbi ? usable_ram(mbi) : 0, mem_read = true;
+  return mem_bytes;
+}
 
 const char* rt_cmdline_args(void) {
-  const char* s = cmdline;
+  const char* s = rt_cmdline();
   while (*s == ' ') ++s;
   while (*s && *s != ' ') ++s;  // the image name
   while (*s == ' ') ++s;
