@@ -2,7 +2,9 @@
 # `-kernel`, isa-debug-exit at 0xF4) and under nestsim; both must give the same serial
 # output, byte for byte, and the same exit status. QEMU is required: without it the test
 # FAILS (a compatibility check that cannot run has not passed).
-#   cmake -DNESTSIM=exe -DKERNELS="a.elf;b.elf" -DWORK=dir -P qemu_compat.cmake
+#   cmake -DNESTSIM=exe -DCASES="a.elf;b.elf!APPEND!MODULE" -DWORK=dir -P qemu_compat.cmake
+# A case is an image, optionally with '!'-separated command-line arguments (QEMU
+# -append, nestsim --append) and one module "FILE ARGS" (QEMU -initrd, nestsim --module).
 cmake_minimum_required(VERSION 3.20)
 find_program(QEMU NAMES qemu-system-x86_64)
 if(NOT QEMU)
@@ -11,7 +13,22 @@ if(NOT QEMU)
 endif()
 file(MAKE_DIRECTORY ${WORK})
 set(failed "")
-foreach(elf IN LISTS KERNELS)
+foreach(case IN LISTS CASES)
+  string(REPLACE "!" ";" parts "${case}")
+  list(GET parts 0 elf)
+  list(LENGTH parts n)
+  set(q_args "")
+  set(n_args "")
+  if(n GREATER 1)
+    list(GET parts 1 append)
+    list(APPEND q_args -append "${append}")
+    list(APPEND n_args --append "${append}")
+  endif()
+  if(n GREATER 2)
+    list(GET parts 2 module)
+    list(APPEND q_args -initrd "${module}")
+    list(APPEND n_args --module "${module}")
+  endif()
   cmake_path(GET elf STEM name)
   set(q_out ${WORK}/${name}.qemu.serial)
   set(n_out ${WORK}/${name}.nestsim.serial)
@@ -21,10 +38,10 @@ foreach(elf IN LISTS KERNELS)
     COMMAND ${QEMU} -machine pc,accel=tcg -cpu qemu64,vendor=GenuineIntel -m 128
             -display none -monitor none -parallel none -nic none -no-reboot
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -serial file:${q_out}
-            -kernel ${elf}
+            -kernel ${elf} ${q_args}
     RESULT_VARIABLE q_rc OUTPUT_VARIABLE q_log ERROR_VARIABLE q_log TIMEOUT 120)
   execute_process(
-    COMMAND ${NESTSIM} run -q --serial-out ${n_out} ${elf}
+    COMMAND ${NESTSIM} run -q --serial-out ${n_out} ${n_args} ${elf}
     RESULT_VARIABLE n_rc OUTPUT_VARIABLE n_log ERROR_VARIABLE n_log TIMEOUT 120)
   set(q_text "")
   set(n_text "")
