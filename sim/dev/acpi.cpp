@@ -73,25 +73,132 @@ Table build_facs() {
   return t;
 }
 
-// DSDT (ACPI 6.4 5.2.11.1) revision 2 (64-bit AML integers). Its AML, hand-encoded
-// (ACPI 6.4 20.2: NameOp, NameString, PackageOp, PkgLength, NumElements, data):
+// --- AML (ACPI 6.4 chapter 20), just the encodings the DSDT uses ----------------------
+
+using Aml = std::vector<uint8_t>;
+
+Aml cat(std::initializer_list<Aml> parts) {
+  Aml out;
+  for (const Aml& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+// PkgLength (20.2.4) followed by `body`: the length counts its own bytes; one byte up
+// to 63, else a lead byte (bits 7:6 = following bytes, bits 3:0 = low nibble) and
+// the rest of the length 8 bits a byte.
+Aml pkg(const Aml& body) {
+  size_t n = body.size() + 1;
+  Aml out;
+  if (n <= 0x3F) {
+    out.push_back(uint8_t(n));
+  } else {
+    unsigned follow = 1;
+    while ((n + follow) >> (4 + 8 * follow)) follow++;
+    n += follow;
+    out.push_back(uint8_t(follow << 6 | (n & 0x0F)));
+    for (unsigned i = 0; i < follow; i++) out.push_back(uint8_t(n >> (4 + 8 * i)));
+  }
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+Aml seg(const char s[4]) { return Aml(s, s + 4); }  // NameSeg (20.2.2)
+// Integer data objects (20.2.3): ZeroOp, OneOp, Byte/Word/DWord/QWordPrefix.
+Aml integer(uint64_t v) {
+  if (v <= 1) return {uint8_t(v)};
+  Aml out;
+  unsigned n = v <= 0xFF ? 1 : v <= 0xFFFF ? 2 : v <= 0xFFFF'FFFF ? 4 : 8;
+  out.push_back(n == 1 ? 0x0A : n == 2 ? 0x0B : n == 4 ? 0x0C : 0x0E);
+  for (unsigned i = 0; i < n; i++) out.push_back(uint8_t(v >> (8 * i)));
+  return out;
+}
+Aml name(const char s[4], const Aml& data) { return cat({{0x08}, seg(s), data}); }  // NameOp
+Aml package(std::initializer_list<Aml> elems) {  // PackageOp, PkgLength, NumElements
+  Aml body{uint8_t(elems.size())};
+  for (const Aml& e : elems) body.insert(body.end(), e.begin(), e.end());
+  return cat({{0x12}, pkg(body)});
+}
+Aml buffer(const Aml& bytes) { return cat({{0x11}, pkg(cat({integer(bytes.size()), bytes}))}); }
+Aml scope(const Aml& path, const Aml& body) { return cat({{0x10}, pkg(cat({path, body}))}); }
+Aml device(const char s[4], const Aml& body) {  // ExtOpPrefix DeviceOp
+  return cat({{0x5B, 0x82}, pkg(cat({seg(s), body}))});
+}
+// EisaId("PNPxxxx") (19.6.35): three letters in 5 bits each, then four hex digits,
+// stored big-endian in a DWord.
+uint32_t eisa_id(const char id[8]) {
+  auto hex = [](char c) { return uint32_t(c <= '9' ? c - '0' : c - 'A' + 10); };
+  const uint32_t v = uint32_t(id[0] - '@') << 26 | uint32_t(id[1] - '@') << 21 |
+                     uint32_t(id[2] - '@') << 16 | hex(id[3]) << 12 | hex(id[4]) << 8 |
+                     hex(id[5]) << 4 | hex(id[6]);
+  return (v >> 24) | ((v >> 8) & 0xFF00) | ((v << 8) & 0xFF'0000) | (v << 24);
+}
+
+// Resource descriptors (ACPI 6.4 6.4) of a ResourceTemplate.
+Aml le(uint64_t v, unsigned n) {
+  Aml out;
+  for (unsigned i = 0; i < n; i++) out.push_back(uint8_t(v >> (8 * i)));
+  return out;
+}
+// Address space descriptors (6.4.3.5): resource type 0 memory, 1 I/O, 2 bus number;
+// general flags 0x0C = ResourceProducer, PosDecode, MinFixed, MaxFixed.
+Aml word_space(uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max) {
+  return cat({{0x88}, le(13, 2), {type, 0x0C, type_flags}, le(0, 2), le(min, 2), le(max, 2),
+              le(0, 2), le(uint32_t(max) - min + 1, 2)});
+}
+Aml dword_memory(uint32_t min, uint32_t max) {  // Cacheable, ReadWrite (flags 0x03)
+  return cat({{0x87}, le(23, 2), {0, 0x0C, 0x03}, le(0, 4), le(min, 4), le(max, 4), le(0, 4),
+              le(uint64_t(max) - min + 1, 4)});
+}
+Aml io16(uint16_t port, uint8_t len) {  // IO (Decode16, port, port, 1, len) (6.4.2.5)
+  return cat({{0x47, 0x01}, le(port, 2), le(port, 2), {0x01, len}});
+}
+constexpr uint8_t kEntireRange = 0x03;  // WordIO type-specific flags: ISA and non-ISA ports
+
+// DSDT (ACPI 6.4 5.2.11.1) revision 2 (64-bit AML integers), encoded by the helpers
+// above (no ASL compiler here). In ASL:
 //
-//   Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
+//   Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })   // SLP_TYP a, b, reserved
+//   Scope (\_SB) {
+//     Device (PCI0) {
+//       Name (_HID, EisaId ("PNP0A03"))   // PCI host bridge
+//       Name (_UID, Zero)
+//       Name (_CRS, ResourceTemplate () {
+//         WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+//                        0x0000, 0x0000, 0x00FF, 0x0000, 0x0100)
+//         IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08)
+//         WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+//                 0x0000, 0x0000, 0x0CF7, 0x0000, 0x0CF8)
+//         WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+//                 0x0000, 0x0D00, 0xFFFF, 0x0000, 0xF300)
+//         DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable,
+//                      ReadWrite, 0, 0x000A0000, 0x000BFFFF, 0, 0x00020000)
+//         DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable,
+//                      ReadWrite, 0, <RAM end, 1 MiB aligned>, 0xFEBFFFFF, 0, <size>)
+//       })
+//     }
+//   }
 //
-//   08                 NameOp
-//   5F 53 35 5F        NameSeg "_S5_"
-//   12                 PackageOp
-//   08                 PkgLength: 8 bytes from here to the end of the package
-//   04                 NumElements
-//   0A 05              BytePrefix 5: SLP_TYP for PM1a_CNT (AcpiPm::kS5SlpTyp)
-//   0A 05              BytePrefix 5: SLP_TYP for PM1b_CNT (no PM1b block)
-//   00 00              Zero, Zero (reserved)
-Table build_dsdt() {
+// \_S5 gives the SLP_TYP that AcpiPm powers off on. PCI0 is the root of PCI bus 0
+// (PciHost), the resources it forwards as QEMU's pc describes them: all buses, the
+// ports but the configuration ports, the legacy VGA window and the 32-bit hole from
+// the end of RAM to below the I/O APIC. With no PCI0, an OS in ACPI mode would not
+// enumerate PCI at all. No _PRT: the host bridge uses no interrupt pin.
+Table build_dsdt(const AcpiConfig& c) {
+  static_assert(AcpiPm::kS5SlpTyp == 5, "the comment above shows SLP_TYP 5");
+  const uint32_t hole = uint32_t((c.ram_bytes + 0xF'FFFF) & ~0xF'FFFFull);
+  const Aml crs = cat({word_space(2, 0, 0x00, 0xFF), io16(0xCF8, 8),
+                       word_space(1, kEntireRange, 0x0000, 0x0CF7),
+                       word_space(1, kEntireRange, 0x0D00, 0xFFFF),
+                       dword_memory(0xA0000, 0xBFFFF), dword_memory(hole, 0xFEBF'FFFF),
+                       {0x79, 0x00}});  // End Tag (6.4.2.9), checksum 0: none
+  const Aml aml = cat({
+      name("_S5_", package({integer(AcpiPm::kS5SlpTyp), integer(AcpiPm::kS5SlpTyp),
+                            integer(0), integer(0)})),
+      scope({'\\', '_', 'S', 'B', '_'},
+            device("PCI0", cat({name("_HID", integer(eisa_id("PNP0A03"))),
+                                name("_UID", integer(0)), name("_CRS", buffer(crs))}))),
+  });
   Table t(kHeaderLen);
   header(t, "DSDT", 2);
-  static_assert(AcpiPm::kS5SlpTyp == 5, "the _S5 package below encodes SLP_TYP 5");
-  t.append({0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, AcpiPm::kS5SlpTyp, 0x0A,
-            AcpiPm::kS5SlpTyp, 0x00, 0x00});
+  t.b.insert(t.b.end(), aml.begin(), aml.end());
   finish(t);
   return t;
 }
@@ -217,6 +324,7 @@ void build_acpi_tables(mmu::PhysMem& mem, const AcpiConfig& c) {
         "below 0x10000");
   check(c.ram_bytes >= kFirmwareEnd && mem.in_ram(kFirmwareBase, kFirmwareEnd - kFirmwareBase),
         "guest RAM must cover the firmware area 0xE0000-0xFFFFF");
+  check(c.ram_bytes <= kRamLimit, "RAM above the 32-bit PCI hole is not described");
 
   // Placement: the RSDP first (its address is fixed), then each table at the next
   // 16-byte boundary (the FACS at a 64-byte one) in the order their addresses are
@@ -231,7 +339,7 @@ void build_acpi_tables(mmu::PhysMem& mem, const AcpiConfig& c) {
     return at;
   };
   const uint64_t facs = place(build_facs(), 64);
-  const uint64_t dsdt = place(build_dsdt(), 16);
+  const uint64_t dsdt = place(build_dsdt(c), 16);
   const uint64_t fadt = place(build_fadt(c, facs, dsdt), 16);
   const uint64_t madt = place(build_madt(c), 16);
   const uint64_t rsdt = place(build_sdt("RSDT", 4, {fadt, madt}), 16);

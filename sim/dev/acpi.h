@@ -47,7 +47,8 @@ struct AcpiConfig {
   uint16_t pm_base = 0x600;    // AcpiPm's ports (4-byte aligned, pm_base + 0x2F <= 0xFFFF)
   unsigned sci_irq = 9;        // ISA IRQ of the SCI (1-15, not 2); MADT override level/high
   uint8_t ioapic_id = 0;       // the I/O APIC's ID register at reset (QEMU's pc: 0)
-  bool reset_register = true;  // FADT RESET_REG_SUP: ResetControl is mapped at 0xCF9
+  bool reset_register = false;  // set when ResetControl is mapped at 0xCF9: FADT RESET_REG
+                                // (0xCF9, value 0x06) and RESET_REG_SUP
 };
 
 constexpr uint64_t kAcpiRsdpAddr = kFirmwareBase;  // 0xE0000

@@ -160,6 +160,7 @@ TEST_CASE("acpi tables: RSDP scan, checksums, RSDT/XSDT, FADT pointers", "[acpi]
 
 TEST_CASE("acpi tables: FADT fields", "[acpi]") {
   TableRig r;
+  r.cfg.reset_register = true;
   build_acpi_tables(r.phys, r.cfg);
   Tables t = walk(r.mem);
   Mem& m = r.mem;
@@ -223,26 +224,110 @@ TEST_CASE("acpi tables: FADT fields", "[acpi]") {
   CHECK(m.u(t.fadt + 120, 8) == 0);
 }
 
-TEST_CASE("acpi tables: the DSDT's \\_S5 package decodes to the PM1_CNT sleep type", "[acpi]") {
+TEST_CASE("acpi tables: the DSDT's AML: \\_S5 and the PCI root bridge", "[acpi]") {
   TableRig r;
-  build_acpi_tables(r.phys, r.cfg);
+  build_acpi_tables(r.phys, r.cfg);  // 16 MiB of RAM
   Tables t = walk(r.mem);
   Mem& m = r.mem;
   CHECK(m.u(t.dsdt + 8, 1) == 2);  // revision 2: 64-bit integers
   const uint64_t end = t.dsdt + m.u(t.dsdt + 4, 4);
   uint64_t pc = t.dsdt + 36;
+
+  // Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
   REQUIRE(m.u(pc++, 1) == 0x08);  // NameOp
   CHECK(m.str(pc, 4) == "_S5_");
   pc += 4;
   REQUIRE(m.u(pc++, 1) == 0x12);  // PackageOp
-  const uint64_t pkg_start = pc;
-  const uint64_t pkg_len = aml_pkglength(m, pc);
-  CHECK(pkg_start + pkg_len == end);  // the package is the rest of the table
-  REQUIRE(m.u(pc++, 1) == 4);         // NumElements
+  uint64_t at = pc;
+  const uint64_t s5_end = at + aml_pkglength(m, pc);
+  REQUIRE(m.u(pc++, 1) == 4);  // NumElements
   std::vector<uint64_t> elems;
-  while (pc < pkg_start + pkg_len) elems.push_back(aml_integer(m, pc));
-  CHECK(pc == end);
+  while (pc < s5_end) elems.push_back(aml_integer(m, pc));
+  CHECK(pc == s5_end);
   CHECK(elems == std::vector<uint64_t>{AcpiPm::kS5SlpTyp, AcpiPm::kS5SlpTyp, 0, 0});
+
+  // Scope (\_SB) { Device (PCI0) { _HID, _UID, _CRS } }
+  REQUIRE(m.u(pc++, 1) == 0x10);  // ScopeOp
+  at = pc;
+  CHECK(at + aml_pkglength(m, pc) == end);  // the scope is the rest of the table
+  CHECK(m.str(pc, 5) == "\\_SB_");
+  pc += 5;
+  REQUIRE(m.u(pc, 2) == 0x825B);  // ExtOpPrefix DeviceOp
+  pc += 2;
+  at = pc;
+  CHECK(at + aml_pkglength(m, pc) == end);
+  CHECK(m.str(pc, 4) == "PCI0");
+  pc += 4;
+  auto name = [&](const char* n) {
+    REQUIRE(m.u(pc++, 1) == 0x08);
+    CHECK(m.str(pc, 4) == n);
+    pc += 4;
+  };
+  name("_HID");
+  CHECK(aml_integer(m, pc) == 0x030A'D041);  // EisaId ("PNP0A03")
+  name("_UID");
+  CHECK(aml_integer(m, pc) == 0);
+  name("_CRS");
+  REQUIRE(m.u(pc++, 1) == 0x11);  // BufferOp
+  at = pc;
+  const uint64_t buf_end = at + aml_pkglength(m, pc);
+  CHECK(buf_end == end);
+  const uint64_t buf_size = aml_integer(m, pc);
+  CHECK(pc + buf_size == buf_end);
+
+  // The resource template (ACPI 6.4 6.4): {type, min, max, length} of each address
+  // space descriptor, the I/O port descriptor, the end tag.
+  struct Range { unsigned kind; uint64_t min, max, len; };
+  std::vector<Range> ranges;
+  bool end_tag = false;
+  while (pc < buf_end && !end_tag) {
+    const unsigned tag = unsigned(m.u(pc, 1));
+    if (tag == 0x79) {  // End Tag
+      end_tag = true;
+      pc += 2;
+    } else if (tag == 0x47) {  // I/O port: decode16, min, max, alignment, length
+      CHECK(m.u(pc + 1, 1) == 1);
+      ranges.push_back({0x47, m.u(pc + 2, 2), m.u(pc + 4, 2), m.u(pc + 7, 1)});
+      pc += 8;
+    } else if (tag == 0x88 || tag == 0x87) {  // Word / DWord address space
+      const unsigned w = tag == 0x88 ? 2 : 4;
+      const uint64_t len = m.u(pc + 1, 2);
+      CHECK(len == 3 + 5 * w);
+      const unsigned type = unsigned(m.u(pc + 3, 1));
+      CHECK(m.u(pc + 4, 1) == 0x0C);  // producer, positive decode, min/max fixed
+      const uint64_t f = pc + 6;
+      CHECK(m.u(f, w) == 0);          // granularity
+      CHECK(m.u(f + 3 * w, w) == 0);  // translation offset
+      ranges.push_back({tag << 8 | type, m.u(f + w, w), m.u(f + 2 * w, w), m.u(f + 4 * w, w)});
+      pc += 3 + len;
+    } else {
+      FAIL("unexpected resource descriptor " << tag);
+    }
+  }
+  CHECK(end_tag);
+  CHECK(pc == end);
+  REQUIRE(ranges.size() == 6);
+  auto check_range = [](const Range& g, unsigned kind, uint64_t min, uint64_t max) {
+    CHECK(g.kind == kind);
+    CHECK(g.min == min);
+    CHECK(g.max == max);
+    if (kind != 0x47) CHECK(g.len == max - min + 1);
+  };
+  check_range(ranges[0], 0x8802, 0x00, 0xFF);           // bus numbers
+  CHECK(ranges[1].kind == 0x47);                        // the configuration ports
+  CHECK(ranges[1].min == 0xCF8);
+  CHECK(ranges[1].len == 8);
+  check_range(ranges[2], 0x8801, 0x0000, 0x0CF7);       // I/O below them
+  check_range(ranges[3], 0x8801, 0x0D00, 0xFFFF);       // and above
+  check_range(ranges[4], 0x8700, 0xA0000, 0xBFFFF);     // legacy VGA window
+  check_range(ranges[5], 0x8700, 16ull << 20, 0xFEBFFFFF);  // the hole above RAM
+
+  // A RAM size that is not a MiB multiple: the hole starts at the next MiB.
+  r.cfg.ram_bytes = (16ull << 20) - 4096;
+  build_acpi_tables(r.phys, r.cfg);
+  t = walk(r.mem);
+  const uint64_t e = t.dsdt + m.u(t.dsdt + 4, 4);
+  CHECK(m.u(e - 2 - 26 + 10, 4) == 16ull << 20);
 }
 
 TEST_CASE("acpi tables: MADT entries", "[acpi]") {
@@ -325,6 +410,7 @@ TEST_CASE("acpi tables: configuration follows, bad configuration is refused", "[
   c.pm_base = 0; refused(c);
   c.pm_base = 0xFFE0; refused(c);
   c = r.cfg; c.ram_bytes = 0x80000; refused(c);
+  c.ram_bytes = kRamLimit + 1; refused(c);
   mmu::PhysMem small(0x80000);
   c = r.cfg;
   CHECK_THROWS_AS(build_acpi_tables(small, c), std::invalid_argument);
