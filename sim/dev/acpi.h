@@ -8,7 +8,10 @@
 //    +-> RSDT (5.2.7) and XSDT (5.2.8), each listing FADT and MADT
 //          FADT (5.2.9, revision 6, 276 bytes)
 //            +-> FACS (5.2.10, 64-byte aligned; FIRMWARE_CTRL = X_FIRMWARE_CTRL)
-//            +-> DSDT (5.2.11.1; DSDT = X_DSDT): only \_S5
+//            +-> DSDT (5.2.11.1; DSDT = X_DSDT): \_S5 and the PCI root bridge
+//                \_SB.PCI0 (PNP0A03, _CRS) over PciHost; no processor objects, no
+//                _PRT, no ISA devices (Linux finds the UART, RTC, PIC and PIT at
+//                their legacy ports)
 //          MADT (5.2.12, revision 5): local APICs, the I/O APIC, ISA overrides, NMI
 // OEM ID "NESTSM", OEM table ID "NESTSIM ", creator "NSIM". Not provided: HPET (not
 // modelled), MCFG (no PCIe), SRAT/SLIT, and the MP specification's floating pointer

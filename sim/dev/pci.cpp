@@ -129,7 +129,7 @@ uint64_t PciHost::io_read(Space s, uint64_t addr, unsigned size) {
   const PciFunction* f = selected();
   if (!f) return ones;
   const uint32_t v = f->read((config_address_ & 0xFC) + lane, n);
-  return n == size ? v : (v | (ones & ~((1u << (8 * n)) - 1)));
+  return v | (ones & ~uint32_t((1ull << (8 * n)) - 1));
 }
 
 void PciHost::io_write(Space s, uint64_t addr, unsigned size, uint64_t value) {
