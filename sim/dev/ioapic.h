@@ -72,7 +72,7 @@ class IoApic final : public Device, public IrqPins {
                             kRemoteIrr = 1ull << 14, kLevel = 1ull << 15, kMasked = 1ull << 16;
   // Writable: vector, delivery mode, destination mode, polarity, trigger, mask
   // (low dword) and the destination byte (high dword).
-  static constexpr uint64_t kWritable = 0xFF0000000001A7FFull;
+  static constexpr uint64_t kWritable = 0xFF0000000001AFFFull;
 
   bool asserted(unsigned pin) const { return level_[pin] != bool(redir_[pin] & kActiveLow); }
   bool uses_remote_irr(unsigned pin) const;
