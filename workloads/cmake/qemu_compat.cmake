@@ -65,6 +65,25 @@ foreach(case IN LISTS CASES)
     list(APPEND failed ${name})
   endif()
 endforeach()
+# QEMU only: the boot stub on a CPU without long mode (qemu32) says so on COM1 and ends
+# the run with RT_EXIT_BOOT (status 127) instead of hanging.
+list(GET CASES 0 first)
+string(REPLACE "!" ";" first "${first}")
+list(GET first 0 elf)
+execute_process(
+  COMMAND ${QEMU} -machine pc,accel=tcg -cpu qemu32 -m 128 -display none -monitor none
+          -parallel none -nic none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
+          -serial file:${WORK}/no_long_mode.serial -kernel ${elf}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE log ERROR_VARIABLE log TIMEOUT 60)
+set(text "")
+if(EXISTS ${WORK}/no_long_mode.serial)
+  file(READ ${WORK}/no_long_mode.serial text)
+endif()
+if(NOT rc STREQUAL "127" OR NOT text MATCHES "no long mode")
+  message("no long mode (QEMU -cpu qemu32): status ${rc}, output '${text}', QEMU: ${log}")
+  list(APPEND failed no_long_mode)
+endif()
+
 if(failed)
   message(FATAL_ERROR "workload.qemu_compat: QEMU and nestsim disagree on: ${failed}")
 endif()
