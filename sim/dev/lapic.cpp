@@ -633,6 +633,7 @@ void LocalApic::timer_event(uint64_t due) {
     }
   }
   timer_fired_++;
+  trace("irq", "timer expired");
   deliver_lvt(kTimer);
 }
 

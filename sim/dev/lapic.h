@@ -59,6 +59,15 @@
 // reset of a running CPU yet). SMI is dropped (no SMM). The ICR's delivery status
 // always reads 0 (idle): delivery is instantaneous.
 //
+// Statistics (Device base): dev.lapic.reads/writes[<reg>] with <reg> one of id,
+// version, tpr, apr, ppr, eoi, rrd, ldr, dfr, svr, isr0-7, tmr0-7, irr0-7, esr,
+// lvt_cmci, icr_lo (also the 64-bit x2APIC ICR), icr_hi, lvt_timer, lvt_thermal,
+// lvt_perf, lvt_lint0, lvt_lint1, lvt_error, initial_count, current_count, dcr,
+// self_ipi, tsc_deadline, rsvd_<offset> (reserved xAPIC offsets) and invalid
+// (unaligned offsets, offsets >= 0x400, x2APIC MSRs that #GP). An MMIO access of the
+// wrong size is counted under the register at its offset. x2APIC MSR accesses are
+// counted by the same names (Device::count()).
+//
 // Not modelled: LINT0 in a delivery mode other than ExtINT (the 8259 offers no edge
 // notification; such a LINT0 is inert), thermal/perf/CMCI sources (raise_lvt() lets
 // a future source fire them), remote read (RRD reads 0), SMI.
