@@ -3,6 +3,10 @@
 // (the traced loop starts at --trace-start) and a progress line per slice.
 //   nestsim_linux_boot KERNEL [--initrd F] [--append S] [--mem MiB] [--max-insns N]
 //                      [--trace FILE --trace-start N --trace-count N] [--slice N]
+//                      [--serial-out FILE [--until TEXT]]
+// --until stops at the end of the first slice after which the serial output holds
+// TEXT (slices of --slice instructions, 10^8 by default): how docs/PERFORMANCE.md's
+// "instructions and host seconds to /init" are measured (with --slice 10000000).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +27,7 @@ int main(int argc, char** argv) {
   sim::BootOptions o;
   o.path = argv[1];
   uint64_t mem_mib = 512, max_insns = ~0ull, tstart = ~0ull, tcount = 100000, slice = 100000000;
-  std::string trace;
+  std::string trace, serial_out, until;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     const char* v = argv[i + 1];
@@ -35,10 +39,18 @@ int main(int argc, char** argv) {
     else if (a == "--trace-start") tstart = std::strtoull(v, nullptr, 0);
     else if (a == "--trace-count") tcount = std::strtoull(v, nullptr, 0);
     else if (a == "--slice") slice = std::strtoull(v, nullptr, 0);
+    else if (a == "--serial-out") serial_out = v;
+    else if (a == "--until") until = v;
     else { std::fprintf(stderr, "unknown option %s\n", a.c_str()); return 2; }
   }
   sim::MachineConfig cfg;
   cfg.ram_bytes = mem_mib << 20;
+  std::FILE* serial = nullptr;
+  if (!serial_out.empty()) {
+    serial = std::fopen(serial_out.c_str(), "w+");
+    if (!serial) { std::perror(serial_out.c_str()); return 2; }
+    cfg.serial_out = serial;
+  }
   sim::Machine m(cfg);
   try {
     sim::load_linux(m, sim::read_file(o.path), o);
@@ -51,6 +63,7 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   sim::RunResult r;
   isa::Cpu& c = m.cpu();
+  uint64_t next_report = 0;
   for (;;) {
     sim::RunLimits lim;
     lim.max_insns = std::min(max_insns, c.icount + slice);
@@ -66,10 +79,24 @@ int main(int argc, char** argv) {
     }
     r = m.run(lim);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "[%.1fs] icount %llu rip %llx cr0 %llx cr3 %llx\n", s,
+    if (c.icount >= next_report) std::fprintf(stderr, "[%.1fs] icount %llu rip %llx cr0 %llx cr3 %llx\n", s,
                  (unsigned long long)c.icount, (unsigned long long)c.rip(),
                  (unsigned long long)c.cr0, (unsigned long long)c.cr3);
+    if (c.icount >= next_report) next_report = c.icount + 1000000000;
     if (r.reason != sim::StopReason::kLimit || c.icount >= max_insns) break;
+    if (serial && !until.empty()) {
+      std::fflush(serial);
+      std::string out;
+      std::rewind(serial);
+      char buf[65536];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, serial)) > 0;) out.append(buf, n);
+      std::fseek(serial, 0, SEEK_END);
+      if (out.find(until) != std::string::npos) {
+        std::fprintf(stderr, "until: '%s' seen by icount %llu, host %.2fs\n", until.c_str(),
+                     (unsigned long long)c.icount, s);
+        break;
+      }
+    }
     if (tracer && tracer->done()) break;
   }
   if (tracer) tracer->flush();
