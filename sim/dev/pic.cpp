@@ -11,7 +11,7 @@ namespace {
 // split by what the access means at the time (see reg_of).
 enum Reg : unsigned {
   kCmd, kIrr, kIsr, kPoll, kImr, kIcw2, kIcw3, kIcw4,  // master; slave at +8
-  kElcr0 = 16, kElcr1, kOther
+  kRegElcr0 = 16, kRegElcr1, kOther
 };
 
 std::vector<std::string> pic_regs() {
@@ -330,8 +330,8 @@ unsigned Pic8259::reg_of(Space s, uint64_t addr, bool write) const {
       if (write && p.init_step >= 2) r = kIcw2 + (p.init_step - 2);
       return 8 * c + r;
     }
-    case kElcr0: return kElcr0;
-    case kElcr1: return kElcr1;
+    case kElcr0: return kRegElcr0;
+    case kElcr1: return kRegElcr1;
     default: return kOther;
   }
 }

@@ -394,6 +394,13 @@ TEST_CASE("pic: accesses are counted by register", "[pic]") {
   CHECK(r.pic.writes(idx("m.cmd")) == 1);
   r.in(0x20);
   CHECK(r.pic.reads(idx("m.irr")) == 1);
+  r.out(0x4D1, 0x08);
+  r.in(0x4D0);
+  CHECK(r.pic.writes(idx("elcr1")) == 1);
+  CHECK(r.pic.reads(idx("elcr0")) == 1);
+  r.out(0xA0, 0x0C);
+  r.in(0xA1);
+  CHECK(r.pic.reads(idx("s.poll")) == 1);
 }
 
 TEST_CASE("pic: traces INTA", "[pic]") {
