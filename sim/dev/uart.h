@@ -28,8 +28,11 @@
 // in loopback, where the sender ignores the receiver). A file input is deterministic:
 // the same file gives the same characters at the same cycles. An interactive input
 // (a terminal on stdin) is polled without blocking once per character time, and what
-// arrives when depends on the host: interactive runs are not reproducible. The line
-// never produces parity or framing errors; send_break() delivers a break (BI).
+// arrives when depends on the host: interactive runs are not reproducible. (The
+// terminal's mode, raw or canonical, is the caller's business; the device reads the
+// descriptor directly, bypassing the FILE's buffer.) A non-interactive pipe is read
+// like a file: the simulation waits for its writer, and the bytes are reproducible.
+// The line never produces parity or framing errors; send_break() delivers a break.
 //
 // Interrupts (datasheet Table IV), highest first: receiver line status (OE/PE/FE/BI;
 // cleared by reading LSR) > received data available (FIFO at its trigger level, or
@@ -54,7 +57,9 @@
 // Odd access sizes: a 2- or 4-byte access is split into byte accesses at consecutive
 // offsets (as QEMU's serial port does); bytes beyond +7 read 0xFF and are ignored.
 // Not modelled: DMA mode pins (FCR bit 3 is accepted and has no effect), the
-// datasheet's one-character delay of the first THRE after a single-byte burst.
+// datasheet's one-character delay of the first THRE after a single-byte burst, the
+// break the transmitter sends in loopback while LCR bit 6 is set (the bit reads back
+// and has no other effect).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -94,7 +99,7 @@ class Uart16550 final : public Device {
   void reset() override;
 
   uint64_t bytes_out = 0;    // bytes transmitted to the host (not in loopback)
-  uint64_t bytes_in = 0;     // characters that reached the receiver from the line
+  uint64_t bytes_in = 0;     // characters received (from the line or looped back)
   uint64_t tx_dropped = 0;   // THR writes lost to a full FIFO/THR
   uint64_t rx_overruns = 0;  // characters lost to receiver overrun (LSR.OE)
 

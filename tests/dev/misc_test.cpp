@@ -299,3 +299,43 @@ TEST_CASE("report port: bad records are dropped and counted", "[misc]") {
   REQUIRE(r.port.records.size() == 1);
   CHECK(r.port.records[0].key.size() == 254);
 }
+
+TEST_CASE("misc devices: random accesses stay in bounds", "[misc]") {
+  ReportRig r;
+  PcTestDev t(r.rig.ctx);
+  FwCfg f(r.rig.ctx, 64ull << 20, 1);
+  f.add_file("etc/x", std::vector<uint8_t>(300, 1));
+  uint64_t x = 0x243F6A8885A308D3ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; i++) {
+    const uint64_t v = next();
+    const unsigned size = 1u << ((v >> 2) % 4);
+    const unsigned psize = std::min(size, 4u);
+    const uint32_t val = uint32_t(v >> 32);
+    switch (v % 4) {
+      case 0:
+        if (v & 16) t.port_out(uint16_t(0xE0 + (v >> 8) % 12), psize, val);
+        else t.port_in(uint16_t(0xE0 + (v >> 8) % 12), psize);
+        t.port_out(uint16_t(0x2000 + (v >> 12) % 24), psize, val & 1);
+        break;
+      case 1:
+        if (v & 16) t.mmio_write((v >> 8) % 0x10000, size, val);
+        else t.mmio_read((v >> 8) % 0x10000, size);
+        break;
+      case 2:
+        if (v & 16) f.port_out(uint16_t(0x510 + (v >> 8) % 2), psize, val);
+        else f.port_in(uint16_t(0x510 + (v >> 8) % 2), psize);
+        break;
+      default:
+        r.put((v >> 8) % 0x2F00, std::string(size_t((v >> 20) % 40), char(0x20 + (v >> 30) % 96)));
+        r.port.port_out(uint16_t(0x0B10 + (v & 16 ? 0 : 1)), psize, val % 0x4000);
+        break;
+    }
+  }
+  CHECK(r.port.records.size() + r.port.bad_records > 0);
+}

@@ -544,3 +544,36 @@ TEST_CASE("uart: reset restores the power-on state and lowers the line", "[uart]
   CHECK(r.in(SCR) == 0);
   CHECK(r.rig.events.next_due() == EventQueue::kNever);
 }
+
+TEST_CASE("uart: random programming never breaks the invariants", "[uart]") {
+  UartRig r;
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; i++) {
+    const uint64_t v = next();
+    const unsigned off = v & 7, size = 1u << ((v >> 3) % 3);
+    switch ((v >> 8) % 8) {
+      case 0:
+      case 1:
+      case 2: r.u.port_out(uint16_t(kBase + off), size, uint32_t(v >> 16)); break;
+      case 3:
+      case 4: r.u.port_in(uint16_t(kBase + off), size); break;
+      case 5: r.rig.advance((v >> 16) % 400000); break;
+      case 6: r.u.feed(std::string(size_t((v >> 16) % 5), char(v >> 24))); break;
+      default:
+        if ((v >> 16) % 64 == 0) r.u.send_break();
+        if ((v >> 16) % 97 == 0) r.u.reset();
+        break;
+    }
+    REQUIRE(r.irq() == r.u.irq_line());
+    const uint8_t lsr = r.u.line_status();
+    REQUIRE((!(lsr & 0x40) || (lsr & 0x20)));  // TEMT implies THRE
+  }
+  CHECK(r.u.bytes_out > 0);
+  CHECK(r.u.bytes_in > 0);
+}
