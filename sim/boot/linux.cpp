@@ -5,17 +5,19 @@
 // kernel's 32-bit entry in flat protected mode with paging off. The kernel's own
 // decompressor (arch/x86/boot/compressed) does the rest.
 //
-// Low-memory layout the loader uses (all below the EBDA, none touched by the kernel
-// before it has read what it needs: the decompressor copies boot_params and the
-// command line before it reuses low memory):
-//   kGdt       0x5000   four descriptors: null, null, __BOOT_CS (0x10), __BOOT_DS (0x18)
-//   kZeroPage  0x7000   struct boot_params (4 KiB)
-//   kCmdline   0x20000  the NUL-terminated command line (up to cmdline_size + 1 bytes)
+// Placement goes through boot::GuestLayout (sim/boot/util.h): the kernel at its load
+// address with init_size bytes claimed, the initrd as high as initrd_addr_max and RAM
+// allow above the kernel, and in low memory (below the EBDA, highest first) the zero
+// page, the command line and the flat GDT. The kernel's KASLR code keeps clear of
+// all of them (arch/x86/boot/compressed/kaslr.c mem_avoid: initrd, command line,
+// boot_params), and it copies boot_params and the command line before it reuses low
+// memory.
 #include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "sim/boot/boot.h"
+#include "sim/boot/util.h"
 #include "sim/machine.h"
 #include "sim/memmap.h"
 
@@ -23,10 +25,7 @@ namespace sim {
 
 namespace {
 
-constexpr uint64_t kGdt = 0x5000;
-constexpr uint64_t kZeroPage = 0x7000;
-constexpr uint64_t kCmdline = 0x20000;
-constexpr uint64_t kCmdlineMax = 0x10000;  // room reserved at kCmdline
+constexpr uint64_t kCmdlineMax = 0x10000;  // more than any kernel's cmdline_size
 
 // struct boot_params offsets (arch/x86/include/uapi/asm/bootparam.h, boot.rst
 // "THE ZERO PAGE" and "DETAILS OF HEADER FIELDS").
@@ -80,22 +79,11 @@ void put(uint8_t* zp, unsigned off, T v) {
   std::memcpy(zp + off, &v, sizeof(T));
 }
 
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
+using boot::hex;
 
 std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
-// The GDT of boot.rst's 32-bit protocol: 4 GiB flat __BOOT_CS (execute/read) at 0x10
-// and __BOOT_DS (read/write) at 0x18 (SDM Vol. 3A 3.4.5 descriptor format).
-void write_gdt(uint8_t* ram) {
-  const uint64_t gdt[4] = {0, 0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull};
-  std::memcpy(ram + kGdt, gdt, sizeof gdt);
-}
 
 }  // namespace
 
@@ -128,8 +116,11 @@ LoadedImage load_linux(Machine& m, const std::vector<uint8_t>& file, const BootO
 
   // Load address (boot.rst "LOADING THE REST OF THE KERNEL", fields relocatable_kernel,
   // kernel_alignment, pref_address, init_size): a relocatable kernel goes to
-  // pref_address when init_size bytes fit there, else to the lowest kernel_alignment
-  // boundary at or above 1 MiB; a fixed one to code32_start (1 MiB).
+  // pref_address when that is a kernel_alignment boundary at or above 1 MiB, else to
+  // the first such boundary above 1 MiB; a fixed one to code32_start (1 MiB).
+  // A relocatable kernel loaded below LOAD_PHYSICAL_ADDR (its pref_address) moves up
+  // to it before decompressing (arch/x86/boot/compressed/head_64.S, startup_32), so
+  // it needs RAM up to max(load, pref_address) + init_size whatever we choose.
   const uint64_t ram = m.mem().ram_size();
   const bool relocatable = get<uint8_t>(file, hdr::kRelocatable) != 0;
   uint64_t align = get<uint32_t>(file, hdr::kKernelAlignment);
@@ -138,19 +129,17 @@ LoadedImage load_linux(Machine& m, const std::vector<uint8_t>& file, const BootO
   const uint64_t init_size = std::max<uint64_t>(get<uint32_t>(file, hdr::kInitSize), pm_size);
   uint64_t load;
   if (relocatable) {
-    load = (pref >= kHighRamBase && pref % align == 0 && pref < ram && init_size <= ram - pref)
-               ? pref
-               : align_up(kHighRamBase, align);
+    load = (pref >= kHighRamBase && pref % align == 0 && pref < kRamLimit) ? pref : align_up(kHighRamBase, align);
   } else {
     load = get<uint32_t>(file, hdr::kCode32Start);
-    if (load != kHighRamBase) throw ImageError("Linux image is not relocatable and code32_start is " + hex(load) + ", not 0x100000");
+    if (load != kHighRamBase)
+      throw ImageError("Linux image is not relocatable and code32_start is " + hex(load) + ", not 0x100000");
   }
-  if (load >= ram || init_size > ram - load)
-    throw ImageError("Linux kernel needs " + mib(load + init_size) + " of RAM (loaded at " + hex(load) +
-                     ", init_size " + hex(init_size) + "), RAM is " + mib(ram));
-  // The decompressor moves a relocatable kernel loaded below pref_address up to it
-  // (LOAD_PHYSICAL_ADDR, arch/x86/boot/compressed/head_64.S) before it reads e820.
-  const uint64_t kernel_end = std::max(load, relocatable ? pref : load) + init_size;
+  const uint64_t run_at = relocatable ? std::max(load, pref) : load;
+  const uint64_t kernel_end = run_at + init_size;
+  if (kernel_end > ram)
+    throw ImageError("Linux kernel needs " + mib(kernel_end) + " of RAM (it runs at " + hex(run_at) +
+                     " with init_size " + hex(init_size) + "), RAM is " + mib(ram));
 
   // Command line (cmdline_size: longest string without its NUL).
   const uint64_t cmdline_size = std::min<uint64_t>(get<uint32_t>(file, hdr::kCmdlineSize), kCmdlineMax - 1);
@@ -159,45 +148,47 @@ LoadedImage load_linux(Machine& m, const std::vector<uint8_t>& file, const BootO
                      " bytes, the kernel accepts at most " + std::to_string(cmdline_size));
   if (o.append.find('\0') != std::string::npos) throw ImageError("kernel command line contains a NUL byte");
 
+  boot::GuestLayout l(m);
+  l.claim(load, kernel_end - load, "Linux kernel (init_size " + hex(init_size) + ")");
+  l.write(load, file.data() + pm_offset, pm_size);
+
   // The initrd: as high as initrd_addr_max and RAM allow, page aligned, above the
   // kernel (boot.rst "initrd_addr_max": address of the last byte it may occupy).
-  std::vector<uint8_t> initrd;
-  uint64_t initrd_addr = 0;
+  uint64_t initrd_addr = 0, initrd_size = 0;
   if (!o.initrd.empty()) {
-    initrd = read_file(o.initrd);
-    if (initrd.empty()) throw ImageError("initrd '" + o.initrd + "' is empty");
+    const std::vector<uint8_t> rd = boot::read_blob(o.initrd, "--initrd");
+    if (rd.empty()) throw ImageError("--initrd: '" + o.initrd + "' is empty");
     const uint64_t top = std::min<uint64_t>(ram, uint64_t(get<uint32_t>(file, hdr::kInitrdAddrMax)) + 1);
-    if (initrd.size() > top || (top - initrd.size()) / 4096 * 4096 < kernel_end)
-      throw ImageError("initrd '" + o.initrd + "' (" + mib(initrd.size()) + ") does not fit in RAM above the kernel (" +
-                       mib(ram) + " RAM, kernel up to " + hex(kernel_end) + ")");
-    initrd_addr = (top - initrd.size()) / 4096 * 4096;
+    initrd_addr = l.alloc(rd.size(), 4096, kernel_end, top, boot::GuestLayout::From::kTop,
+                          "--initrd '" + o.initrd + "'");
+    initrd_size = rd.size();
+    l.write(initrd_addr, rd.data(), rd.size());
   }
 
-  uint8_t* mem = m.mem().ram();
-  std::memcpy(mem + load, file.data() + pm_offset, pm_size);
-  if (!initrd.empty()) std::memcpy(mem + initrd_addr, initrd.data(), initrd.size());
-  std::memcpy(mem + kCmdline, o.append.data(), o.append.size());
-  mem[kCmdline + o.append.size()] = 0;
-  write_gdt(mem);
+  const uint64_t zero_page = l.alloc_low(4096, 4096, "Linux zero page");
+  const uint64_t cmdline = l.put_string_low(o.append, "kernel command line");
+  const uint64_t gdt = l.alloc_low(boot::kFlatGdtBytes, 8, "GDT");
+  boot::write_flat_gdt(l, gdt);
 
   // The zero page: zeroed, then the image's setup header copied in (boot.rst "THE
   // 32-bit BOOT PROTOCOL": "the boot loader ... fill[s] in the setup header as for the
   // 16-bit protocol"), then the fields a boot loader writes.
-  uint8_t* zp = mem + kZeroPage;
-  std::memset(zp, 0, 4096);
+  std::vector<uint8_t> zero(4096);
+  uint8_t* zp = zero.data();
   const unsigned hdr_end = std::min<unsigned>(0x202 + file[hdr::kJump + 1], 0x290);
   std::memcpy(zp + hdr::kSetupSects, file.data() + hdr::kSetupSects, hdr_end - hdr::kSetupSects);
   put<uint8_t>(zp, hdr::kTypeOfLoader, 0xFF);  // undefined loader
   put<uint8_t>(zp, hdr::kLoadflags, loadflags | CAN_USE_HEAP);
   put<uint16_t>(zp, hdr::kHeapEndPtr, 0xFE00);  // the 16-bit setup's heap: 64 KiB - 512 (unused here)
   put<uint32_t>(zp, hdr::kCode32Start, uint32_t(load));
-  put<uint32_t>(zp, hdr::kCmdLinePtr, uint32_t(kCmdline));
-  put<uint32_t>(zp, bp::kExtCmdLinePtr, uint32_t(kCmdline >> 32));
+  put<uint32_t>(zp, hdr::kCmdLinePtr, uint32_t(cmdline));
+  put<uint32_t>(zp, bp::kExtCmdLinePtr, uint32_t(cmdline >> 32));
   put<uint32_t>(zp, hdr::kRamdiskImage, uint32_t(initrd_addr));
-  put<uint32_t>(zp, hdr::kRamdiskSize, uint32_t(initrd.size()));
+  put<uint32_t>(zp, hdr::kRamdiskSize, uint32_t(initrd_size));
   put<uint32_t>(zp, bp::kExtRamdiskImage, uint32_t(initrd_addr >> 32));
-  put<uint32_t>(zp, bp::kExtRamdiskSize, uint32_t(uint64_t(initrd.size()) >> 32));
-  put<uint64_t>(zp, bp::kAcpiRsdpAddr, 0);  // the kernel scans the BIOS area for the RSDP
+  put<uint32_t>(zp, bp::kExtRamdiskSize, uint32_t(initrd_size >> 32));
+  // Optional (protocol 2.14); without it the kernel scans 0xE0000-0xFFFFF itself.
+  put<uint64_t>(zp, bp::kAcpiRsdpAddr, boot::find_rsdp(m));
   const std::vector<E820Entry> map = e820_map(ram);
   const unsigned n = std::min<unsigned>(map.size(), bp::kE820Max);
   put<uint8_t>(zp, bp::kE820Entries, uint8_t(n));
@@ -206,27 +197,16 @@ LoadedImage load_linux(Machine& m, const std::vector<uint8_t>& file, const BootO
     put<uint64_t>(zp, bp::kE820Table + 20 * i + 8, map[i].size);
     put<uint32_t>(zp, bp::kE820Table + 20 * i + 16, uint32_t(map[i].type));
   }
+  l.write(zero_page, zero.data(), zero.size());
 
   // Entry state (boot.rst "32-bit BOOT PROTOCOL"): protected mode, paging off, GDT
   // with __BOOT_CS/__BOOT_DS, CS = 0x10, DS = ES = SS = 0x18, IF = 0, ESI = zero page,
   // EBP = EDI = EBX = 0.
   const uint32_t entry = uint32_t(load);
   m.reset_with([&](isa::Cpu& c) {
-    c.cr0 = 0x00000011;  // PE, ET
-    c.cr3 = 0;
-    c.cr4 = 0;
-    c.efer = 0;
-    c.gdtr = {kGdt, 4 * 8 - 1};
-    c.idtr = {0, 0};
-    for (unsigned s = 0; s < 6; s++) c.seg[s] = {0x18, 0xC093, 0xFFFFFFFF, 0};
-    c.seg[isa::CS] = {0x10, 0xC09B, 0xFFFFFFFF, 0};
-    c.ldtr = {0, 0x0082, 0, 0};
-    c.tr = {0, 0x008B, 0xFFFF, 0};
-    for (unsigned i = 0; i < 16; i++) c.r[i] = 0;
-    c.r[isa::RSI] = kZeroPage;
-    c.r[isa::RSP] = kZeroPage;  // no stack is promised; the decompressor sets its own
-    c.set_rflags(0x2);
-    c.rip() = entry;
+    boot::set_flat32_state(c, gdt, entry);
+    c.r[isa::RSI] = zero_page;
+    c.r[isa::RSP] = zero_page;  // no stack is promised; the decompressor sets its own
   });
 
   LoadedImage li;

@@ -15,7 +15,6 @@
 
 namespace {
 
-constexpr uint64_t kZeroPage = 0x7000;  // where linux.cpp puts boot_params
 
 template <class T>
 void put(std::vector<uint8_t>& f, unsigned off, T v) {
@@ -111,6 +110,10 @@ TEST_CASE("zero page carries the setup header, loader fields, command line, init
   o.append = "console=ttyS0 quiet";
   o.initrd = temp_file("rd1", rd);
   auto li = sim::load_linux(m, f, o);
+  const uint64_t kZeroPage = m.cpu().r[isa::RSI];
+  CHECK(kZeroPage % 4096 == 0);
+  CHECK(kZeroPage >= 0x1000);
+  CHECK(kZeroPage + 4096 <= sim::kEbdaBase);
   CHECK(li.format == "linux");
   CHECK(li.entry == 0x1000000);
 
@@ -126,6 +129,12 @@ TEST_CASE("zero page carries the setup header, loader fields, command line, init
   CHECK(at<uint32_t>(m, kZeroPage + 0x214) == 0x1000000);         // code32_start = load address
   const uint32_t cmd = at<uint32_t>(m, kZeroPage + 0x228);
   CHECK(at<uint32_t>(m, kZeroPage + 0xC8) == 0);                  // ext_cmd_line_ptr
+  CHECK((cmd + o.append.size() < kZeroPage || cmd >= kZeroPage + 4096));
+  CHECK(cmd + o.append.size() < sim::kEbdaBase);
+  // acpi_rsdp_addr: the platform's RSDP (the kernel would also find it by scanning).
+  const uint64_t rsdp = at<uint64_t>(m, kZeroPage + 0x70);
+  CHECK(rsdp >= sim::kFirmwareBase);
+  CHECK(std::memcmp(m.mem().ram() + rsdp, "RSD PTR ", 8) == 0);
   CHECK(std::string(reinterpret_cast<const char*>(m.mem().ram() + cmd)) == o.append);
   // The initrd: page aligned, as high as RAM allows, bytes in place.
   const uint32_t rdaddr = at<uint32_t>(m, kZeroPage + 0x218);
@@ -154,7 +163,7 @@ TEST_CASE("the 32-bit boot protocol entry state", "[linux_loader]") {
   sim::load_linux(m, Image{}.build(), {});
   isa::Cpu& c = m.cpu();
   CHECK(c.rip() == 0x1000000);
-  CHECK(c.r[isa::RSI] == kZeroPage);
+  CHECK(c.r[isa::RSI] % 4096 == 0);
   CHECK(c.r[isa::RBP] == 0);
   CHECK(c.r[isa::RDI] == 0);
   CHECK(c.r[isa::RBX] == 0);
@@ -176,9 +185,11 @@ TEST_CASE("placement: pref_address, else the first aligned address above 1 MiB; 
     sim::Machine m(mib(32));
     CHECK(sim::load_linux(m, Image{}.build(), {}).entry == 0x1000000);
   }
-  SECTION("RAM too small for pref_address + init_size: 2 MiB") {
+  SECTION("no usable pref_address: the first 2 MiB boundary above 1 MiB") {
+    Image i;
+    i.pref_address = 0;
     sim::Machine m(mib(18));
-    CHECK(sim::load_linux(m, Image{}.build(), {}).entry == 0x200000);
+    CHECK(sim::load_linux(m, i.build(), {}).entry == 0x200000);
   }
   SECTION("setup_sects 0 means 4") {
     Image i;
@@ -201,7 +212,7 @@ TEST_CASE("placement: pref_address, else the first aligned address above 1 MiB; 
     o.initrd = temp_file("rd2", std::vector<uint8_t>(5000, 1));
     sim::Machine m(mib(64));
     sim::load_linux(m, i.build(), o);
-    const uint32_t a = at<uint32_t>(m, kZeroPage + 0x218);
+    const uint32_t a = at<uint32_t>(m, m.cpu().r[isa::RSI] + 0x218);
     CHECK(a == 0x1800000 - 0x2000);
     std::remove(o.initrd.c_str());
   }
@@ -227,8 +238,10 @@ TEST_CASE("bad Linux images and options are refused with one line", "[linux_load
   CHECK_THAT(load_error(fixed.build(), o), Catch::Contains("not relocatable"));
 
   Image big;
-  big.init_size = 0x4000000;  // 64 MiB from 2 MiB does not fit in 16 MiB
-  CHECK_THAT(load_error(big.build(), o, 16), Catch::Contains("of RAM"));
+  big.init_size = 0x4000000;  // 64 MiB from 16 MiB does not fit in 64 MiB
+  CHECK_THAT(load_error(big.build(), o, 64), Catch::Contains("needs 80 MiB of RAM"));
+  // Relocatable but with pref_address above RAM: it would move up there.
+  CHECK_THAT(load_error(Image{}.build(), o, 18), Catch::Contains("needs 20 MiB of RAM"));
   Image fixed_big;
   fixed_big.relocatable = 0;
   fixed_big.init_size = 0x1000000;
