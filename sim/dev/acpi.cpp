@@ -372,7 +372,12 @@ void AcpiPm::reset() {
   update();
 }
 
-uint64_t AcpiPm::ticks() const { return ctx_.ticks_at(ctx_.now(), kTimerHz) - tick_base_; }
+uint64_t AcpiPm::ticks() const {
+  // Time restarts only through reset() (sim/machine.cpp), which moves tick_base_ with
+  // it; the guard keeps a clock moved backwards otherwise from wrapping the counter.
+  const uint64_t t = ctx_.ticks_at(ctx_.now(), kTimerHz);
+  return t >= tick_base_ ? t - tick_base_ : 0;
+}
 
 uint32_t AcpiPm::timer() const { return uint32_t(ticks() & 0xFF'FFFF); }
 
