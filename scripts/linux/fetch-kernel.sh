@@ -14,6 +14,9 @@ set -euo pipefail
 what=${1:-kernel}
 cache=${NESTSIM_CACHE:-$HOME/.cache/nestsim}/linux
 mkdir -p "$cache"
+# One fetcher at a time per cache (the boot tests run in parallel).
+exec 9>"$cache/.lock"
+flock 9
 
 die() { echo "fetch-kernel.sh: $*" >&2; exit 1; }
 
