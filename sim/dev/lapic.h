@@ -97,9 +97,11 @@ class LocalApic final : public Device, public InterruptController {
   LocalApic(DeviceContext& ctx, ExtIntSource* pic, uint64_t crystal_hz,
             std::function<uint64_t(uint64_t cycles)> tsc_of);
 
-  // Power-on: base 0xFEE00900, ID 0, and the state the firmware leaves (SeaBIOS via
-  // QEMU): LINT0 ExtINT unmasked (0x700), LINT1 NMI masked; SVR 0xFF (software-
-  // disabled, which masks every other LVT).
+  // Power-on: base 0xFEE00900, ID 0, SVR 0xFF (software-disabled), every LVT
+  // masked except what QEMU's reset leaves for the firmware on the BSP: LINT0 ExtINT
+  // unmasked (0x700, so the 8259 reaches the CPU until the OS programs the APIC;
+  // an LVT write while software-disabled masks it as 11.4.7.2 says), LINT1 NMI
+  // masked (0x10400).
   void reset() override;
 
   // IA32_APIC_BASE after the core accepted a write (also once at reset).
