@@ -84,11 +84,11 @@ uint64_t find_magic(const std::vector<uint8_t>& file, uint64_t from = 0) {
 }
 
 Header find_header(const std::vector<uint8_t>& file) {
+  // 3.1.1: the whole header (12 bytes) lies within the first 8 KiB.
   const uint64_t first = find_magic(file);
-  if (first == ~0ull)
+  if (first == ~0ull || first + 12 > kSearchBytes)
     throw ImageError("no Multiboot header (magic 0x1badb002) in the first 8192 bytes");
-  for (uint64_t off = first; off != ~0ull; off = find_magic(file, off + 4)) {
-    if (off + 12 > kSearchBytes) break;  // 3.1.1: the header lies within the first 8 KiB
+  for (uint64_t off = first; off != ~0ull && off + 12 <= kSearchBytes; off = find_magic(file, off + 4)) {
     if (off + 12 > file.size())
       throw ImageError("image is truncated: the Multiboot header at offset " + hex(off) +
                        " lies outside the file");
@@ -181,7 +181,10 @@ Module read_module(const std::string& spec) {
 
 }  // namespace
 
-bool has_multiboot_header(const std::vector<uint8_t>& file) { return find_magic(file) != ~0ull; }
+bool has_multiboot_header(const std::vector<uint8_t>& file) {
+  const uint64_t off = find_magic(file);
+  return off != ~0ull && off + 12 <= kSearchBytes;
+}
 
 LoadedImage load_multiboot(Machine& m, const std::vector<uint8_t>& file, const BootOptions& o) {
   const Header h = find_header(file);

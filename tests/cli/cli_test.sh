@@ -137,5 +137,39 @@ if command -v script > /dev/null; then
     grep -qE '\[nestsim\] [0-9]+ instructions, [0-9.]+ MIPS, .*ETA [0-9]+ s' "$tmp/tty.log"
 fi
 
+# Boot options (sim/boot/boot.h): a Multiboot kernel that reports what it was given.
+nasm -f bin -o "$tmp/mb.bin" "$(dirname "$0")/multiboot_args.asm"
+printf 'Module data' > "$tmp/mod"
+expect 1 "stop reason +exit-device \(value 0\)" -- run "$tmp/mb.bin"
+expect 27 "value 13" -- run "$tmp/mb.bin" --append "x Z" --module "$tmp/mod arg1 arg2"
+expect 3 "value 1\)" -- run "$tmp/mb.bin" --module "$tmp/mb.bin"
+printf 'mem = 64M\nappend = hello Z\nmodule = %s NAME=value\n' "$tmp/mod" > "$tmp/boot.cfg"
+expect 27 "value 13" -- run "$tmp/mb.bin" --config "$tmp/boot.cfg"
+expect 1 "image .*multiboot" -- run "$tmp/mb.bin" --mem 3G
+# Bad images and boot options: one line naming the problem, status 2.
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[8] ^= 1; open(sys.argv[2], "wb").write(b)' "$tmp/mb.bin" "$tmp/badsum.bin"
+expect 2 "bad checksum" -- run "$tmp/badsum.bin"
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[4] |= 8; b[8] -= 8; open(sys.argv[2], "wb").write(b)' "$tmp/mb.bin" "$tmp/flag3.bin"
+expect 2 "requires features" -- run "$tmp/flag3.bin"
+head -c 20 "$tmp/mb.bin" > "$tmp/cut.bin"; expect 2 "truncated" -- run "$tmp/cut.bin"
+expect 2 "--module: cannot open '$tmp/none'" -- run "$tmp/mb.bin" --module "$tmp/none x"
+head -c 3000000 /dev/zero > "$tmp/big"
+expect 2 "--module '$tmp/big' \(3000000 bytes\) does not fit" -- run "$tmp/mb.bin" --mem 2M --module "$tmp/big"
+expect 2 "--initrd is for Linux and PVH" -- run "$tmp/mb.bin" --initrd "$tmp/mod"
+expect 2 "--module is for Multiboot" -- run "$tmp/mb.bin" --format flat --module "$tmp/mod"
+expect 2 "--format: unknown format 'coff'" -- run "$tmp/mb.bin" --format coff
+expect 2 "--entry needs --format flat" -- run "$tmp/mb.bin" --entry 0x100000
+expect 2 "--entry-mode: expected real, prot32 or long" -- run "$tmp/mb.bin" --format flat --entry-mode v86
+expect 2 "firmware area" -- run "$tmp/mb.bin" --format flat --load-addr 0xE0000
+expect 2 "--entry 0x200000 is outside" -- run "$tmp/mb.bin" --format flat --entry 0x200000
+expect 2 "'zz'.*'--load-addr'" -- run "$tmp/mb.bin" --format flat --load-addr zz
+expect 2 "--mem: expected a size" -- run "$tmp/mb.bin" --mem 4G
+expect 2 "--mem: expected a size" -- run "$tmp/mb.bin" --mem 1T
+expect 2 "--mem: expected a size" -- run "$tmp/mb.bin" --mem 1000K
+expect 2 "--mem and --ram" -- run "$tmp/mb.bin" --mem 64M --ram 64
+expect 2 "--ram must be" -- run "$tmp/mb.bin" --ram 4096
+# A flat binary entered in 32-bit mode: EAX is not the Multiboot magic, so 0x40.
+expect 129 "value 64" -- run "$tmp/mb.bin" --format flat --entry-mode prot32 --entry 0x100020
+
 if [ $fails -ne 0 ]; then echo "$fails CLI checks failed"; exit 1; fi
 echo "all CLI checks passed"
