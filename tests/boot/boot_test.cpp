@@ -2,6 +2,8 @@
 // entry modes, PVH entry, and the GuestLayout rules every loader shares.
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "sim/boot/util.h"
 #include "sim/loader.h"
 #include "sim/memmap.h"
@@ -227,4 +229,40 @@ TEST_CASE("GuestLayout: claims, allocation from the top of low memory and above 
   CHECK_THROWS_WITH(l.claim(~0ull - 4, 16, "wrap"), Catch::Contains("does not fit"));
   l.claim(0x200000, 0, "empty");  // nothing to claim
   CHECK(l.top() == 0x101010);
+}
+
+TEST_CASE("boot_image survives random mutations of PVH, ELF64 and Multiboot images", "[boot]") {
+  // Auto-detection included: each mutated image loads (entry in RAM) or is refused
+  // with an ImageError, whatever the detector makes of it.
+  const std::vector<std::vector<uint8_t>> seeds = {
+      pvh_elf(0x1000000),
+      boottest::make_elf(true, EM_X86_64, 0x100000, {{0x100000, kCode, 0x2000}}),
+      boottest::mb_elf64(0x100000, {{0x100000, kCode, 0x1000}}),
+  };
+  Rig r(32 << 20);
+  std::mt19937_64 rng(4);
+  const uint64_t words[] = {0, 1, ~0ull, 0x80000000, 0x1000000, 0xE0000, 0x1FFF000, 18, 4, 8};
+  unsigned loaded = 0, refused = 0;
+  for (unsigned iter = 0; iter < 3000; iter++) {
+    std::vector<uint8_t> img = seeds[iter % seeds.size()];
+    for (unsigned k = 0, n = 1 + rng() % 4; k < n; k++) {
+      const size_t off = rng() % img.size();
+      if (rng() % 2 && off + 8 <= img.size()) {
+        const uint64_t w = words[rng() % std::size(words)];
+        std::memcpy(img.data() + off, &w, rng() % 2 ? 4 : 8);
+      } else {
+        img[off] = uint8_t(rng());
+      }
+    }
+    try {
+      sim::LoadedImage li = r.boot(img);
+      CHECK(li.entry < r.m.mem().ram_size());
+      loaded++;
+    } catch (const sim::ImageError&) {
+      refused++;
+    }
+    r.remove_files();
+  }
+  CHECK(loaded > 100);
+  CHECK(refused > 100);
 }
