@@ -16,10 +16,15 @@
 //   elf64      an ELF64 EM_X86_64 executable without a multiboot header: the part-1
 //              contract of sim/loader.h (64-bit entry, identity paging)
 //   flat       raw bytes at --load-addr, entered at --entry in --entry-mode
-//              (real | prot32 | long); never auto-detected
+//              (real | prot32 | long); never auto-detected (sim/boot/flat.cpp)
 // Every loader refuses bad input with an ImageError carrying one line for the user:
 // bad headers, truncated files, overlapping segments, segments outside RAM or over
-// the firmware area (sim/memmap.h), oversize modules or initrds.
+// the firmware area (sim/memmap.h), oversize modules or initrds. What may go where
+// is one set of rules for all of them (sim/boot/util.h GuestLayout): usable e820
+// RAM only, never page 0, nothing overlapping; hand-over structures (MBI, GDT,
+// start_info, command lines) are taken from the top of low memory down.
+// boot_image also refuses options the chosen format would ignore (--module outside
+// Multiboot, --initrd outside Linux/PVH, --append for elf64/flat, flat-only options).
 #pragma once
 #include <cstdint>
 #include <string>
