@@ -500,3 +500,54 @@ TEST_CASE("pit: same programming, same counts (determinism)", "[pit]") {
   };
   CHECK(run() == run());
 }
+
+TEST_CASE("pit: reset at a later time restarts the firmware programming", "[pit]") {
+  PitRig r;
+  r.program(0, 0, 5);
+  r.rig.advance_to(123'456'789);
+  const uint64_t t = r.tick();
+  r.pit.reset();
+  CHECK(r.rig.irq.level(0));  // mode 2: OUT high
+  r.to_tick(t + 1);
+  CHECK(r.pit.count(0) == 0);  // 65536 loaded on the next CLK
+  r.to_tick(t + 2);
+  CHECK(r.pit.count(0) == 0xFFFF);
+  CHECK(r.rig.events.armed(r.timer()));
+  CHECK(r.rig.events.due(r.timer()) == r.cycle(t + 1 + 65535));  // OUT low at CE = 1
+}
+
+TEST_CASE("pit: mode 3 on gate 2 - gate low forces OUT high and holds the count", "[pit]") {
+  PitRig r;
+  r.out(0x61, 1);
+  r.program(2, 3, 10);
+  r.to_tick(7);  // low half (ticks 6-10)
+  CHECK(!r.out2());
+  r.out(0x61, 0);
+  CHECK(r.out2());
+  const uint16_t held = r.pit.count(2);
+  r.to_tick(100);
+  CHECK(r.pit.count(2) == held);
+  CHECK(r.out2());
+  r.out(0x61, 1);  // reload on the next CLK, high half first
+  r.to_tick(101);
+  CHECK(r.pit.count(2) == 10);
+  r.to_tick(106);
+  CHECK(!r.out2());
+}
+
+TEST_CASE("pit: reprogramming counter 0 mid-period re-arms the single timer", "[pit]") {
+  PitRig r;
+  r.program(0, 2, 1000);
+  r.to_tick(500);
+  r.program(0, 2, 100);  // control word: restart, loaded at 501
+  const unsigned rises = r.irq0_rises();
+  r.to_tick(501 + 100);
+  CHECK(r.irq0_rises() == rises + 1);
+  r.to_tick(501 + 1000);
+  CHECK(r.irq0_rises() == rises + 10);
+  // Only one timer belongs to the PIT.
+  unsigned pit_timers = 0;
+  for (EventQueue::Id i = 0; i < r.rig.events.size(); ++i)
+    pit_timers += r.rig.events.name(i).rfind("pit", 0) == 0;
+  CHECK(pit_timers == 1);
+}
