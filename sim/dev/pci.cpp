@@ -1,6 +1,7 @@
 #include "sim/dev/pci.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace sim {
 
@@ -127,8 +128,8 @@ uint64_t PciHost::io_read(Space s, uint64_t addr, unsigned size) {
   const unsigned lane = unsigned(addr - kConfigData);
   const unsigned n = std::min(size, 4 - lane);
   const PciFunction* f = selected();
-  if (!f) return ones;
-  const uint32_t v = f->read((config_address_ & 0xFC) + lane, n);
+  const uint32_t v = f ? f->read((config_address_ & 0xFC) + lane, n) : ones;
+  trace_config(false, lane, n, v, f != nullptr);
   return v | (ones & ~uint32_t((1ull << (8 * n)) - 1));
 }
 
@@ -141,7 +142,22 @@ void PciHost::io_write(Space s, uint64_t addr, unsigned size, uint64_t value) {
   if (addr < kConfigData || addr >= kConfigData + 4) return;
   const unsigned lane = unsigned(addr - kConfigData);
   const unsigned n = std::min(size, 4 - lane);
-  if (PciFunction* f = selected()) f->write((config_address_ & 0xFC) + lane, n, uint32_t(value));
+  PciFunction* f = selected();
+  trace_config(true, lane, n, uint32_t(value), f != nullptr);
+  if (f) f->write((config_address_ & 0xFC) + lane, n, uint32_t(value));
+}
+
+void PciHost::trace_config(bool write, unsigned lane, unsigned size, uint32_t value,
+                           bool present) const {
+  if (!ctx_.tracing()) return;
+  const uint32_t a = config_address_;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "config %02x:%02x.%u+0x%02x %s 0x%x (%u byte%s)%s",
+                (a >> 16) & 0xFF, (a >> 11) & 0x1F, (a >> 8) & 7, (a & 0xFC) + lane,
+                write ? "w" : "r", value & uint32_t((1ull << (8 * size)) - 1), size,
+                size == 1 ? "" : "s",
+                !(a & 0x8000'0000u) ? ": disabled" : present ? "" : ": no function");
+  trace("dev", buf);
 }
 
 }  // namespace sim

@@ -112,6 +112,8 @@ class PciHost final : public Device {
   }
   // The function CONFIG_ADDRESS selects, or null (disabled, or nothing there).
   PciFunction* selected() const;
+  // With tracing on: the configuration cycle in bus:device.function+register terms.
+  void trace_config(bool write, unsigned lane, unsigned size, uint32_t value, bool present) const;
 
   uint32_t config_address_ = 0;
   std::map<unsigned, std::unique_ptr<PciFunction>> functions_;  // by key()

@@ -1,6 +1,8 @@
 // PCI configuration mechanism #1 (PCI 3.0 3.2.2.3.2) and the 440FX host bridge.
 #include <catch2/catch.hpp>
 
+#include "mmu/phys_mem.h"
+#include "sim/dev/acpi.h"
 #include "sim/dev/pci.h"
 #include "tests/dev/dev_rig.h"
 
@@ -202,4 +204,39 @@ TEST_CASE("pci: more functions can be added", "[pci]") {
   CHECK(r.read(0, 3, 1, 0x40, 4) == 0x00FF'FF00);
   CHECK(tf->writes == 1);
   CHECK(r.read(0, 3, 1, 0x0B, 1) == 0xFF);  // class code
+}
+
+TEST_CASE("pci: configuration cycles are traced by bus:device.function+register", "[pci]") {
+  PciRig r;
+  r.rig.enable_trace();
+  r.host(0x08, 2);
+  r.write(0, 1, 2, 0x10, 4, 0xFFFF'FFFF);
+  r.pci.port_out(0xCF8, 4, 0);
+  r.pci.port_in(0xCFC, 1);
+  std::string all;
+  for (auto& l : r.rig.trace_lines) all += l + "\n";
+  CHECK(all.find("pci: config 00:00.0+0x08 r 0x2 (2 bytes)") != std::string::npos);
+  CHECK(all.find("pci: config 00:01.2+0x10 w 0xffffffff (4 bytes): no function") != std::string::npos);
+  CHECK(all.find("pci: config 00:00.0+0x00 r 0xff (1 byte): disabled") != std::string::npos);
+}
+
+TEST_CASE("pci: with the reset control register mapped over 0xCF9", "[pci]") {
+  // The platform maps PciHost on 0xCF8-0xCFF, then ResetControl on 0xCF9 (sim/dev/
+  // acpi.h): dispatch goes by the first port, so the dword CONFIG_ADDRESS at 0xCF8
+  // still reaches PciHost and the byte at 0xCF9 is the reset register.
+  test::DevRig rig;
+  PciHost pci(rig.ctx);
+  unsigned resets = 0;
+  ResetControl rc(rig.ctx, [&] { resets++; });
+  mmu::PhysMem mem(2ull << 20);
+  mem.map_ports(PciHost::kPortBase, PciHost::kPortCount, &pci);
+  mem.map_ports(ResetControl::kPort, 1, &rc);
+  mem.port_out(0xCF8, 4, 0x8000'0000);
+  CHECK(mem.port_in(0xCF8, 4) == 0x8000'0000);
+  CHECK(mem.port_in(0xCFC, 4) == 0x1237'8086);
+  mem.port_out(0xCF9, 1, 0x02);
+  CHECK(mem.port_in(0xCF9, 1) == 0x02);
+  CHECK(pci.config_address() == 0x8000'0000);
+  mem.port_out(0xCF9, 1, 0x06);
+  CHECK(resets == 1);
 }
