@@ -28,6 +28,10 @@
 // levels that are masked; special fully nested mode (master) lets the cascade input
 // through while it is itself in service.
 //
+// Not modelled: MCS-80/85 mode (ICW4 uPM = 0: the INTA answers the 8086 vector all
+// the same), buffered mode (BUF, M/S: stored only), and the slave's ICW3 identity:
+// the slave answers the master's cascade INTA whatever ID it was given.
+//
 // Port access sizes: a 16- or 32-bit access is split into byte accesses at consecutive
 // ports, as QEMU does for these 8-bit devices; bytes that fall on ports this device
 // does not decode read 0xFF and are not written.

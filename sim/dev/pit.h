@@ -12,7 +12,9 @@
 // cycle c exactly ticks_at(c) CLK pulses have occurred (DeviceContext, no drift over
 // any run length). A counter's state is kept as of one CLK tick (`ref`) and evaluated
 // in closed form at any later tick: reads compute the count and OUT at ctx.now()
-// without changing anything; writes first bring the state up to now.
+// without changing anything; writes first bring the state up to now. The CPU clock
+// must be at least the PIT clock (every CLK tick then has a cycle of its own, so the
+// timer below can land on the exact tick of each OUT change).
 //
 // IRQ 0. Counter 0's OUT is driven onto ISA IRQ 0 with its real waveform: one
 // EventQueue timer, armed for the next CLK tick at which OUT changes and nothing
