@@ -338,8 +338,10 @@ void Uart16550::tx_done(uint64_t due) {
   if (loopback()) rx_receive({tsr_, false}, due);
   if (tx_count_) {
     tx_start(tx_end_tick_);  // back to back with the character that just left
-  } else if (unflushed_ && out_) {
-    std::fflush(out_);  // the line went idle: show a prompt without a newline
+  } else if (unflushed_ && out_ && tx_paced_) {
+    // The line went idle: show a prompt that has no newline (unpaced, this would be a
+    // flush per byte; there the terminal poll flushes).
+    std::fflush(out_);
     unflushed_ = false;
   }
   update_irq();
@@ -431,6 +433,10 @@ void Uart16550::rx_line_kick(uint64_t at) {
 }
 
 void Uart16550::rx_poll_interactive() {
+  if (unflushed_ && out_) {  // a prompt the user should see before typing
+    std::fflush(out_);
+    unflushed_ = false;
+  }
   // Non-blocking: whatever the terminal has now (not reproducible, see the header).
   const int fd = fileno(in_);
   if (fd < 0) {

@@ -17,8 +17,9 @@
 // holding register (16450 mode) and, if the shift register is idle, moves on at once;
 // the shift register empties one character time later (TEMT). The host output sees
 // each byte when the guest writes it (so nothing is lost when a guest writes its last
-// line and stops the machine at once); it is flushed at a newline and whenever the
-// transmitter goes idle. A write to a full FIFO/THR is lost, as on the chip (counted
+// line and stops the machine at once); it is flushed at a newline, when a paced
+// transmitter goes idle and before each poll of an interactive input (so a prompt
+// shows); the owner flushes it at the end of a run. A write to a full FIFO/THR is lost, as on the chip (counted
 // in tx_dropped). In loopback (MCR.LOOP) the shift register's output goes to the
 // receiver instead of the host (datasheet "Loopback").
 //
