@@ -226,7 +226,7 @@ Table build_fadt(const AcpiConfig& c, uint64_t facs, uint64_t dsdt) {
   t.put(92, 1, AcpiPm::kGpe0Len);    // GPE0_BLK_LEN (2 status + 2 enable bytes)
   t.put(96, 2, 101);          // P_LVL2_LAT > 100: C2 not supported
   t.put(98, 2, 1001);         // P_LVL3_LAT > 1000: C3 not supported
-  t.put(108, 1, 0);           // CENTURY: no CMOS century register is promised
+  t.put(108, 1, 0x32);        // CENTURY: the CMOS RTC's century byte (sim/dev/rtc.h), as on QEMU
   // IAPC_BOOT_ARCH (Table 5.11): LEGACY_DEVICES (ISA-style UART/PIC/PIT/RTC), VGA Not
   // Present; 8042 clear (there is no keyboard controller), CMOS RTC present.
   t.put(109, 2, (1u << 0) | (1u << 2));

@@ -186,6 +186,8 @@ TEST_CASE("acpi tables: FADT fields", "[acpi]") {
   CHECK(m.u(f + 93, 1) == 0);      // GPE1_BLK_LEN
   CHECK(m.u(f + 96, 2) > 100);     // no C2
   CHECK(m.u(f + 98, 2) > 1000);    // no C3
+  CHECK(m.u(f + 106, 2) == 0);     // no RTC day/month alarm registers
+  CHECK(m.u(f + 108, 1) == 0x32);  // CMOS century index
   const uint64_t boot_arch = m.u(f + 109, 2);
   CHECK((boot_arch & 1) == 1);  // LEGACY_DEVICES
   CHECK((boot_arch & 2) == 0);  // no 8042
