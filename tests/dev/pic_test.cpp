@@ -412,3 +412,45 @@ TEST_CASE("pic: traces INTA", "[pic]") {
   REQUIRE(!r.rig.trace_lines.empty());
   CHECK(r.rig.trace_lines.back() == "irq pic: INTA irq 1 vector 0x31");
 }
+
+TEST_CASE("pic: Linux's mask_and_ack_8259A and spurious IRQ 7 check", "[pic]") {
+  PicRig r;
+  r.linux_init(0x00, 0x00);
+  // A real IRQ 7: the ISR bit is set after INTA.
+  r.pulse(7);
+  CHECK(r.pic.acknowledge() == 0x37);
+  r.out(0x20, 0x0B);
+  CHECK((r.in(0x20) & 0x80) != 0);  // i8259A_irq_real(): in service
+  r.out(0x20, 0x0A);
+  r.out(0x21, 0x80);  // mask it (cached_irq_mask)
+  r.out(0x20, 0x67);  // specific EOI
+  CHECK(r.pic.isr() == 0);
+  // A spurious IRQ 7: nothing in service.
+  r.out(0x21, 0x00);
+  r.out(0x4D0, 0x10);  // IRQ 4 level
+  r.pic.set_pin(4, true);
+  r.pic.set_pin(4, false);
+  CHECK(r.pic.acknowledge() == 0x37);
+  r.out(0x20, 0x0B);
+  CHECK((r.in(0x20) & 0x80) == 0);
+}
+
+TEST_CASE("pic: automatic EOI on both chips (Linux init_8259A(1))", "[pic]") {
+  PicRig r;
+  r.out(0x21, 0xFF);
+  r.out(0x20, 0x11);
+  r.out(0x21, 0x30);
+  r.out(0x21, 0x04);
+  r.out(0x21, 0x03);  // MASTER_ICW4_DEFAULT | PIC_ICW4_AEOI
+  r.out(0xA0, 0x11);
+  r.out(0xA1, 0x38);
+  r.out(0xA1, 0x02);
+  r.out(0xA1, 0x01);
+  r.out(0x21, 0xFA);
+  r.out(0xA1, 0xFF);
+  for (int i = 0; i < 3; ++i) {
+    r.pulse(0);
+    CHECK(r.pic.acknowledge() == 0x30);
+    CHECK(r.pic.isr() == 0);  // no EOI needed
+  }
+}
