@@ -238,7 +238,8 @@ void CmosRtc::reschedule() {
       if (b & kUie) next = std::min(next, origin_ + (n + 1) * kSecondTicks);
       if (b & kAie) {
         const int64_t s = next_alarm(secs_base_ + n + 1 - n_base_);
-        if (s != INT64_MAX) next = std::min(next, origin_ + (s - secs_base_ + n_base_) * kSecondTicks);
+        if (s != INT64_MAX)
+          next = std::min(next, origin_ + (s - secs_base_ + n_base_) * kSecondTicks);
       }
     }
   }
