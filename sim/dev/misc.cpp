@@ -56,11 +56,6 @@ PcTestDev::PcTestDev(DeviceContext& ctx)
     : Device(ctx, "testdev", {"latch", "flush_page", "latch_byte", "irq_line", "scratch", "unused"}),
       scratch_(kScratchSize) {}
 
-void PcTestDev::reset() {
-  latch_ = 0;
-  std::fill(scratch_.begin(), scratch_.end(), 0);
-}
-
 unsigned PcTestDev::reg_of(Space s, uint64_t addr, bool) const {
   if (s == Space::kMmio) return kScratch;
   if (addr >= kLatchPort && addr < kLatchPort + 4) return kLatch;
@@ -137,6 +132,12 @@ FwCfg::FwCfg(DeviceContext& ctx, uint64_t ram_bytes, unsigned cpus)
   items_[kNbCpus] = le<uint16_t>(uint16_t(cpus));
   items_[kMaxCpus] = le<uint16_t>(uint16_t(cpus));
   rebuild_files();
+  cur_ = &items_[kSignature];
+}
+
+void FwCfg::reset() {
+  key_ = 0;
+  offset_ = 0;
   cur_ = &items_[kSignature];
 }
 

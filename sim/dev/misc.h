@@ -72,7 +72,8 @@ class PostPort final : public Device {
 //              ignored, reads return all-ones. n >= 16 has no ISA line (QEMU asserts
 //              there) and is ignored;
 //   MMIO 0xFF000000-0xFF00FFFF  64 KiB of scratch RAM, accesses of 1/2/4/8 bytes.
-// Map ports 0xE0 (12 ports) and 0x2000 (24 ports), and the MMIO range.
+// A machine reset leaves the latch and the scratch RAM as they are (QEMU's device
+// has no reset handler; like RAM, they survive). Map ports 0xE0 (12 ports) and 0x2000 (24 ports), and the MMIO range.
 class PcTestDev final : public Device {
  public:
   static constexpr uint16_t kLatchPort = 0xE0, kFlushPort = 0xE4, kLatchBytePort = 0xE8;
@@ -81,7 +82,6 @@ class PcTestDev final : public Device {
   enum Reg : unsigned { kLatch, kFlushPage, kLatchByte, kIrqLine, kScratch, kUnused };
 
   explicit PcTestDev(DeviceContext& ctx);
-  void reset() override;
 
   uint32_t latch() const { return latch_; }
   uint64_t flushes = 0;
@@ -118,12 +118,14 @@ class FwCfg final : public Device {
   enum Reg : unsigned { kSelector, kData };
 
   FwCfg(DeviceContext& ctx, uint64_t ram_bytes, unsigned cpus);
+  void reset() override;  // selects key 0 (the items stay)
 
   // Publishes (or replaces) a named file; returns its current select key. Keys of
   // files sorting after it move up by one, as in QEMU: publish files before the
   // guest runs. Names longer than kMaxName characters are refused (returns 0).
   uint16_t add_file(const std::string& name, std::vector<uint8_t> bytes);
-  // Sets a numbered item (key as the guest selects it, bit 15 included).
+  // Sets a numbered item (key as the guest selects it, bit 15 included). Keys
+  // 0x20-0x3FFF belong to the files and are rebuilt by add_file().
   void set_item(uint16_t key, std::vector<uint8_t> bytes);
   uint16_t selected() const { return key_; }
 

@@ -135,8 +135,10 @@ TEST_CASE("pc-testdev: scratch MMIO of any size", "[misc]") {
   CHECK(t.mmio_read(0xFFF8, 8) == 0x00FFFFFFFFFFFFFFull);
   CHECK(t.mmio_read(0x10000, 4) == 0);
   CHECK(t.reads(PcTestDev::kScratch) == 9);
-  t.reset();
-  CHECK(t.mmio_read(0, 8) == 0);
+  t.port_out(0xE0, 4, 0x5A5A5A5A);
+  t.reset();  // survives a machine reset, as on QEMU
+  CHECK(t.mmio_read(0, 4) == 0xEE060708);
+  CHECK(t.latch() == 0x5A5A5A5A);
 }
 
 namespace {
@@ -192,6 +194,9 @@ TEST_CASE("fw_cfg: selecting resets the offset; odd accesses", "[misc]") {
   CHECK(f.writes(FwCfg::kSelector) == 5);  // every write to 0x510
   CHECK(f.writes(FwCfg::kData) == 1);
   CHECK(f.reads(FwCfg::kData) == 9);
+  read_item(f, 0x03, 3);
+  f.reset();  // selects the signature again
+  CHECK(f.port_in(0x511, 1) == 'Q');
 }
 
 TEST_CASE("fw_cfg: file directory as QEMU lays it out", "[misc]") {
