@@ -44,7 +44,9 @@
 namespace sim {
 
 struct AcpiConfig {
-  uint64_t ram_bytes = 0;  // guest RAM: must cover the firmware area (no table lists RAM: e820 does)
+  // Guest RAM, 1 MiB..kRamLimit: the PCI0 memory window starts at its end (rounded up
+  // to 1 MiB). No table lists RAM itself: e820 does.
+  uint64_t ram_bytes = 0;
   unsigned cpus = 1;       // 1..255: local APIC IDs and ACPI processor UIDs 0..cpus-1
   uint32_t lapic_base = uint32_t(kLapicBase), ioapic_base = uint32_t(kIoApicBase);
   uint16_t pm_base = 0x600;    // AcpiPm's ports (4-byte aligned, pm_base + 0x2F <= 0xFFFF)
@@ -57,7 +59,7 @@ struct AcpiConfig {
 constexpr uint64_t kAcpiRsdpAddr = kFirmwareBase;  // 0xE0000
 constexpr uint64_t kAcpiTablesEnd = 0xF0000;
 
-// Writes the tables for `cfg` into guest RAM (rewriting 0xE0000 up to the end of the
+// Writes the tables for `cfg` into guest RAM (from 0xE0000 up to the end of the
 // last table). Throws std::invalid_argument for a configuration outside the ranges
 // above or RAM that does not cover the firmware area.
 void build_acpi_tables(mmu::PhysMem& mem, const AcpiConfig& cfg);
