@@ -18,6 +18,21 @@
 #include "sim/machine.h"
 #include "sim/trace.h"
 
+namespace {
+
+// Whether everything the guest wrote to `serial` so far contains `text`.
+bool serial_has(std::FILE* serial, const std::string& text) {
+  std::fflush(serial);
+  std::string out;
+  std::rewind(serial);
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, serial)) > 0;) out.append(buf, n);
+  std::fseek(serial, 0, SEEK_END);
+  return out.find(text) != std::string::npos;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s KERNEL [--initrd F] [--append S] [--mem MiB] [--max-insns N] "
@@ -84,22 +99,17 @@ int main(int argc, char** argv) {
                  (unsigned long long)c.cr0, (unsigned long long)c.cr3);
     if (c.icount >= next_report) next_report = c.icount + 1000000000;
     if (r.reason != sim::StopReason::kLimit || c.icount >= max_insns) break;
-    if (serial && !until.empty()) {
-      std::fflush(serial);
-      std::string out;
-      std::rewind(serial);
-      char buf[65536];
-      for (size_t n; (n = std::fread(buf, 1, sizeof buf, serial)) > 0;) out.append(buf, n);
-      std::fseek(serial, 0, SEEK_END);
-      if (out.find(until) != std::string::npos) {
-        std::fprintf(stderr, "until: '%s' seen by icount %llu, host %.2fs\n", until.c_str(),
-                     (unsigned long long)c.icount, s);
-        break;
-      }
+    if (serial && !until.empty() && serial_has(serial, until)) {
+      std::fprintf(stderr, "until: '%s' seen by icount %llu, host %.2fs\n", until.c_str(),
+                   (unsigned long long)c.icount, s);
+      break;
     }
     if (tracer && tracer->done()) break;
   }
   if (tracer) tracer->flush();
+  if (serial && !until.empty() && r.reason != sim::StopReason::kLimit)
+    std::fprintf(stderr, "until: '%s' %s (the run ended in the last slice)\n", until.c_str(),
+                 serial_has(serial, until) ? "seen" : "never seen");
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr, "stop: %s value %u icount %llu cycles %llu host %.2fs rip %llx %s\n",
                sim::stop_reason_name(r.reason), r.exit_value, (unsigned long long)c.icount,
