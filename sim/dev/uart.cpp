@@ -306,7 +306,7 @@ void Uart16550::write_thr(uint8_t v) {
     update_irq();
     return;
   }
-  tx_fifo_[(tx_head_ + tx_count_) % kFifo] = v;
+  tx_fifo_[(tx_head_ + tx_count_) % kFifo] = {v, loopback()};
   tx_count_++;
   if (!loopback()) emit(v);
   // The line drops now and rises again if the byte moves on into the shift register
@@ -335,7 +335,7 @@ void Uart16550::tx_start(uint64_t start_tick) {
 
 void Uart16550::tx_done(uint64_t due) {
   tsr_busy_ = false;
-  if (loopback()) rx_receive({tsr_, false}, due);
+  if (tsr_.loop) rx_receive({tsr_.byte, false}, due);
   if (tx_count_) {
     tx_start(tx_end_tick_);  // back to back with the character that just left
   } else if (unflushed_ && out_ && tx_paced_) {

@@ -21,7 +21,8 @@
 // transmitter goes idle and before each poll of an interactive input (so a prompt
 // shows); the owner flushes it at the end of a run. A write to a full FIFO/THR is lost, as on the chip (counted
 // in tx_dropped). In loopback (MCR.LOOP) the shift register's output goes to the
-// receiver instead of the host (datasheet "Loopback").
+// receiver instead of the host (datasheet "Loopback"); each byte goes one way or the
+// other, by the mode when the guest wrote it.
 //
 // Receive. Characters come from feed() (queued first) and then from the input FILE.
 // They cross the line one character time apart and only while the receiver has room
@@ -122,6 +123,10 @@ class Uart16550 final : public Device {
     uint8_t byte;
     bool brk;
   };
+  struct TxChar {
+    uint8_t byte;
+    bool loop;  // written in loopback: goes to the receiver, not the host
+  };
 
   uint8_t read_reg(unsigned off);
   void write_reg(unsigned off, uint8_t v);
@@ -180,10 +185,10 @@ class Uart16550 final : public Device {
   uint8_t rbr_ = 0;           // last character read (what RBR returns when empty)
 
   // Transmitter.
-  std::array<uint8_t, kFifo> tx_fifo_{};
+  std::array<TxChar, kFifo> tx_fifo_{};
   unsigned tx_head_ = 0, tx_count_ = 0;
   bool tsr_busy_ = false;
-  uint8_t tsr_ = 0;
+  TxChar tsr_{};
   uint64_t tx_end_tick_ = 0;
   bool thri_pending_ = false;
 

@@ -577,3 +577,29 @@ TEST_CASE("uart: random programming never breaks the invariants", "[uart]") {
   CHECK(r.u.bytes_out > 0);
   CHECK(r.u.bytes_in > 0);
 }
+
+TEST_CASE("uart: output can be switched or discarded; loopback disconnects the line", "[uart]") {
+  UartRig r;
+  r.fast_8n1();
+  r.put(0, 'a');
+  r.u.set_output(nullptr);
+  r.settle(1);
+  r.put(0, 'b');  // discarded, still counted and still timed
+  CHECK(r.in(LSR) == 0x20);
+  CHECK(r.u.bytes_out == 2);
+  r.settle(1);
+  r.u.set_output(r.out);
+  r.put(0, 'c');
+  CHECK(r.output() == "ac");
+  // While in loopback SIN is disconnected: fed bytes wait for the line to come back.
+  r.put(MCR, 0x18);
+  r.u.feed("xy");
+  r.settle(4);
+  CHECK((r.in(LSR) & 1) == 0);
+  r.put(MCR, 0x08);
+  r.settle(1);
+  CHECK(r.in(RBR) == 'x');
+  r.settle(1);
+  CHECK(r.in(RBR) == 'y');
+  CHECK(r.u.bytes_in == 2);
+}
