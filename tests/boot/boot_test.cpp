@@ -9,6 +9,7 @@
 #include "sim/memmap.h"
 #include "sim/sha256.h"
 #include "tests/boot/images.h"
+#include "tests/sys/harness.h"
 
 using boottest::Rig;
 using boottest::Seg;
@@ -265,4 +266,68 @@ TEST_CASE("boot_image survives random mutations of PVH, ELF64 and Multiboot imag
   }
   CHECK(loaded > 100);
   CHECK(refused > 100);
+}
+
+TEST_CASE("flat binaries run in each entry mode: stack, segments, exit device", "[boot]") {
+  // Each program pushes and pops through the stack it was given, then writes its
+  // code-segment selector plus a mode tag to the exit device.
+  struct Mode {
+    const char* name;
+    uint64_t load;
+    std::string src;
+    uint32_t want;
+  };
+  const Mode modes[] = {
+      {"real", 0x7C00, R"(bits 16
+org 0x7C00
+  push word 0x5A5A
+  pop bx
+  cmp bx, 0x5A5A
+  jne $
+  xor eax, eax
+  mov ax, cs
+  or eax, 0x1000
+  mov dx, 0xF4
+  out dx, eax
+  hlt)", 0x1000},
+      {"prot32", 0x100000, R"(bits 32
+org 0x100000
+  push dword 0x5A5A5A5A
+  pop ebx
+  cmp ebx, 0x5A5A5A5A
+  jne $
+  xor eax, eax
+  mov ax, cs
+  or eax, 0x2000
+  mov dx, 0xF4
+  out dx, eax
+  hlt)", 0x2010},
+      {"long", 0x100000, R"(bits 64
+org 0x100000
+  mov rbx, 0x5A5A5A5A5A5A5A5A
+  push rbx
+  pop rcx
+  cmp rcx, rbx
+  jne $
+  xor eax, eax
+  mov ax, cs
+  or eax, 0x3000
+  mov dx, 0xF4
+  out dx, eax
+  hlt)", 0x3008},
+  };
+  for (const Mode& md : modes) {
+    INFO(md.name);
+    Rig r;
+    sim::BootOptions o;
+    o.format = "flat";
+    o.entry_mode = md.name;
+    o.load_addr = md.load;
+    r.boot(systest::nasm(md.src), o);
+    sim::RunLimits lim;
+    lim.max_insns = 1000;
+    sim::RunResult res = r.m.run(lim);
+    CHECK(res.reason == sim::StopReason::kExitDevice);
+    CHECK(res.exit_value == md.want);
+  }
 }
