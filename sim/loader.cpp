@@ -11,6 +11,7 @@
 #include "sim/boot/boot.h"
 #include "sim/boot/util.h"
 #include "sim/machine.h"
+#include "sim/memmap.h"
 
 namespace sim {
 
@@ -19,6 +20,10 @@ std::vector<uint8_t> read_file(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw ImageError("image '" + path + "' is a directory");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw ImageError("cannot open image '" + path + "'");
+  // No guest holds more than kRamLimit: refuse before reading a huge file.
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kRamLimit)
+    throw ImageError("image '" + path + "' (" + std::to_string(size) + " bytes) is larger than any guest memory");
   std::vector<uint8_t> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (f.bad()) throw ImageError("cannot read image '" + path + "'");
   return data;

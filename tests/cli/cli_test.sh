@@ -155,6 +155,9 @@ head -c 20 "$tmp/mb.bin" > "$tmp/cut.bin"; expect 2 "truncated" -- run "$tmp/cut
 expect 2 "--module: cannot open '$tmp/none'" -- run "$tmp/mb.bin" --module "$tmp/none x"
 head -c 3000000 /dev/zero > "$tmp/big"
 expect 2 "--module '$tmp/big' \(3000000 bytes\) does not fit" -- run "$tmp/mb.bin" --mem 2M --module "$tmp/big"
+truncate -s 4G "$tmp/huge"  # sparse: refused from its size, never read
+expect 2 "larger than any guest memory" -- run "$tmp/huge"
+expect 2 "--module: '$tmp/huge' .* is larger than any guest memory" -- run "$tmp/mb.bin" --module "$tmp/huge"
 expect 2 "--initrd is for Linux and PVH" -- run "$tmp/mb.bin" --initrd "$tmp/mod"
 expect 2 "--module is for Multiboot" -- run "$tmp/mb.bin" --format flat --module "$tmp/mod"
 expect 2 "--format: unknown format 'coff'" -- run "$tmp/mb.bin" --format coff
