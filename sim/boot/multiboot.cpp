@@ -13,7 +13,8 @@
 // stays clear), like QEMU. Any other bit in 0-15 fails the load, as 3.1.2 demands.
 //
 // Hand-over (3.2, 3.3), everything outside the image and each other (GuestLayout):
-//   low memory, top-down below the EBDA: the GDT (sim/boot/util.h layout), the MBI,
+//   low memory, top-down below the EBDA: a 4 KiB stack page, the GDT
+//   (sim/boot/util.h layout), the MBI,
 //   the command line "<image path> <append>" (QEMU's form), the boot loader name
 //   "nestsim", the memory map (e820_map(), entries of size 20), the module list and
 //   each module's command line ("FILE ARGS" as given to --module);
@@ -24,8 +25,8 @@
 // Entry state (3.2): 32-bit flat protected mode (set_flat32_state: CS 0x10, data
 // 0x18, GDTR valid, IDTR limit 0), CR0 = PE|ET, paging off, CR4 = EFER = 0,
 // EFLAGS = 0x2, A20 on (nestsim has no A20 gate), EAX = 0x2BADB002, EBX = MBI.
-// ESP is undefined by the spec; it points just below the hand-over structures in
-// low memory so that a careless push lands in free memory.
+// ESP is undefined by the spec; it is the top of a 4 KiB page taken from low memory
+// before the hand-over structures, so early pushes land in memory of their own.
 #include <elf.h>
 
 #include <algorithm>
@@ -196,8 +197,8 @@ LoadedImage load_multiboot(Machine& m, const std::vector<uint8_t>& file, const B
 
   GuestLayout l(m);
   const uint64_t entry = (h.flags & kAddressFields) ? place_by_address_fields(l, file, h) : place_elf(l, file);
-  const size_t image_claims = l.claims().size();
-
+  // ESP is undefined (3.2); a 4 KiB page of its own keeps early pushes off the MBI.
+  const uint64_t stack_top = l.alloc_low(0x1000, 0x1000, "the initial stack") + 0x1000;
   const uint64_t gdt = l.alloc_low(boot::kFlatGdtBytes, 8, "the GDT");
   boot::write_flat_gdt(l, gdt);
   const uint64_t info = l.alloc_low(mbi::kSize, 8, "the multiboot information (MBI)");
@@ -217,8 +218,12 @@ LoadedImage load_multiboot(Machine& m, const std::vector<uint8_t>& file, const B
     l.put<uint32_t>(a + 20, uint32_t(map[i].type));
   }
 
+  // The module list and command lines first: the modules may fill low memory.
   uint64_t mods_addr = 0;
   if (!mods.empty()) mods_addr = l.alloc_low(mods.size() * kModEntryBytes, 8, "the module list");
+  std::vector<uint64_t> mod_strings;
+  for (const Module& mod : mods)
+    mod_strings.push_back(l.put_string_low(mod.cmdline, "the command line of --module '" + mod.path + "'"));
   for (size_t i = 0; i < mods.size(); i++) {
     const std::string what = "--module '" + mods[i].path + "'";
     const uint64_t size = mods[i].data.size();
@@ -229,11 +234,10 @@ LoadedImage load_multiboot(Machine& m, const std::vector<uint8_t>& file, const B
       at = l.alloc_above(size, 0x1000, what);  // throws "does not fit" when RAM is too small
     }
     l.write(at, mods[i].data.data(), size);
-    const uint64_t str = l.put_string_low(mods[i].cmdline, "the command line of " + what);
     const uint64_t e = mods_addr + i * kModEntryBytes;
     l.put<uint32_t>(e, uint32_t(at));
     l.put<uint32_t>(e + 4, uint32_t(at + size));  // end, exclusive (as GRUB and QEMU)
-    l.put<uint32_t>(e + 8, uint32_t(str));
+    l.put<uint32_t>(e + 8, uint32_t(mod_strings[i]));
     l.put<uint32_t>(e + 12, 0);
   }
 
@@ -250,15 +254,11 @@ LoadedImage load_multiboot(Machine& m, const std::vector<uint8_t>& file, const B
   l.put<uint32_t>(info + mbi::kMmapAddr, uint32_t(mmap));
   l.put<uint32_t>(info + mbi::kBootLoaderName, uint32_t(name_addr));
 
-  // ESP: below the lowest hand-over structure in low memory.
-  uint64_t low = kEbdaBase;
-  for (size_t i = image_claims; i < l.claims().size(); i++)
-    if (l.claims()[i].hi <= kEbdaBase) low = std::min(low, l.claims()[i].lo);
   m.reset_with([&](isa::Cpu& c) {
     boot::set_flat32_state(c, gdt, uint32_t(entry));
     c.r[isa::RAX] = kBootMagic;
     c.r[isa::RBX] = info;
-    c.r[isa::RSP] = low & ~0xFull;
+    c.r[isa::RSP] = stack_top;
   });
   LoadedImage li;
   li.entry = entry;

@@ -30,6 +30,7 @@ void check_apart(Rig& r, uint64_t img_lo, uint64_t img_hi) {
   parts.push_back({r.r32(mbi + 48), r.r32(mbi + 48) + r.r32(mbi + 44)});
   parts.push_back({r.r32(mbi + 64), r.r32(mbi + 64) + 8});
   parts.push_back({r.m.cpu().gdtr.base, r.m.cpu().gdtr.base + 32});
+  parts.push_back({r.m.cpu().r[isa::RSP] - 0x1000, r.m.cpu().r[isa::RSP]});  // the stack page
   for (uint32_t i = 0; i < r.r32(mbi + 20); i++) {
     const uint64_t e = r.r32(mbi + 24) + 16 * i;
     parts.push_back({e, e + 16});
@@ -92,9 +93,9 @@ TEST_CASE("multiboot ELF32: segments by p_paddr, BSS zeroed, 32-bit flat entry s
   CHECK(c.gdtr.base >= 0x1000);
   CHECK(r.r64(c.gdtr.base + 0x10) == systest::code32());
   CHECK(r.r64(c.gdtr.base + 0x18) == systest::data32());
-  // ESP lies in free low memory below the hand-over structures.
-  CHECK(c.r[isa::RSP] > 0x1000);
-  CHECK(c.r[isa::RSP] <= c.gdtr.base);
+  // ESP: the top of a 4 KiB page of its own in low memory (check_apart).
+  CHECK(c.r[isa::RSP] % 0x1000 == 0);
+  CHECK(c.r[isa::RSP] <= sim::kEbdaBase);
   check_apart(r, 0x100000, 0x102800);
 }
 
@@ -155,11 +156,14 @@ TEST_CASE("multiboot command line without --append is the image path", "[multibo
 TEST_CASE("multiboot modules too big for low memory go above the image", "[multiboot]") {
   Rig r(16 << 20);
   Rig files;
-  std::vector<uint8_t> big(700 << 10, 0x42);
+  std::vector<uint8_t> big(700 << 10, 0x42), fill(600 << 10, 0x43);
   sim::BootOptions o;
-  o.modules = {files.file(big)};
+  // The first module nearly fills low memory; the second cannot fit there.
+  o.modules = {files.file(fill) + " fills low memory", files.file(big)};
   r.boot(mb_elf32(0x100000, {{0x100000, kCode, 0x5000}}), o);
-  const uint64_t e = r.r32(r.m.cpu().r[isa::RBX] + 24);
+  const uint64_t e0 = r.r32(r.m.cpu().r[isa::RBX] + 24), e = e0 + 16;
+  CHECK(r.r32(e0 + 4) <= sim::kEbdaBase);
+  CHECK(has(r.str(r.r32(e0 + 8)), " fills low memory"));
   CHECK(r.r32(e) >= 0x105000);
   CHECK(r.r32(e) % 4096 == 0);
   CHECK(r.r32(e + 4) - r.r32(e) == big.size());
