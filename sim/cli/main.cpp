@@ -213,6 +213,7 @@ std::vector<std::pair<std::string, std::string>> config_of(const po::variables_m
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, v] : vm) {
     if (name == "command" || name == "help" || name == "version") continue;
+    if (name == "ram" && v.defaulted() && vm.count("mem")) continue;  // --mem gave the size
     const boost::any& a = v.value();
     std::string s;
     if (auto p = boost::any_cast<std::string>(&a)) s = *p;
