@@ -119,6 +119,8 @@ void Bus::write_privileged(Cpu& c, uint64_t lin, const void* src, unsigned size,
 }
 void Bus::paging_event(Cpu& c, PagingEvent, uint64_t, uint64_t) { c.flush_tlb(); }
 bool Bus::platform_rdmsr(Cpu&, uint32_t, uint64_t&) { return false; }
+uint64_t Bus::read_cr8(Cpu& c) { return c.cr8 & 0xF; }
+void Bus::write_cr8(Cpu& c, uint64_t value) { c.cr8 = value; }
 bool Bus::platform_wrmsr(Cpu&, uint32_t, uint64_t) { return false; }
 void Bus::halt(Cpu& c) { c.ev.activity = Activity::kHlt; c.stop_request = true; }
 void Bus::shutdown(Cpu& c, const char*) {

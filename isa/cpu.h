@@ -98,6 +98,13 @@ class Bus {
     (void)c;
     (void)value;
   }
+  // CR8 is the local APIC's TPR[7:4] (SDM Vol. 3A 11.8.6.1): MOV to/from CR8 go to the
+  // platform's APIC. The defaults keep it in Cpu::cr8 (machines without an APIC).
+  virtual uint64_t read_cr8(Cpu& c);
+  virtual void write_cr8(Cpu& c, uint64_t value);
+  // The TSC was written (IA32_TSC, IA32_TSC_ADJUST): timers that compare against it
+  // (the APIC's TSC-deadline mode) re-arm.
+  virtual void tsc_changed(Cpu& c) { (void)c; }
   // HLT, MWAIT: the processor stops fetching until an event (activity state set).
   virtual void halt(Cpu& c);
   // Triple fault or another shutdown condition (SDM Vol. 3A 6.15, #DF).

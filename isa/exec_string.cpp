@@ -138,10 +138,15 @@ void string_op(Cpu& c, const DecodedInst& d) {
       // breakpoint hit traps after that iteration with the registers part-way
       // (SDM Vol. 3A 17.3.1.2), and pending interrupts are taken there too (6.8.3).
       if (done >= kRepChunk || NS_UNLIKELY(c.attention && done)) {
-        c.cycles += done;  // one cycle per element beyond the base cost (docs/TIMING.md, issue 3)
+        // One cycle per element beyond the base cost (docs/TIMING.md). This call
+        // does not retire the instruction: the run loop counts it and charges its
+        // base cost once per call, so take both back; the base is paid once, by the
+        // call that completes it, however often the instruction yields (tracing and
+        // pending events make it yield after every element).
+        c.cycles += done - d.cycles;
         g.commit(c, OP, true);
         c.rip() -= d.len;
-        c.icount--;  // this call does not retire the instruction
+        c.icount--;
         return;
       }
       if constexpr ((OP == Str::MOVS || OP == Str::STOS) && sizeof(A) == 8) {

@@ -84,11 +84,13 @@ void write_fn(Cpu& c, MsrId id, uint32_t i, uint64_t* s, uint64_t v) {
       const uint64_t old = read_tsc_value(c);
       c.msr.tsc_offset += v - old;
       c.msr.tsc_adjust += v - old;
+      c.bus->tsc_changed(c);
       return;
     }
     case MsrId::TSC_ADJUST:
       c.msr.tsc_offset += v - c.msr.tsc_adjust;
       c.msr.tsc_adjust = v;
+      c.bus->tsc_changed(c);
       return;
     case MsrId::MPERF:
     case MsrId::APERF: *s = v - c.cycles; return;

@@ -147,7 +147,7 @@ uint64_t read_cr(Cpu& c, unsigned n) {
     case 2: return c.cr2;
     case 3: return c.cr3;
     case 4: return c.cr4;
-    default: return c.cr8 & 0xF;  // CR8 = TPR[7:4] (SDM Vol. 3A 10.8.6.1)
+    default: return c.bus->read_cr8(c);  // CR8 = TPR[7:4] (SDM Vol. 3A 11.8.6.1)
   }
 }
 
@@ -168,7 +168,7 @@ void mov_cd_rd(Cpu& c, const DecodedInst& d) {
     case 4: write_cr4(c, v); break;
     default:
       if (v >> 4) raise_gp0();  // CR8 bits 63:4 are reserved
-      c.cr8 = v;
+      c.bus->write_cr8(c, v);
       break;
   }
 }

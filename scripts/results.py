@@ -17,7 +17,7 @@ import sqlite3
 import sys
 
 APPLICATION_ID = 0x6E657374  # "nest"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def fail(msg):
@@ -83,6 +83,13 @@ def cmd_show(db, args):
             "SELECT v.name, v.label, v.value, d.unit FROM vector_stats v LEFT JOIN stat_defs d"
             " USING(name) WHERE run_id = ? ORDER BY v.name, v.idx", (rid,)):
         print(f"  {name + '[' + label + ']':<40} {value:>16}  {unit or ''}")
+    has_reports = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'reports'").fetchone()
+    rows = db.execute("SELECT cycle, key, value FROM reports WHERE run_id = ? ORDER BY seq",
+                      (rid,)).fetchall() if has_reports else []
+    if rows:
+        print("\nreports (guest report channel)")
+        for cycle, key, value in rows:
+            print(f"  {cycle:>16}  {key} = {value}")
 
 
 def vector_entries(db, rid, name):

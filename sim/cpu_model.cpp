@@ -17,18 +17,20 @@ constexpr uint32_t kEcx1 = (1u << 0)     // SSE3
                            | (1u << 17)  // PCID
                            | (1u << 19)  // SSE4.1
                            | (1u << 20)  // SSE4.2
+                           | (1u << 21)  // x2APIC (sim/dev/lapic.h)
                            | (1u << 22)  // MOVBE
                            | (1u << 23)  // POPCNT
+                           | (1u << 24)  // TSC-deadline timer mode of the local APIC
                            | (1u << 25)  // AES
                            | (1u << 26)  // XSAVE (OSXSAVE, bit 27, tracks CR4 at run time)
                            | (1u << 28)  // AVX
                            | (1u << 29)  // F16C
                            | (1u << 30); // RDRAND
 // FPU VME DE PSE TSC MSR PAE MCE CX8 SEP MTRR PGE MCA CMOV PAT CLFSH MMX FXSR SSE SSE2
-// (VME covers CR4.VME and CR4.PVI, isa/sys_int.cpp). Not enumerated: APIC and x2APIC
-// (issue 4), PSE-36.
+// APIC (VME covers CR4.VME and CR4.PVI, isa/sys_int.cpp; APIC is the on-chip local
+// APIC, sim/dev/lapic.h). Not enumerated: PSE-36.
 constexpr uint32_t kEdx1 = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
-                           (1u << 6) | (1u << 7) | (1u << 8) | (1u << 11) | (1u << 12) |
+                           (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9) | (1u << 11) | (1u << 12) |
                            (1u << 13) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 19) |
                            (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
 constexpr uint32_t kEbx7 = (1u << 0)     // FSGSBASE
@@ -74,7 +76,8 @@ CpuModel make_model(const char* name, const char* description, uint32_t fms, uin
       // MONITOR/MWAIT: 64-byte lines; ECX: enumeration of extensions (0), interrupts
       // as break events (1). No C-state sub-states.
       {0x5, 0, false, 64, 64, 0x3, 0},
-      {0x6, 0, false, 0, 0, 1, 0},  // ECX[0]: IA32_MPERF/IA32_APERF
+      // EAX[2]: ARAT (the APIC timer runs in every C-state); ECX[0]: MPERF/APERF.
+      {0x6, 0, false, 0x4, 0, 1, 0},
       {0x7, 0, true, 0, kEbx7, ecx7, kEdx7},
       {0xA, 0, false, 0, 0, 0, 0},  // no PMU (PLATFORM.md)
       {0xD, 0, true, 0x7, 0x340, 0x340, 0},   // x87|SSE|AVX, sizes for XCR0=7
@@ -88,6 +91,7 @@ CpuModel make_model(const char* name, const char* description, uint32_t fms, uin
       {0x80000002, 0, false, 0x7473656E, 0x206D6973, 0x74726976, 0x206C6175},  // "nestsim virtual "
       {0x80000003, 0, false, 0x20555043, 0x20202020, 0x20202020, 0x20202020},  // "CPU"
       {0x80000004, 0, false, 0x20202020, 0x20202020, 0x20202020, 0x00202020},
+      {0x80000007, 0, false, 0, 0, 0, 1u << 8},  // invariant TSC: cycles at a fixed rate
       {0x80000008, 0, false, (linear_bits << 8) | m.maxphyaddr, 0, 0, 0},
   };
   uint8_t* c = m.class_cycles;

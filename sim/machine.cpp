@@ -7,6 +7,7 @@
 
 #include "isa/bind.h"
 #include "sim/loader.h"
+#include "sim/platform.h"
 #include "sim/system.h"
 
 namespace sim {
@@ -24,6 +25,7 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::kFault: return "unhandled-exception";
     case StopReason::kShutdown: return "shutdown";
     case StopReason::kError: return "error";
+    case StopReason::kReset: return "reset";
   }
   return "?";
 }
@@ -32,10 +34,6 @@ Machine::Machine(const MachineConfig& cfg)
     : cfg_(cfg),
       model_(cfg.model ? cfg.model : &default_cpu_model()),
       mem_(cfg.ram_bytes),
-      devices_(cfg.serial_out,
-               [this](bool power_off, uint32_t v) {
-                 request_stop(power_off ? StopReason::kPowerOff : StopReason::kExitDevice, v);
-               }),
       rng_(cfg.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
   bind_system_forms(isa::handler_table());
   cpu_.bus = this;
@@ -43,12 +41,17 @@ Machine::Machine(const MachineConfig& cfg)
   dev_ctx_.cycles = &cpu_.cycles;
   dev_ctx_.cpu_hz = model_->tsc_hz;
   dev_ctx_.irq = &irq_;
+  irq_.trace = &dev_ctx_.trace;
   events_.on_change([this] { update_deadline(); });
   cpu_.event_cycles = model_->timing.event;
-  mem_.map_ports(0x3F8, 8, &devices_.uart);
-  mem_.map_ports(0xF4, 4, &devices_.exit);
-  mem_.map_ports(0x8900, 1, &devices_.exit);
-  mem_.map_ports(0x80, 1, &devices_.post);
+  PlatformConfig pc;
+  pc.serial_out = cfg.serial_out;
+  pc.serial_in = cfg.serial_in;
+  pc.serial_interactive = cfg.serial_interactive;
+  pc.serial_paced = cfg.serial_paced;
+  pc.rtc_start = cfg.rtc_start;
+  platform_ = std::make_unique<Platform>(*this, pc);
+  platform_->reset();
 }
 
 Machine::~Machine() = default;
@@ -75,7 +78,20 @@ void Machine::reset_common() {
   code_.flush_jump_cache();
   reset_paging();  // sim/translate.cpp: empty modelled TLB
   apply_model_msrs(c, *model_);  // sim/system.cpp: the model's power-up MSR values
+  // Time restarts at 0, so the devices restart with it (power-on state, firmware
+  // tables rewritten; loaders never use the firmware area).
+  if (platform_) platform_->reset();
 }
+
+void Machine::apic_base_changed(isa::Cpu&, uint64_t value) { platform_->apic_base_changed(value); }
+
+// CR8 is TPR[7:4] of the local APIC (SDM Vol. 3A 11.8.6.1); writing it changes which
+// interrupts the APIC presents.
+uint64_t Machine::read_cr8(isa::Cpu&) { return platform_->lapic.tpr() >> 4; }
+void Machine::write_cr8(isa::Cpu&, uint64_t value) {
+  platform_->lapic.set_tpr(uint8_t(value << 4));
+}
+void Machine::tsc_changed(isa::Cpu&) { platform_->lapic.tsc_changed(); }
 
 void Machine::reset_protected32(uint32_t entry, uint32_t esp) {
   reset_common();
@@ -511,12 +527,19 @@ bool Machine::service_events() {
     }
   }
   if (ev.activity == isa::Activity::kHlt) {
-    // Nothing to deliver: skip ahead to the next device event (or to when a test's
-    // controller says it may raise INTR), so an idle guest costs no host time. With
-    // IF = 0 only an NMI could wake the CPU; no device here sends one by itself, so
-    // `cli; hlt` ends the run (kHalted), as it does when nothing is scheduled.
+    // Nothing to deliver: skip ahead to the next device event, so an idle guest
+    // costs no host time. With IF = 0 only an NMI could wake the CPU; no device here
+    // sends one by itself, so `cli; hlt` ends the run (kHalted), as does a halt with
+    // every interrupt source masked.
+    // With the platform's controller, device events matter only while some source
+    // can still reach INTR (Platform::can_interrupt); a test's own controller says
+    // when it may raise INTR itself.
     const bool wakeable = intc_ && (c.rflags & isa::FLAG_IF);
-    uint64_t next = wakeable ? std::min(intc_->next_event(c.cycles), events_.next_due()) : ~0ull;
+    uint64_t next = ~0ull;
+    if (wakeable && intc_ == &platform_->lapic)
+      next = platform_->can_interrupt() ? events_.next_due() : ~0ull;
+    else if (wakeable)
+      next = intc_->next_event(c.cycles);
     if (next == ~0ull) {
       request_stop(StopReason::kHalted);
     } else {

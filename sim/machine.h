@@ -11,6 +11,7 @@
 //   running --(exit device / power-off)--> stopped(kExitDevice / kPowerOff)
 //   running --(HLT with no interrupt source)--> stopped(kHalted)
 //   running --(triple fault: an exception while delivering #DF)--> stopped(kShutdown)
+//   running --(reset request: port 0xCF9)--> stopped(kReset)
 // Exceptions are delivered through the IDT (isa/sys_int.cpp); RunResult::fault keeps
 // the first exception of the chain that ended in a shutdown.
 // Between blocks the loop checks limits, stop requests and Cpu::attention; inside a
@@ -35,7 +36,6 @@
 #include "sim/cpu_model.h"
 #include "sim/dev/device.h"
 #include "sim/dev/irq.h"
-#include "sim/devices.h"
 #include "sim/events.h"
 #include "sim/interrupts.h"
 
@@ -46,9 +46,17 @@ struct MachineConfig {
   const CpuModel* model = nullptr;  // default_cpu_model() if null
   uint64_t seed = 0;                // RDRAND/RDSEED stream
   std::FILE* serial_out = stdout;
+  std::FILE* serial_in = nullptr;   // COM1's receiver (null: nothing connected)
+  bool serial_interactive = false;  // serial_in is a terminal: polled, not deterministic
+  bool serial_paced = false;        // COM1 transmits at its line rate (default: at once)
+  int64_t rtc_start = 1767225600;   // CMOS clock at power-on (Unix seconds; 2026-01-01)
 };
 
-enum class StopReason { kNone, kLimit, kExitDevice, kPowerOff, kHalted, kFault, kShutdown, kError };
+// kReset: the guest asked for a machine reset (port 0xCF9, the FADT's reset register);
+// with no firmware to restart, the run ends there.
+enum class StopReason {
+  kNone, kLimit, kExitDevice, kPowerOff, kHalted, kFault, kShutdown, kError, kReset
+};
 const char* stop_reason_name(StopReason r);
 
 struct RunLimits {
@@ -133,6 +141,12 @@ class Machine final : public isa::Bus {
   EventQueue& events() { return events_; }
   DeviceContext& device_context() { return dev_ctx_; }
   IrqRouter& irq() { return irq_; }
+  // The devices (sim/platform.h).
+  class Platform& platform() { return *platform_; }
+  void apic_base_changed(isa::Cpu& c, uint64_t value) override;
+  uint64_t read_cr8(isa::Cpu& c) override;
+  void write_cr8(isa::Cpu& c, uint64_t value) override;
+  void tsc_changed(isa::Cpu& c) override;
 
   struct Counters {
     uint64_t faults = 0, tlb_fills = 0, smc_invalidations = 0;
@@ -192,7 +206,6 @@ class Machine final : public isa::Bus {
   mmu::PhysMem mem_;
   isa::Cpu cpu_;
   CodeCache code_;
-  Devices devices_;
   uint64_t rng_;
   RunResult result_;
   class Tracer* tracer_ = nullptr;
@@ -205,6 +218,7 @@ class Machine final : public isa::Bus {
   // when either changes (EventQueue::on_change, run()).
   uint64_t limit_cycles_ = ~0ull;
   uint64_t deadline_ = ~0ull;
+  std::unique_ptr<class Platform> platform_;  // after dev_ctx_, which it uses
   void update_deadline() { deadline_ = std::min(limit_cycles_, events_.next_due()); }
   void run_due_events();
   // The event that started the current delivery chain (reported on shutdown).

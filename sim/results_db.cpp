@@ -74,6 +74,19 @@ CREATE TABLE vector_stats(
 ) WITHOUT ROWID;
 )sql";
 
+// Schema 2 (issue 4): the records guest programs send through nestsim's report
+// channel (sim/dev/misc.h ReportPort), in the order they arrived.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE reports(
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq    INTEGER NOT NULL,
+  cycle  INTEGER NOT NULL,
+  key    TEXT NOT NULL,
+  value  TEXT NOT NULL,
+  PRIMARY KEY(run_id, seq)
+) WITHOUT ROWID;
+)sql";
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql, const std::string& path) : path_(path) {
@@ -184,6 +197,10 @@ ResultsDb::ResultsDb(const std::string& path) : path_(path) {
                     ", this build knows up to " + std::to_string(kSchemaVersion) + ")");
     } else if (ver < 1) {
       throw DbError(path + ": nestsim results database with no schema version");
+    } else if (ver < 2) {
+      // Schema 1 -> 2: a new table; the runs of schema 1 are kept as they are.
+      exec(kSchemaV2);
+      exec("PRAGMA user_version=2");
     }
     exec("COMMIT");
   } catch (const DbError&) {
@@ -226,6 +243,7 @@ int64_t ResultsDb::pragma_int(const char* name) {
 
 void ResultsDb::create_schema() {
   exec(kSchema);
+  exec(kSchemaV2);
   exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str());
   exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
 }
@@ -291,6 +309,14 @@ void ResultsDb::end_run(int64_t id, const RunOutcome& o, const StatsRegistry& st
              "INSERT OR REPLACE INTO vector_stats(run_id, name, idx, label, value)"
              " VALUES(?1, ?2, ?3, ?4, ?5)",
              path_);
+    Stmt rep(db_,
+             "INSERT INTO reports(run_id, seq, cycle, key, value) VALUES(?1, ?2, ?3, ?4, ?5)",
+             path_);
+    for (size_t i = 0; i < o.reports.size(); i++) {
+      const ReportRecord& r = o.reports[i];
+      rep.bind(1, id).bind(2, int64_t(i)).bind(3, int64_t(r.cycle)).bind(4, r.key).bind(5, r.value);
+      rep.run();
+    }
     for (const Stat& s : stats.stats()) {
       def.bind(1, s.name).bind(2, std::string(s.is_vector ? "vector" : "scalar"));
       def.bind(3, int64_t(s.size)).bind(4, s.unit).bind(5, s.desc);

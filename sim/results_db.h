@@ -44,6 +44,12 @@ struct RunRecord {
   std::string cpu_model;
 };
 
+// A record a guest sent through the report channel (sim/dev/misc.h ReportPort).
+struct ReportRecord {
+  uint64_t cycle = 0;
+  std::string key, value;
+};
+
 // What is known when it ends.
 struct RunOutcome {
   std::string status;       // "completed", "interrupted" or "error"
@@ -56,11 +62,12 @@ struct RunOutcome {
   std::string message;
   uint64_t instructions = 0, cycles = 0;
   double host_seconds = 0;
+  std::vector<ReportRecord> reports;  // in arrival order (table `reports`)
 };
 
 class ResultsDb {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   static constexpr int32_t kApplicationId = 0x6E657374;  // "nest"
 
   explicit ResultsDb(const std::string& path);

@@ -8,6 +8,7 @@
 #include "isa/forms.h"
 #include "isa/msr.h"
 #include "sim/machine.h"
+#include "sim/platform.h"
 
 namespace sim {
 
@@ -226,10 +227,13 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
   r.scalar("code.invalidations", "blocks", "blocks invalidated by writes to their code",
            &code.counters.invalidations);
   r.scalar("code.flushes", "events", "whole-cache flushes (arena full)", &code.counters.flushes);
+
+  // ---- devices (sim/platform.h) ---------------------------------------------------
+  register_platform_stats(r, m.platform());
 }
 
 void register_run_stats(StatsRegistry& r, const RunResult& res) {
-  constexpr size_t kReasons = size_t(StopReason::kError) + 1;
+  constexpr size_t kReasons = size_t(StopReason::kReset) + 1;
   r.vector("run.stop_reason", "runs", "why the run stopped (1 at the reason, by sim::StopReason)",
            kReasons, [&res](size_t i) { return uint64_t(size_t(res.reason) == i); },
            [](size_t i) { return std::string(stop_reason_name(StopReason(i))); });

@@ -5,6 +5,7 @@
 #include "isa/cpu.h"
 #include "isa/system.h"
 #include "sim/machine.h"
+#include "sim/platform.h"
 
 namespace sim {
 namespace {
@@ -121,7 +122,8 @@ void string_io(Cpu& c, const DecodedInst& d) {
       if (done >= kRepChunk || (c.attention && done)) {
         commit();
         c.rip() -= d.len;
-        c.icount--;  // this call does not retire the instruction
+        c.icount--;  // this call does not retire the instruction, nor pay its base cost
+        c.cycles -= d.cycles;
         return;
       }
       element();
@@ -210,9 +212,14 @@ uint64_t Machine::random64(isa::Cpu&) {
   return rng_ * 0x2545F4914F6CDD1Dull;
 }
 
-// Platform MSRs: the x2APIC range belongs to the local APIC (issue 4); nothing else.
-bool Machine::platform_rdmsr(isa::Cpu&, uint32_t, uint64_t&) { return false; }
-bool Machine::platform_wrmsr(isa::Cpu&, uint32_t, uint64_t) { return false; }
+// Platform MSRs: the x2APIC range (0x800-0x8FF) and IA32_TSC_DEADLINE belong to the
+// local APIC (sim/dev/lapic.h); nothing else.
+bool Machine::platform_rdmsr(isa::Cpu&, uint32_t index, uint64_t& value) {
+  return platform_->rdmsr(index, value);
+}
+bool Machine::platform_wrmsr(isa::Cpu&, uint32_t index, uint64_t value) {
+  return platform_->wrmsr(index, value);
+}
 
 void apply_model_msrs(isa::Cpu& c, const CpuModel& m) {
   for (const MsrDefault& d : m.msr_defaults) isa::set_msr_initial(c, d.index, d.value);

@@ -27,6 +27,7 @@
 #include "isa/bind.h"
 #include "sim/boot/boot.h"
 #include "sim/loader.h"
+#include "sim/platform.h"
 #include "sim/machine.h"
 #include "sim/memmap.h"
 #include "sim/progress.h"
@@ -550,6 +551,8 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
     out.instructions = c.icount;
     out.cycles = c.cycles;
     out.host_seconds = secs;
+    for (const auto& rec : m.platform().report.records)
+      out.reports.push_back(sim::ReportRecord{rec.cycle, rec.key, rec.value});
     try {
       db->end_run(run_id, out, stats);
     } catch (const sim::DbError& e) {

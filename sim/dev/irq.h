@@ -15,6 +15,9 @@
 // set_isa_irq() only when their output changes (repeating a level is harmless).
 #pragma once
 #include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string_view>
 
 namespace sim {
 
@@ -47,10 +50,18 @@ class IrqRouter {
   // GSI of ISA IRQ n (MADT interrupt source override: IRQ 0 -> GSI 2).
   static unsigned gsi_of(unsigned irq) { return irq == 0 ? 2 : irq; }
 
+  // Trace hook for line changes (the machine points it at DeviceContext::trace).
+  std::function<void(std::string_view kind, std::string_view detail)>* trace = nullptr;
+
   void set_isa_irq(unsigned irq, bool level) {
     if (irq >= kIsaIrqs) return;
+    if (trace && *trace && level != level_[irq]) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "isa irq %u %s", irq, level ? "high" : "low");
+      (*trace)("irq", buf);
+    }
+    raised_[irq] += level && !level_[irq];
     level_[irq] = level;
-    raised_[irq] += level;
     if (pic_) pic_->set_pin(irq, level);
     if (ioapic_) ioapic_->set_pin(gsi_of(irq), level);
   }
@@ -60,7 +71,7 @@ class IrqRouter {
     set_isa_irq(irq, false);
   }
   bool level(unsigned irq) const { return irq < kIsaIrqs && level_[irq]; }
-  // Times each line was driven high (statistics: "irq.isa_raised[n]").
+  // Rising edges of each line (statistics: "irq.isa_raised[n]").
   const uint64_t* raised() const { return raised_; }
 
  private:

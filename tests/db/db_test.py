@@ -69,10 +69,11 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("run", HELLO, "--db", db, "--seed", "7", "-q")
     check(r.returncode in (0, 1), f"hello with --db exits normally (got {r.returncode}: {r.stderr.strip()})")
     with connect(db) as c:
-        check(c.execute("PRAGMA user_version").fetchone()[0] == 1, "user_version is 1")
+        check(c.execute("PRAGMA user_version").fetchone()[0] == 2, "user_version is 2")
         check(c.execute("PRAGMA application_id").fetchone()[0] == 0x6E657374, "application_id is 'nest'")
         tables = {t for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        check({"runs", "run_config", "stat_defs", "stats", "vector_stats"} <= tables, f"tables {sorted(tables)}")
+        check({"runs", "run_config", "stat_defs", "stats", "vector_stats", "reports"} <= tables,
+              f"tables {sorted(tables)}")
         run1 = c.execute("SELECT id, status, stop_reason, instructions, cycles, workload_name, "
                          "workload_sha256, cpu_model, nestsim_version, started_at, ended_at, "
                          "exit_status, host_kernel FROM runs").fetchall()
@@ -179,6 +180,19 @@ with tempfile.TemporaryDirectory() as tmp:
         c.execute("PRAGMA user_version = 99")
     r = run("run", HELLO, "--db", newer, "-q")
     check(r.returncode == 2 and "newer nestsim" in r.stderr, f"newer schema refused ({r.stderr.strip()})")
+    # A schema-1 database (before the reports table) is upgraded in place, runs kept.
+    old = os.path.join(tmp, "v1.db")
+    run("run", HELLO, "--db", old, "-q")
+    with connect(old) as c:
+        c.execute("DROP TABLE reports")
+        c.execute("PRAGMA user_version = 1")
+    r = run("run", HELLO, "--db", old, "-q")
+    with connect(old) as c:
+        ver = c.execute("PRAGMA user_version").fetchone()[0]
+        nruns = c.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0]
+        has = c.execute("SELECT count(*) FROM sqlite_master WHERE name = 'reports'").fetchone()[0]
+    check(r.returncode in (0, 1) and ver == 2 and nruns == 2 and has == 1,
+          f"schema 1 upgraded to 2 keeping its runs ({r.returncode}, v{ver}, {nruns} runs)")
     r = run("run", HELLO, "--db", os.path.join(tmp, "no", "such", "dir.db"), "-q")
     check(r.returncode == 2 and "--db" in r.stderr, f"unopenable path refused ({r.stderr.strip()})")
 
