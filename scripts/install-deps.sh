@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config nasm clang
       libcapstone-dev libboost-program-options-dev libsqlite3-dev sqlite3
-      pybind11-dev python3-dev python3-pytest python3-numpy python3-matplotlib catch2)
+      pybind11-dev python3-dev python3-pytest python3-numpy python3-matplotlib catch2
+      qemu-system-x86)  # workload.qemu_compat runs our kernels under QEMU TCG too
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

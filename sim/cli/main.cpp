@@ -91,7 +91,8 @@ void validate(boost::any& out, const std::vector<std::string>& values, Count*, i
 }
 
 struct Options {
-  std::string command, image, config, serial_out, cpu_model = "server";
+  std::string command, image, config, serial_out, serial_in, cpu_model = "server";
+  bool serial_paced = false, trace_devices = true;
   Count ram_mib = 128, max_insns = 0, max_cycles = 0, seed = 0;
   // Boot (sim/boot/boot.h).
   std::string format = "auto", append, initrd, entry_mode, mem;
@@ -137,6 +138,12 @@ po::options_description make_options(Options& o) {
        "seed of the RDRAND/RDSEED stream (runs are deterministic per seed)")
       ("serial-out", po::value(&o.serial_out)->value_name("FILE"),
        "write guest COM1 output to FILE instead of stdout")
+      ("serial-in", po::value(&o.serial_in)->value_name("FILE"),
+       "COM1 receives FILE's bytes at the line rate (deterministic); '-' = this terminal's stdin, polled (not deterministic)")
+      ("serial-paced", po::value(&o.serial_paced)->value_name("BOOL")->default_value(false)->implicit_value(true),
+       "COM1 transmits at its programmed line rate (a guest polling the UART waits for each character) instead of at once as on QEMU")
+      ("trace-devices", po::value(&o.trace_devices)->value_name("BOOL")->default_value(true)->implicit_value(true),
+       "with --trace: also record device register accesses and interrupt lines ('! dev', '! irq' lines)")
       ("db", po::value(&o.db)->value_name("FILE"),
        "append this run (workload, configuration, host, outcome, every statistic) to the SQLite results database FILE, created if absent (docs/RESULTS.md)")
       ("stats", po::bool_switch(&o.stats),
@@ -421,6 +428,16 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
       return kExitUsage;
     }
   }
+  std::FILE* serial_in = nullptr;
+  if (!o.serial_in.empty() && o.serial_in != "-") {
+    serial_in = std::fopen(o.serial_in.c_str(), "rb");
+    if (!serial_in) {
+      std::cerr << "nestsim: --serial-in: cannot open '" << o.serial_in << "'\n";
+      return kExitUsage;
+    }
+  } else if (o.serial_in == "-") {
+    serial_in = stdin;
+  }
   std::FILE* trace_file = nullptr;
   if (!o.trace.empty()) {
     trace_file = o.trace == "-" ? stdout : std::fopen(o.trace.c_str(), "w");
@@ -444,6 +461,9 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   cfg.model = model;
   cfg.seed = o.seed;
   cfg.serial_out = serial;
+  cfg.serial_in = serial_in;
+  cfg.serial_interactive = serial_in == stdin;
+  cfg.serial_paced = o.serial_paced;
   sim::Machine m(cfg);
   sim::LoadedImage img;
   try {
@@ -455,6 +475,8 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   std::unique_ptr<sim::Tracer> tracer;
   if (trace_file) {
     tracer = std::make_unique<sim::Tracer>(trace_file, filter, regs);
+    tracer->set_kind("dev", o.trace_devices);
+    tracer->set_kind("irq", o.trace_devices);
     m.set_tracer(tracer.get());
   }
 
@@ -527,6 +549,7 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
   }
   std::fflush(serial);
   if (serial != stdout) std::fclose(serial);
+  if (serial_in && serial_in != stdin) std::fclose(serial_in);
 
   int status = interrupted ? 128 + signal_number : exit_status_of(r);
   const isa::Cpu& c = m.cpu();
