@@ -6,7 +6,6 @@
 #include "sim/dev/irq.h"
 
 namespace sim {
-inline namespace misc {
 
 namespace {
 uint64_t all_ones(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
@@ -248,5 +247,4 @@ void ReportPort::submit(uint64_t pa) {
   if (on_record) on_record(records.back());
 }
 
-}  // namespace misc
 }  // namespace sim

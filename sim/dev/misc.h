@@ -15,10 +15,6 @@
 #include "sim/dev/device.h"
 
 namespace sim {
-// The inline namespace keeps these classes' symbols apart from the older ExitPorts
-// and PostPort of sim/devices.h while both exist (to be dropped with that file);
-// users name them sim::ExitPorts etc. as usual.
-inline namespace misc {
 
 // isa-debug-exit at 0xF4-0xF7 (QEMU's `-device isa-debug-exit,iobase=0xf4,iosize=4`):
 // a write of any size of v stops the machine with value v (the CLI exits with
@@ -194,5 +190,4 @@ class ReportPort final : public Device {
   ReadPhys read_phys_;
 };
 
-}  // namespace misc
 }  // namespace sim
