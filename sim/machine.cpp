@@ -42,7 +42,13 @@ Machine::Machine(const MachineConfig& cfg)
   dev_ctx_.cpu_hz = model_->tsc_hz;
   dev_ctx_.irq = &irq_;
   irq_.trace = &dev_ctx_.trace;
-  events_.on_change([this] { update_deadline(); });
+  // A device that moves the next event (an OUT that arms a timer) also sets
+  // attention, so the block loop, which keeps the deadline in a register, returns to
+  // dispatch() and picks the new one up at the next boundary.
+  events_.on_change([this] {
+    update_deadline();
+    cpu_.attention = true;
+  });
   cpu_.event_cycles = model_->timing.event;
   PlatformConfig pc;
   pc.serial_out = cfg.serial_out;
@@ -378,15 +384,15 @@ void Machine::run_due_events() {
 void Machine::run_blocks(const RunLimits& lim) {
   isa::Cpu& c = cpu_;
   const uint64_t max_insns = lim.max_insns;
+  const uint64_t deadline = deadline_;  // changes set Cpu::attention (EventQueue::on_change)
   Block* b = nullptr;
   Block* prev = nullptr;  // the block just completed, whose chain may give the next
   const isa::DecodedInst* p = nullptr;
   uint64_t rip = c.r[isa::kRegRip];
   try {
     for (;;) {
-      // deadline_: the cycle limit or the next device event, whichever is first; a
-      // device may move it from inside a block (an OUT that arms a timer).
-      if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= deadline_)) return;
+      // deadline: the cycle limit or the next device event, whichever is first.
+      if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= deadline)) return;
       rip = c.r[isa::kRegRip];
       p = nullptr;
       if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
