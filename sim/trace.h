@@ -19,8 +19,11 @@
 //
 // The traced loop (Machine::run_traced, trace.cpp) runs untraced at full speed before
 // `start` and after `count` records; in between it steps with Machine::step_one and
-// reports each step here. Later components (devices, VMX) log their own events with
-// Tracer::event(): a kind ("vmexit", "io", ...) and free text.
+// reports each step here. Later components log their own events with Tracer::event():
+// a kind and free text. Devices do so through DeviceContext::trace while the window
+// is open (Machine::set_tracer): "dev" lines for every register access
+// ("1234 long ! dev uart0.thr w 0x41 (port 0x3f8, 1 byte)") and "irq" lines for ISA
+// interrupt lines ("! irq isa irq 4 high"); set_kind() leaves them out.
 //
 // Timing: the window is executed by Machine::step_one, which translates the fetch
 // address of every instruction, while the block loop translates only when it looks a
