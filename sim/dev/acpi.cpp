@@ -477,21 +477,17 @@ void AcpiPm::write_byte(unsigned off, uint8_t v) {
 }
 
 uint64_t AcpiPm::io_read(Space s, uint64_t addr, unsigned size) {
-  uint64_t v = 0;
-  for (unsigned i = 0; i < size; i++) {
-    const uint64_t off = addr - base_ + i;
-    const uint8_t b = s == Space::kPort && off < kPortCount ? read_byte(unsigned(off)) : 0xFF;
-    v |= uint64_t(b) << (8 * i);
-  }
-  return v;
+  if (s != Space::kPort) return split_read(0, size, [](uint64_t) { return uint8_t(0xFF); });
+  return split_read(addr - base_, size, [this](uint64_t off) {
+    return off < kPortCount ? read_byte(unsigned(off)) : uint8_t(0xFF);
+  });
 }
 
 void AcpiPm::io_write(Space s, uint64_t addr, unsigned size, uint64_t value) {
   if (s != Space::kPort) return;
-  for (unsigned i = 0; i < size; i++) {
-    const uint64_t off = addr - base_ + i;
-    if (off < kPortCount) write_byte(unsigned(off), uint8_t(value >> (8 * i)));
-  }
+  split_write(addr - base_, size, value, [this](uint64_t off, uint8_t b) {
+    if (off < kPortCount) write_byte(unsigned(off), b);
+  });
   update();
 }
 

@@ -78,6 +78,23 @@ class Device : public mmu::PortDevice, public mmu::MmioDevice {
   // tracing. It may depend on device state (a UART's DLAB) and on the direction.
   virtual unsigned reg_of(Space s, uint64_t addr, bool write) const = 0;
 
+  // Devices whose registers are bytes (8259, 8254, RTC, UART, ACPI PM): an access of
+  // `size` bytes is split into byte accesses at consecutive addresses, low byte
+  // first, as QEMU's memory core does for 8-bit regions. `read_byte(a)` returns the
+  // byte at `a` (0xFF for one the device does not own); `write_byte(a, b)` ignores
+  // such addresses.
+  template <class ReadByte>
+  static uint64_t split_read(uint64_t addr, unsigned size, ReadByte&& read_byte) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size && i < 8; i++)
+      v |= uint64_t(uint8_t(read_byte(addr + i))) << (8 * i);
+    return v;
+  }
+  template <class WriteByte>
+  static void split_write(uint64_t addr, unsigned size, uint64_t value, WriteByte&& write_byte) {
+    for (unsigned i = 0; i < size && i < 8; i++) write_byte(addr + i, uint8_t(value >> (8 * i)));
+  }
+
   // Counts (and traces) an access that did not come through port/MMIO dispatch.
   void count(unsigned reg, bool write, uint64_t value);
   // A trace line of kind "irq" or "dev" prefixed with the device name, if tracing.

@@ -299,16 +299,12 @@ void Pic8259::write_byte(uint16_t port, uint8_t v) {
 
 uint64_t Pic8259::io_read(Space s, uint64_t addr, unsigned size) {
   if (s != Space::kPort) return ~0ull;
-  uint64_t v = 0;
-  for (unsigned i = 0; i < size && i < 4; ++i)
-    v |= uint64_t(read_byte(uint16_t(addr + i))) << (8 * i);
-  return v;
+  return split_read(addr, size, [this](uint64_t a) { return read_byte(uint16_t(a)); });
 }
 
 void Pic8259::io_write(Space s, uint64_t addr, unsigned size, uint64_t value) {
   if (s != Space::kPort) return;
-  for (unsigned i = 0; i < size && i < 4; ++i)
-    write_byte(uint16_t(addr + i), uint8_t(value >> (8 * i)));
+  split_write(addr, size, value, [this](uint64_t a, uint8_t b) { write_byte(uint16_t(a), b); });
 }
 
 unsigned Pic8259::reg_of(Space s, uint64_t addr, bool write) const {

@@ -103,20 +103,14 @@ unsigned Uart16550::reg_of(Space, uint64_t addr, bool write) const {
 }
 
 uint64_t Uart16550::io_read(Space, uint64_t addr, unsigned size) {
-  uint64_t v = 0;
-  for (unsigned i = 0; i < size && i < 8; i++) {
-    const unsigned off = unsigned(addr & 7) + i;
-    const uint8_t b = off < 8 ? read_reg(off) : 0xFF;
-    v |= uint64_t(b) << (8 * i);
-  }
-  return v;
+  return split_read(addr & 7, size,
+                    [this](uint64_t off) { return off < 8 ? read_reg(unsigned(off)) : uint8_t(0xFF); });
 }
 
 void Uart16550::io_write(Space, uint64_t addr, unsigned size, uint64_t value) {
-  for (unsigned i = 0; i < size && i < 8; i++) {
-    const unsigned off = unsigned(addr & 7) + i;
-    if (off < 8) write_reg(off, uint8_t(value >> (8 * i)));
-  }
+  split_write(addr & 7, size, value, [this](uint64_t off, uint8_t b) {
+    if (off < 8) write_reg(unsigned(off), b);
+  });
 }
 
 uint8_t Uart16550::read_reg(unsigned off) {
