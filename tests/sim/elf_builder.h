@@ -1,9 +1,9 @@
-// Builds small ELF64 images in memory for loader and engine tests.
+// Builds small ELF64 images in memory for loader and engine tests: the x86-64
+// executable case of the boot tests' general builder (tests/boot/images.h).
 #pragma once
-#include <elf.h>
-
-#include <cstring>
 #include <vector>
+
+#include "tests/boot/images.h"
 
 namespace test {
 
@@ -14,34 +14,9 @@ struct Segment {
 };
 
 inline std::vector<uint8_t> make_elf64(uint64_t entry, const std::vector<Segment>& segs) {
-  std::vector<uint8_t> out(sizeof(Elf64_Ehdr) + segs.size() * sizeof(Elf64_Phdr));
-  Elf64_Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = ELFCLASS64;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = ET_EXEC;
-  eh.e_machine = EM_X86_64;
-  eh.e_version = EV_CURRENT;
-  eh.e_entry = entry;
-  eh.e_phoff = sizeof(Elf64_Ehdr);
-  eh.e_ehsize = sizeof(Elf64_Ehdr);
-  eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = uint16_t(segs.size());
-  std::memcpy(out.data(), &eh, sizeof eh);
-  for (size_t i = 0; i < segs.size(); i++) {
-    Elf64_Phdr ph{};
-    ph.p_type = PT_LOAD;
-    ph.p_flags = PF_R | PF_W | PF_X;
-    ph.p_offset = out.size();
-    ph.p_vaddr = ph.p_paddr = segs[i].paddr;
-    ph.p_filesz = segs[i].data.size();
-    ph.p_memsz = segs[i].memsz ? segs[i].memsz : segs[i].data.size();
-    ph.p_align = 0x1000;
-    std::memcpy(out.data() + sizeof(Elf64_Ehdr) + i * sizeof ph, &ph, sizeof ph);
-    out.insert(out.end(), segs[i].data.begin(), segs[i].data.end());
-  }
-  return out;
+  std::vector<boottest::Seg> s;
+  for (const Segment& g : segs) s.push_back({g.paddr, g.data, g.memsz});
+  return boottest::make_elf(true, EM_X86_64, entry, s);
 }
 
 }  // namespace test
