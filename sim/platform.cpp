@@ -11,6 +11,7 @@ namespace sim {
 Platform::Platform(Machine& m, const PlatformConfig& c)
     : machine(m),
       cfg(c),
+      acpi_cfg{.ram_bytes = m.mem().ram_size(), .cpus = c.cpus, .reset_register = true},
       pic(m.device_context()),
       pit(m.device_context()),
       rtc(m.device_context(), m.mem().ram_size(), c.rtc_start),
@@ -33,7 +34,8 @@ Platform::Platform(Machine& m, const PlatformConfig& c)
              }),
       pci(m.device_context()),
       reset_control(m.device_context(), [&m] { m.request_stop(StopReason::kReset); }),
-      acpi_pm(m.device_context(), 0x600, 9, [&m] { m.request_stop(StopReason::kPowerOff); }) {
+      acpi_pm(m.device_context(), acpi_cfg.pm_base, acpi_cfg.sci_irq,
+              [&m] { m.request_stop(StopReason::kPowerOff); }) {
   all_ = {&pic, &pit, &rtc, &lapic, &ioapic, &uart, &exit, &post,
           &testdev, &fwcfg, &report, &pci, &reset_control, &acpi_pm};
   // Interrupt wiring (sim/dev/irq.h): ISA lines to the 8259 pair and the I/O APIC,
@@ -66,7 +68,7 @@ void Platform::map() {
   mem.map_ports(0x8900, 1, &exit);
   mem.map_ports(0x3F8, 8, &uart);
   mem.map_ports(0x510, 2, &fwcfg);
-  mem.map_ports(0x600, 0x30, &acpi_pm);
+  mem.map_ports(acpi_cfg.pm_base, 0x30, &acpi_pm);
   mem.map_ports(0xB10, 4, &report);
   mem.map_ports(0xCF8, 8, &pci);
   mem.map_ports(ResetControl::kPort, 1, &reset_control);
@@ -110,13 +112,7 @@ void Platform::reset() {
   map_lapic(lapic.base());
   // Firmware tables need the firmware area in RAM; the tiny machines of some unit
   // tests (1 MiB) have none.
-  if (machine.mem().ram_size() >= kFirmwareEnd) {
-    AcpiConfig ac;
-    ac.ram_bytes = machine.mem().ram_size();
-    ac.cpus = cfg.cpus;
-    ac.reset_register = true;
-    build_acpi_tables(machine.mem(), ac);
-  }
+  if (machine.mem().ram_size() >= kFirmwareEnd) build_acpi_tables(machine.mem(), acpi_cfg);
 }
 
 void register_platform_stats(StatsRegistry& r, Platform& p) {

@@ -70,6 +70,8 @@ class Platform {
 
   Machine& machine;
   PlatformConfig cfg;
+  // What the ACPI tables describe, and what AcpiPm and the mapping use: one place.
+  AcpiConfig acpi_cfg;
   Pic8259 pic;
   Pit8254 pit;
   CmosRtc rtc;
