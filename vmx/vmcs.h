@@ -1,0 +1,101 @@
+// The VMCS (SDM Vol. 3C chapter 24): the field table (vmx/vmcs_fields.def) expanded,
+// the encoding rules of 24.11.2, and the storage of one VMCS.
+//
+// Storage. A VMCS the processor works on (current, or active and cached) is a Vmcs:
+// one 64-bit slot per field, indexed by vmx::Field, plus the header (revision id,
+// shadow indicator, abort indicator) and the launch state. Its 4 KiB region in guest
+// memory holds the same content in this layout (every offset little-endian):
+//     0   revision identifier (bits 30:0) and shadow-VMCS indicator (bit 31)
+//     4   VMX-abort indicator
+//     8   launch state: 0 clear, 1 launched
+//    16   field i at 16 + 8 * i, in table order (kFieldCount fields)
+// Vmcs::store writes a VMCS back to its region (VMCLEAR, eviction from the processor's
+// cache) and Vmcs::load reads one (VMPTRLD), so a region copied byte for byte after
+// VMCLEAR loads with the same values (24.11.1 lets the format be ours). Software must
+// not change an active VMCS's region behind the processor's back (24.11.1); nestsim
+// then keeps using the cached copy, as hardware may.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "vmx/caps.h"
+
+namespace vmx {
+
+enum class Field : uint16_t {
+#define VMCS_FIELD(name, enc, width, type, feature, flags) name,
+#include "vmx/vmcs_fields.def"
+#undef VMCS_FIELD
+  kCount
+};
+constexpr unsigned kFieldCount = unsigned(Field::kCount);
+
+// Encoding bits 14:13 and 11:10 (24.11.2).
+enum class Width : uint8_t { W16 = 0, W64 = 1, W32 = 2, WN = 3 };
+enum class FieldType : uint8_t { CTL = 0, RO = 1, GUEST = 2, HOST = 3 };
+enum : uint8_t { FIELD_SH = 1 };  // flags column
+
+struct FieldInfo {
+  uint32_t encoding;
+  Width width;
+  FieldType type;
+  Feature feature;
+  uint8_t flags;
+  const char* name;
+};
+
+const FieldInfo& field_info(Field f);
+inline const char* field_name(Field f) { return field_info(f).name; }
+
+// Value mask of a field's width (natural width is 64 bits on this processor).
+constexpr uint64_t width_mask(Width w) {
+  return w == Width::W16 ? 0xFFFF : w == Width::W32 ? 0xFFFFFFFF : ~0ull;
+}
+
+// Decodes a VMREAD/VMWRITE operand (24.11.2): the field it names and whether it is the
+// high half of a 64-bit field (access type 1). Fails (false) for encodings with bits
+// 63:15 or 12 set, for unknown encodings, for access type 1 on a field that is not
+// 64-bit, and for fields of features `caps` lacks: all VMfailValid(12).
+struct FieldRef {
+  Field field;
+  bool high;
+};
+bool lookup_field(const VmxCaps& caps, uint64_t encoding, FieldRef& out);
+
+// The layout of a VMCS region (see the top of this file).
+constexpr uint64_t kVmcsRegionSize = 4096;
+constexpr uint64_t kVmcsLaunchOffset = 8;
+constexpr uint64_t kVmcsFieldsOffset = 16;
+static_assert(kVmcsFieldsOffset + 8 * kFieldCount <= kVmcsRegionSize);
+
+// What Vmcs::load/store use to reach the region (physical memory of the machine).
+class PhysAccess {
+ public:
+  virtual ~PhysAccess() = default;
+  virtual void phys_read(uint64_t pa, void* dst, size_t n) = 0;
+  virtual void phys_write(uint64_t pa, const void* src, size_t n) = 0;
+};
+
+struct Vmcs {
+  uint64_t pa = ~0ull;         // the region's physical address
+  uint32_t revision = 0;       // bits 30:0 of the header
+  bool shadow = false;         // shadow-VMCS indicator
+  uint32_t abort = 0;
+  bool launched = false;
+  uint64_t v[kFieldCount] = {};
+
+  uint64_t get(Field f) const { return v[unsigned(f)]; }
+  // Stores the value truncated to the field's width.
+  void set(Field f, uint64_t value) { v[unsigned(f)] = value & width_mask(field_info(f).width); }
+  uint64_t& raw(Field f) { return v[unsigned(f)]; }
+
+  void load(PhysAccess& m, uint64_t region);
+  void store(PhysAccess& m) const;
+};
+
+// The default VMREAD and VMWRITE bitmaps for VMCS shadowing (24.6.15): 4 KiB each, a
+// bit set = the access exits. Fields with the SH flag are clear (shadowed), except
+// that read-only fields stay set in the VMWRITE bitmap unless IA32_VMX_MISC[29].
+void default_shadow_bitmap(const VmxCaps& caps, bool write, uint8_t out[4096]);
+
+}  // namespace vmx
