@@ -17,6 +17,7 @@
 ;   KERNEL_LOAD   physical load address of the blob
 ;   KERNEL_MEMSZ  bytes to cover from KERNEL_LOAD (blob + trailing BSS)
 ;   KERNEL_ENTRY  ELF e_entry (the 32-bit multiboot entry)
+;   KERNEL_ARGS   optional: a quoted string appended to the command line ("floppy ARGS")
 
 %ifndef KERNEL_BLOB
   %error "define KERNEL_BLOB, KERNEL_LOAD, KERNEL_MEMSZ and KERNEL_ENTRY"
@@ -193,7 +194,11 @@ pm32:
 align 4
 mem_lower_kib dd 0
 mem_upper_kib dd 0
+%ifdef KERNEL_ARGS
+cmdline       db "floppy ", KERNEL_ARGS, 0  ; the image name, then the arguments
+%else
 cmdline       db "floppy", 0    ; the image name: no arguments
+%endif
 cmdline_end:
 
 align 8

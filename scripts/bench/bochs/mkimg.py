@@ -7,7 +7,9 @@ enters it at e_entry as a Multiboot v1 loader would (32-bit protected mode, EAX 
 NAME.elf) or ELF64 (NAME.elf64) x86 executable; its entry point must be the 32-bit
 multiboot entry.
 
-usage: mkimg.py KERNEL.elf OUT.img
+usage: mkimg.py KERNEL.elf OUT.img [--append ARGS]
+  --append ARGS: the command line becomes "floppy ARGS" (what -append / --append give
+  QEMU and nestsim); printable ASCII without double quotes, at most 200 bytes.
 """
 import os
 import struct
@@ -75,9 +77,16 @@ def flatten(segs):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    append = None
+    if len(args) == 4 and args[2] == "--append":
+        append = args[3]
+        args = args[:2]
+        if len(append) > 200 or any(c == '"' or not " " <= c <= "~" for c in append):
+            fail("--append wants at most 200 printable ASCII characters without '\"'")
+    if len(args) != 2:
         sys.exit(__doc__.strip())
-    elf, out = sys.argv[1], sys.argv[2]
+    elf, out = args
     entry, segs = load_segments(elf)
     load, blob, memsz = flatten(segs)
     if len(blob) > MAX_LOADED:
@@ -92,6 +101,8 @@ def main():
                f"-DKERNEL_BLOB='{blob_path}'", f"-DKERNEL_LOAD={load:#x}",
                f"-DKERNEL_MEMSZ={memsz:#x}", f"-DKERNEL_ENTRY={entry:#x}",
                os.path.join(HERE, "boot.asm")]
+        if append:
+            cmd.insert(-1, f'-DKERNEL_ARGS="{append}"')
         r = subprocess.run(cmd)
         if r.returncode != 0:
             fail("nasm failed: " + " ".join(cmd))
