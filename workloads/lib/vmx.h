@@ -474,6 +474,11 @@ void vmx_vcpu_load(struct vmx_vcpu* v);
 // VMX_RUN_FAIL_INVALID / VMX_RUN_FAIL_VALID when the instruction itself failed (then
 // v->insn_error has the number).
 uint32_t vmx_vcpu_run(struct vmx_vcpu* v);
+// The trampoline itself (vmx_entry.asm), for hot loops that read only what they need:
+// loads regs, VMLAUNCH (launched = 0) or VMRESUME, and returns VMX_SUCCEED after the
+// next VM exit (regs then hold the guest's GPRs) or the failure status. The caller keeps
+// its vcpu's launched flag and must have its VMCS current.
+int vmx_enter(struct vmx_gprs* regs, uint64_t launched);
 // Guest RIP += VM-exit instruction length (after an instruction's exit).
 void vmx_skip_insn(void);
 // Runs the guest, serving its VMCALL services (print, report, assert: vmx_guest_*) and
