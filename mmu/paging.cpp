@@ -236,6 +236,7 @@ WalkResult walk(PteMemory& mem, const PagingControls& c, uint64_t lin, const Wal
     }
     if (a.write()) t.dirty = true;
   }
+  t.rewalk = t.dirty ? 0 : REWALK_WRITE;
   r.ok = true;
   return r;
 }
@@ -255,7 +256,10 @@ bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[
 
 // ---- EPT --------------------------------------------------------------------------
 
-// SDM Vol. 3C 29.3.3.1: what makes a present EPT entry a misconfiguration.
+// SDM Vol. 3C 29.3.3.1: what makes a present EPT entry a misconfiguration. Reserved
+// bits by level (29.3.2, the EPT entry formats): 51:MAXPHYADDR everywhere; bits 7:3 in a
+// PML5E/PML4E; bits 6:3 in a PDPTE/PDE that references a table; bits 29:12 (1 GiB) or
+// 20:12 (2 MiB) in a large leaf; bit 7 itself where the page size is unsupported.
 static bool ept_misconfigured(const EptControls& c, int level, uint64_t e) {
   if ((e & (EPT_R | EPT_W)) == EPT_W) return true;                 // write without read
   if ((e & 7) == EPT_X && !c.exec_only) return true;                // execute-only unsupported
@@ -275,12 +279,17 @@ static bool ept_misconfigured(const EptControls& c, int level, uint64_t e) {
 
 EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const EptAccess& a) {
   EptResult r;
+  const int top = int(c.levels());
+  if (top != 4 && top != 5) {  // refused by VM entry and VMFUNC (see paging.h)
+    r.outcome = EptOutcome::kMisconfig;
+    return r;
+  }
   const uint64_t amask = addr_mask(c.maxphyaddr);
   uint8_t rwx = 7;
   PathEntry path[5];
   unsigned n = 0;
   int level = 0;
-  Step s = walk_levels(mem, c.eptp & amask, gpa, int(c.levels()), 9, 8, path, n, r.refs, level,
+  Step s = walk_levels(mem, c.eptp & amask, gpa, top, 9, 8, path, n, r.refs, level,
                        [&](int lvl, uint64_t e, uint64_t& next) {
                          rwx &= uint8_t(e & 7);
                          if (!(e & 7)) {
@@ -296,6 +305,7 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
                          return Step::kNext;
                        });
   r.rwx = rwx;
+  r.suppress_ve = path[n - 1].value >> 63;
   if (s != Step::kLeaf) return r;
   const uint64_t leaf = path[n - 1].value;
   r.leaf = true;
@@ -304,12 +314,23 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
   r.memtype = uint8_t((leaf >> 3) & 7);
   r.ipat = (leaf >> 6) & 1;
   // SDM Vol. 3C 29.3.3.2: a violation when an entry does not grant the access.
-  if ((a.read && !(rwx & EPT_R)) || (a.write && !(rwx & EPT_W)) || (a.exec && !(rwx & EPT_X))) {
+  if ((a.bits() & rwx) != a.bits()) {
     r.outcome = EptOutcome::kViolation;
     return r;
   }
+  r.outcome = EptOutcome::kOk;
+  r.dirty = !c.ad() || (leaf & EPT_D);
   // SDM Vol. 3C 29.3.5: with A/D enabled, A in every entry used, D in the leaf on writes.
   if (c.ad() && a.set_ad) {
+    // SDM Vol. 3C 29.3.6: the log is checked before any flag is set.
+    if (c.pml) {
+      bool update = a.write && !(leaf & EPT_D);
+      for (unsigned i = 0; i < n && !update; i++) update = !(path[i].value & EPT_A);
+      if (update && c.pml->full()) {
+        r.outcome = EptOutcome::kPmlFull;
+        return r;
+      }
+    }
     for (unsigned i = 0; i < n; i++) {
       uint64_t v = path[i].value | EPT_A;
       if (i == n - 1 && a.write) v |= EPT_D;
@@ -318,8 +339,12 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
         r.refs++;
       }
     }
+    if (a.write) {
+      r.dirty_set = !(leaf & EPT_D);
+      r.dirty = true;
+      if (r.dirty_set && c.pml) c.pml->log(gpa & ~0xFFFull);
+    }
   }
-  r.outcome = EptOutcome::kOk;
   return r;
 }
 

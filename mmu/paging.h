@@ -91,10 +91,30 @@ struct Translation {
   bool global = false;     // G = 1 in the leaf and CR4.PGE = 1
   bool dirty = false;      // D = 1 in the leaf
   uint8_t pkey = 0;        // protection key (4-/5-level paging with CR4.PKE)
+  uint8_t ept_rwx = 7;     // EPT R(0)/W(1)/X(2) of the page (combined and guest-physical
+                           // mappings, SDM Vol. 3C 29.4.1); 7 for plain linear mappings
+  uint8_t rewalk = 0;      // bit (1 << isa::Access) set: a TLB hit may not serve that access
+                           // type, the paging structures must be walked again (see tlb_serves)
 
   uint64_t size() const { return 1ull << shift; }
   uint64_t pa(uint64_t lin) const { return page_base | (lin & (size() - 1)); }
 };
+
+// The re-walk bits of Translation::rewalk, by access type.
+enum : uint8_t {
+  REWALK_READ = 1u << unsigned(isa::Access::kRead),
+  REWALK_WRITE = 1u << unsigned(isa::Access::kWrite),
+  REWALK_EXEC = 1u << unsigned(isa::Access::kExec),
+};
+
+// Whether a cached translation may serve access `a` without a walk, before the rights
+// check of access_fault(). A walk sets REWALK_WRITE when the page is not dirty (the
+// first write must set D in memory, SDM Vol. 3A 4.8, and for EPT Vol. 3C 29.3.5), and
+// for EPT the access types the EPT entries do not grant (the walk then reports the EPT
+// violation). One mask test: a hit costs the same with EPT as without.
+inline bool tlb_serves(const Translation& t, const WalkAccess& a) {
+  return !((t.rewalk >> unsigned(a.type)) & 1);
+}
 
 struct WalkResult {
   bool ok = false;
@@ -119,6 +139,39 @@ uint32_t access_error_bits(const PagingControls& c, const WalkAccess& a);
 bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[4]);
 
 // ---- EPT (SDM Vol. 3C 29.3) ----------------------------------------------------
+//
+// ept_walk() translates one guest-physical address (29.3.2) and decides, in the SDM's
+// order, between
+//   - misconfiguration (29.3.3.1): the first present entry of the walk, root first,
+//     that is write-only/write-execute, execute-only without the capability, sets a
+//     reserved bit of its level, or (in the leaf) holds memory type 2, 3 or 7;
+//   - violation (29.3.3.2): a not-present entry (bits 2:0 = 0) before any
+//     misconfiguration, or a complete walk whose entries do not all grant the access;
+//   - success, after which A is set in every entry used and D in the leaf on a write
+//     (29.3.5, only with EPTP bit 6 and the capability).
+// A/D flags are written only by a walk that succeeds and has set_ad (with PML, only
+// when the log is not full: kPmlFull). Entries are read
+// from and written to `mem` at host-physical addresses; every read and A/D write counts
+// in refs. Mode-based execute control, sub-page write permissions, supervisor shadow
+// stacks and guest-paging verification are not modelled: their bits (10, 57, 58, 60,
+// 61) are ignored, as on a processor that lacks the features.
+//
+// The walk length comes from EPTP bits 5:3 (3 = 4-level, 4 = 5-level). Other values
+// fail the VM-entry and VMFUNC checks and never reach a walk architecturally; if one
+// does, the walk reads nothing and reports a misconfiguration. A 4-level walk uses
+// gpa bits 47:0 and a 5-level walk bits 56:0 (29.3.2); higher bits are ignored.
+
+// Page-modification logging (SDM Vol. 3C 29.3.6), implemented by the VMX side: with
+// "enable PML" and EPT A/D on, a walk that must set an EPT A or D flag first asks
+// full() (PML index not in 0..511); if it is, the walk sets nothing and reports
+// kPmlFull. After each D flag it changes from 0 to 1 it calls log() with the
+// guest-physical address of the access (bits 11:0 cleared).
+class PmlLog {
+ public:
+  virtual ~PmlLog() = default;
+  virtual bool full() = 0;
+  virtual void log(uint64_t gpa_page) = 0;
+};
 
 struct EptControls {
   uint64_t eptp = 0;          // bits 5:3 = walk length - 1, bit 6 = A/D enable
@@ -127,31 +180,58 @@ struct EptControls {
   bool page2m = true;         // IA32_VMX_EPT_VPID_CAP[16]
   bool page1g = true;         // IA32_VMX_EPT_VPID_CAP[17]
   bool ad_supported = true;   // IA32_VMX_EPT_VPID_CAP[21]
+  PmlLog* pml = nullptr;      // "enable PML" = 1: the log (only consulted with A/D on)
 
   unsigned levels() const { return unsigned((eptp >> 3) & 7) + 1; }
   bool ad() const { return ad_supported && (eptp & (1u << 6)); }
 };
 
+// The access being translated: its R/W/X bits are those of the exit qualification's
+// bits 2:0 (SDM Vol. 3C 28.2.1, table 28-7 "Exit Qualification for EPT
+// Violations"). set_ad = false checks only (probes).
 struct EptAccess {
   bool read = false, write = false, exec = false;
   bool set_ad = true;
+
+  uint8_t bits() const { return uint8_t(read | (write << 1) | (exec << 2)); }
 };
 
-enum class EptOutcome : uint8_t { kOk, kViolation, kMisconfig };
+enum class EptOutcome : uint8_t { kOk, kViolation, kMisconfig, kPmlFull };
 
 struct EptResult {
   EptOutcome outcome = EptOutcome::kViolation;
   uint64_t page_base = 0;  // host-physical page
   uint8_t shift = 12;
   uint8_t rwx = 0;         // R(0)/W(1)/X(2) granted by every entry walked (AND): the
-                           // exit qualification's bits 5:3 (SDM Vol. 3C 29.3.3.2)
+                           // exit qualification's bits 5:3 (SDM Vol. 3C 28.2.1); 0 when
+                           // the walk met a not-present entry
   uint8_t memtype = 0;     // leaf bits 5:3
   bool ipat = false;
   bool leaf = false;       // the walk reached the entry that maps the page
+  bool dirty = false;      // kOk: no write needs a D update (leaf D = 1, or A/D off)
+  bool dirty_set = false;  // kOk: this walk changed the leaf's D from 0 to 1
+  bool suppress_ve = false;  // bit 63 of the last entry read: the "suppress #VE" bit of a
+                             // violation (virtualization exceptions, SDM Vol. 3C 26.5.7)
   unsigned refs = 0;
   uint64_t hpa(uint64_t gpa) const { return page_base | (gpa & ((1ull << shift) - 1)); }
+  // The access types a cached guest-physical mapping from this walk may not serve.
+  uint8_t rewalk() const { return uint8_t((~rwx & 7) | (dirty ? 0 : REWALK_WRITE)); }
 };
 
 EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const EptAccess& a);
+
+// Exit qualification of an EPT violation (SDM Vol. 3C 28.2.1, table 28-7 "Exit
+// Qualification for EPT Violations"); mmu/nested.h composes it.
+enum : uint64_t {
+  EPTQ_READ = 1u << 0, EPTQ_WRITE = 1u << 1, EPTQ_FETCH = 1u << 2,  // the access
+  EPTQ_READABLE = 1u << 3, EPTQ_WRITABLE = 1u << 4, EPTQ_EXECUTABLE = 1u << 5,  // the rights
+  EPTQ_GLA_VALID = 1u << 7,       // the guest-linear-address field is valid
+  EPTQ_GLA_TRANSLATION = 1u << 8, // the access was to the translation of the linear address,
+                                  // not to a guest paging-structure entry
+  EPTQ_USER_LA = 1u << 9,         // advanced information (EPT_VPID_CAP[22]), bit 8 = 1 only:
+  EPTQ_WRITABLE_LA = 1u << 10,    // user-mode linear address, read/write page,
+  EPTQ_NX_LA = 1u << 11,          // execute-disable page
+  EPTQ_NMI_UNBLOCKING = 1u << 12, // set by the VM exit, not by the walk
+};
 
 }  // namespace mmu

@@ -109,9 +109,9 @@ void Tlb::drop_page_if(uint64_t lin, Pred&& p) {
   }
 }
 
-static bool same_space(const TlbEntry& e, const TlbTag& tag) {
-  return e.tag.vpid == tag.vpid && e.tag.ept == tag.ept;
-}
+// INVLPG, INVPCID and MOV to CR3 act on the current VPID only, but on its combined
+// mappings for every EP4TA (SDM Vol. 3C 29.4.3.3).
+static bool same_space(const TlbEntry& e, const TlbTag& tag) { return e.tag.vpid == tag.vpid; }
 
 void Tlb::invlpg(uint64_t lin, const TlbTag& tag) {
   drop_page_if(lin, [&](const TlbEntry& e) {
@@ -125,7 +125,11 @@ void Tlb::invpcid_address(uint64_t lin, const TlbTag& tag) {
   });
 }
 
-void Tlb::invalidate_page(uint64_t lin, const TlbTag& tag) { invlpg(lin, tag); }
+void Tlb::invalidate_page(uint64_t lin, const TlbTag& tag) {
+  drop_page_if(lin, [&](const TlbEntry& e) {
+    return e.tag.vpid == tag.vpid && e.tag.ept == tag.ept && (e.t.global || e.tag.pcid == tag.pcid);
+  });
+}
 
 void Tlb::invpcid_single(const TlbTag& tag) {
   drop_if([&](const TlbEntry& e) {
@@ -141,6 +145,82 @@ void Tlb::flush_all() {
 void Tlb::flush_all_non_global() {
   counters.flushes++;
   drop_if([](const TlbEntry& e) { return !e.t.global; });
+}
+
+// ---- VMX ----
+
+void Tlb::invvpid_address(uint16_t vpid, uint64_t lin) {
+  drop_page_if(lin, [&](const TlbEntry& e) { return e.tag.vpid == vpid; });
+}
+
+void Tlb::invvpid_single(uint16_t vpid) {
+  counters.flushes++;
+  drop_if([&](const TlbEntry& e) { return e.tag.vpid == vpid; });
+}
+
+void Tlb::invvpid_all() {
+  counters.flushes++;
+  drop_if([](const TlbEntry& e) { return e.tag.vpid != 0; });
+}
+
+void Tlb::invvpid_single_retaining_globals(uint16_t vpid) {
+  counters.flushes++;
+  drop_if([&](const TlbEntry& e) { return e.tag.vpid == vpid && !e.t.global; });
+}
+
+void Tlb::invept_single(uint16_t ept_tag) {
+  if (ept_tag == 0) return;  // linear mappings are not INVEPT's
+  counters.flushes++;
+  drop_if([&](const TlbEntry& e) { return e.tag.ept == ept_tag; });
+}
+
+void Tlb::invept_global() {
+  counters.flushes++;
+  drop_if([](const TlbEntry& e) { return e.tag.ept != 0; });
+}
+
+void GuestPhysTlb::insert(uint64_t gpa, uint16_t ept_tag, const EptResult& r) {
+  Translation t;
+  t.page_base = r.page_base;
+  t.shift = r.shift;
+  t.ept_rwx = r.rwx;
+  t.rewalk = r.rewalk();
+  t.dirty = r.dirty;
+  t.user = t.writable = true;
+  tlb_.insert(gpa, tag(ept_tag), t);
+}
+
+Ep4taTags::Ep4taTags(unsigned capacity) : slots_(capacity ? (capacity > 0xFFFF ? 0xFFFF : capacity) : 1) {}
+
+Ep4taTags::Acquired Ep4taTags::acquire(uint64_t eptp) {
+  const uint64_t ep4ta = eptp & kEp4taMask;
+  Acquired a;
+  size_t victim = 0;
+  for (size_t i = 0; i < slots_.size(); i++) {
+    if (slots_[i].stamp && slots_[i].ep4ta == ep4ta) {
+      slots_[i].stamp = ++clock_;
+      a.tag = uint16_t(i + 1);
+      return a;
+    }
+    // A free slot first, else the least recently acquired.
+    if (slots_[victim].stamp && (!slots_[i].stamp || slots_[i].stamp < slots_[victim].stamp))
+      victim = i;
+  }
+  a.recycled = slots_[victim].stamp != 0;
+  slots_[victim] = {ep4ta, ++clock_};
+  a.tag = uint16_t(victim + 1);
+  return a;
+}
+
+uint16_t Ep4taTags::find(uint64_t eptp) const {
+  const uint64_t ep4ta = eptp & kEp4taMask;
+  for (size_t i = 0; i < slots_.size(); i++)
+    if (slots_[i].stamp && slots_[i].ep4ta == ep4ta) return uint16_t(i + 1);
+  return 0;
+}
+
+void Ep4taTags::clear() {
+  for (Slot& s : slots_) s = Slot{};
 }
 
 unsigned Tlb::valid_entries() const {

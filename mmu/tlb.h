@@ -7,9 +7,24 @@
 // with LRU replacement. Paging-structure caches are not modelled: a miss walks from
 // the root, which the SDM permits (4.10.3 says what a processor *may* cache).
 //
-// Tags: PCID (SDM 4.10.1; 0 whenever CR4.PCIDE = 0), VPID and an EPTP tag (issue 5).
-// An entry matches a lookup when VPID and EPTP tag are equal and either its PCID is
-// equal or it is global (G = 1 with CR4.PGE = 1, SDM 4.10.2.4).
+// Tags: PCID (SDM 4.10.1; 0 whenever CR4.PCIDE = 0), VPID and an EP4TA tag (SDM Vol.
+// 3C 29.4). An entry matches a lookup when VPID and EP4TA tag are equal and either its
+// PCID is equal or it is global (G = 1 with CR4.PGE = 1, SDM 4.10.2.4).
+//
+// The three kinds of cached mappings of SDM Vol. 3C 29.4.1, and where they live:
+//   - linear mappings (EPT not in use: outside non-root operation, or EPT off): a Tlb
+//     entry with tag.ept = 0, keyed by linear address, tagged by VPID and PCID;
+//   - combined mappings (EPT in use): a Tlb entry with tag.ept = the EP4TA's tag
+//     (Ep4taTags, never 0), keyed by linear address, translating to a host-physical
+//     page; Translation::ept_rwx holds the EPT rights and Translation::rewalk sends the
+//     accesses EPT does not grant back to a walk (mmu/nested.h);
+//   - guest-physical mappings (EPT in use, gpa -> hpa): GuestPhysTlb below, tagged by
+//     EP4TA only. Combined mappings alone would suffice for correctness (the SDM never
+//     requires a cache), but without guest-physical mappings every combined-TLB miss
+//     under EPT would cost a full EPT walk per guest paging-structure reference (24
+//     references for 4-level over 4-level); processors cache these, and so do we.
+// Since no linear mapping is used while EPT is in use and no combined mapping while it
+// is not (29.4.2), the EP4TA tag 0 keeps them apart in one array.
 //
 // Staleness is architectural: an entry stays until an invalidation removes it or it
 // is evicted, whatever happens to the paging structures in memory (SDM 4.10.4.2).
@@ -64,8 +79,35 @@ class Tlb {
   // INVPCID type 3: every non-global entry, all PCIDs.
   void flush_all_non_global();
   // A page fault invalidates the entries for the faulting address (SDM 4.10.4.1,
-  // "page-fault exceptions"), in the current tag.
+  // "page-fault exceptions") that the current tag would use (its VPID and EP4TA, its
+  // PCID or global). An EPT violation for the translation
+  // of `lin` invalidates the combined mappings for it (current VPID, PCID and EP4TA,
+  // SDM Vol. 3C 29.4.3.3): the same call.
   void invalidate_page(uint64_t lin, const TlbTag& tag);
+  // The operations above act on the given VPID's linear and combined mappings for every
+  // EP4TA (SDM Vol. 3C 29.4.3.3: "only for the current VPID (but, for combined
+  // mappings, all EP4TAs)"); flush_all* act on every VPID.
+
+  // ---- VMX invalidations (SDM Vol. 3C 29.4.3.3; INVVPID and INVEPT in chapter 31) ----
+  // INVVPID type 0, individual-address: `vpid`'s linear and combined mappings for
+  // `lin`, every PCID and EP4TA, global ones included.
+  void invvpid_address(uint16_t vpid, uint64_t lin);
+  // INVVPID type 1, single-context: every linear and combined mapping of `vpid`.
+  void invvpid_single(uint16_t vpid);
+  // INVVPID type 2, all-context: every linear and combined mapping of every VPID
+  // except VPID 0000H.
+  void invvpid_all();
+  // INVVPID type 3, single-context retaining globals: type 1 except global entries.
+  void invvpid_single_retaining_globals(uint16_t vpid);
+  // VM entry and VM exit with "enable VPID" = 0: VPID 0000H's linear and combined
+  // mappings, every PCID and EP4TA (29.4.3.3).
+  void vm_transition_without_vpid() { invvpid_single(0); }
+  // INVEPT type 1, single-context: the combined mappings of one EP4TA (every VPID and
+  // PCID); also what an EP4TA tag must lose before Ep4taTags hands it out again.
+  // Tag 0 (linear mappings) is never affected.
+  void invept_single(uint16_t ept_tag);
+  // INVEPT type 2, global: every combined mapping.
+  void invept_global();
 
   const TlbGeometry& geometry() const { return g_; }
   unsigned valid_entries() const;
@@ -102,6 +144,76 @@ class Tlb {
   std::vector<uint64_t> small_stamp_;  // LRU stamps of small_, likewise
   std::vector<TlbEntry> large_;      // valid entries are large_[0, large_used_)
   unsigned large_used_ = 0;
+  uint64_t clock_ = 0;
+};
+
+// Guest-physical mappings (SDM Vol. 3C 29.4.1): guest-physical page -> host-physical
+// page with the EPT rights, tagged by EP4TA only; created by successful EPT walks that
+// set A/D (set_ad), used by the 2-D walk (mmu/nested.h) for the guest's paging-structure
+// references and its final guest-physical address. Entries are TlbEntry values with
+// lin_base = the guest-physical page, t.page_base = the host-physical page,
+// t.ept_rwx = the EPT rights and t.rewalk = EptResult::rewalk(). INVVPID does not touch
+// them (29.4.3.3); INVEPT and EPT violations do.
+class GuestPhysTlb {
+ public:
+  explicit GuestPhysTlb(const TlbGeometry& g = TlbGeometry{}) : tlb_(g) {}
+
+  // The mapping of `gpa` under `ept_tag`, or nullptr. The caller checks t.rewalk.
+  const TlbEntry* lookup(uint64_t gpa, uint16_t ept_tag) { return tlb_.lookup(gpa, tag(ept_tag)); }
+  // Caches a successful walk (EptResult::outcome == kOk).
+  void insert(uint64_t gpa, uint16_t ept_tag, const EptResult& r);
+  // An EPT violation at `gpa`: the mappings that would translate it (29.4.3.3).
+  void invalidate(uint64_t gpa, uint16_t ept_tag) { tlb_.invalidate_page(gpa, tag(ept_tag)); }
+  void invept_single(uint16_t ept_tag) { tlb_.invept_single(ept_tag); }
+  void invept_global() { tlb_.invept_global(); }
+  void flush_all() { tlb_.flush_all(); }
+
+  unsigned valid_entries() const { return tlb_.valid_entries(); }
+  const Tlb::Counters& counters() const { return tlb_.counters; }
+
+ private:
+  static TlbTag tag(uint16_t ept_tag) {
+    TlbTag t;
+    t.ept = ept_tag;
+    return t;
+  }
+  Tlb tlb_;
+};
+
+// EP4TA identities as 16-bit TLB tags. An EP4TA is bits 51:12 of an EPTP (SDM Vol. 3C
+// 29.4.1); guest-physical and combined mappings are associated with it, whatever the
+// EPTP's other bits. Tags are 1..capacity (0 is "EPT not in use"). Exhaustion rule:
+// when every tag is taken, the least recently acquired EP4TA loses its tag, and the
+// caller invalidates every mapping with that tag (Tlb::invept_single,
+// GuestPhysTlb::invept_single) before using it: a processor may drop cached mappings
+// at any time (29.4.3.3), so this is invisible except in timing.
+class Ep4taTags {
+ public:
+  static constexpr uint64_t kEp4taMask = 0x000FFFFFFFFFF000ull;  // EPTP bits 51:12
+
+  explicit Ep4taTags(unsigned capacity = 8);
+
+  struct Acquired {
+    uint16_t tag = 0;
+    bool recycled = false;  // the tag belonged to another EP4TA: invalidate it first
+  };
+  // The tag of `eptp`'s EP4TA, allocating one if it has none (VM entry with EPT,
+  // VMFUNC EPTP switching); it becomes the most recently used.
+  Acquired acquire(uint64_t eptp);
+  // The tag `eptp`'s EP4TA holds now, or 0 (INVEPT single-context of an EP4TA that has
+  // no tag has nothing to invalidate).
+  uint16_t find(uint64_t eptp) const;
+  // Forgets every EP4TA (with a flush of everything tagged, e.g. at reset).
+  void clear();
+
+  unsigned capacity() const { return unsigned(slots_.size()); }
+
+ private:
+  struct Slot {
+    uint64_t ep4ta = 0;
+    uint64_t stamp = 0;  // 0: free
+  };
+  std::vector<Slot> slots_;  // tag = index + 1
   uint64_t clock_ = 0;
 };
 

@@ -140,3 +140,131 @@ TEST_CASE("EPT: accessed and dirty flags when the EPTP enables them", "[mmu][ept
   CHECK(mmu::ept_walk(m2, c, 0x9000, wr()).outcome == EptOutcome::kViolation);
   CHECK(m2.writes == 0);
 }
+
+TEST_CASE("EPT: walk lengths other than 4 and 5 read nothing", "[mmu][ept]") {
+  FlatMem m;
+  Builder b(m, mmu::PagingFormat::kEpt4);
+  b.map(0x7000, 0x7000, 1, {R | W | X, R | W | X, R | W | X, R | W | X | WB});
+  for (unsigned pwl : {0u, 1u, 2u, 5u, 6u, 7u}) {  // EPTP bits 5:3
+    auto c = ept();
+    c.eptp = (c.eptp & ~0x38ull) | (pwl << 3);
+    auto r = mmu::ept_walk(m, c, 0x7000, rd());
+    INFO("EPTP[5:3] = " << pwl);
+    CHECK(r.outcome == EptOutcome::kMisconfig);
+    CHECK(r.refs == 0);
+  }
+  CHECK(m.reads == 0);
+}
+
+TEST_CASE("EPT: a 4-level walk ignores guest-physical bits above 47", "[mmu][ept]") {
+  FlatMem m;
+  Builder b(m, mmu::PagingFormat::kEpt4);
+  b.map(0x7000, 0x9000, 1, {R | W | X, R | W | X, R | W | X, R | W | X | WB});
+  auto r = mmu::ept_walk(m, ept(), 0x000F000000007123ull, rd());
+  REQUIRE(r.outcome == EptOutcome::kOk);
+  CHECK(r.hpa(0x000F000000007123ull) == 0x9123);
+}
+
+TEST_CASE("EPT: misconfiguration order and what is not checked", "[mmu][ept]") {
+  struct Case {
+    const char* what;
+    std::vector<uint64_t> flags;  // PML4E, PDPTE, PDE, PTE
+    mmu::EptAccess access;
+    EptOutcome want;
+    uint8_t rwx;
+  };
+  const Case cases[] = {
+      {"write/execute (110b)", {R | W | X, R | W | X, R | W | X, W | X | WB}, rd(),
+       EptOutcome::kMisconfig, 0},
+      {"a lower misconfiguration beats an upper missing permission",
+       {R | X, R | W | X, R | W | X, R | W | X | (2ull << 3)}, wr(), EptOutcome::kMisconfig, 0},
+      {"not present stops the walk before a lower misconfiguration",
+       {R | W | X, 0, R | W | X, W}, rd(), EptOutcome::kViolation, 0},
+      {"a not-present entry's other bits are ignored", {R | W | X, (1ull << 51) | 0x78, 0, 0},
+       rd(), EptOutcome::kViolation, 0},
+      {"a non-leaf PDE with a memory type (bits 6:3 are reserved there)",
+       {R | W | X, R | W | X, R | W | X | (6ull << 3), R | W | X | WB}, rd(),
+       EptOutcome::kMisconfig, 0},
+      {"PTE bit 7, bits 8-11 and 52-62 are ignored",
+       {R | W | X, R | W | X, R | W | X | (0xFull << 8) | (0x7FFull << 52),
+        R | W | X | WB | 0x80 | (0xFull << 8) | (0x7FFull << 52)},
+       rd(), EptOutcome::kOk, 7},
+      {"upper rights AND into the violation's bits 5:3", {R | X, R | W, R | W | X, R | W | X | WB},
+       ex(), EptOutcome::kViolation, R},
+  };
+  for (const Case& k : cases) {
+    FlatMem m;
+    Builder b(m, mmu::PagingFormat::kEpt4);
+    b.map(0x7000, 0x7000, 1, k.flags);
+    INFO(k.what);
+    auto r = mmu::ept_walk(m, ept(), 0x7000, k.access);
+    CHECK(r.outcome == k.want);
+    if (k.want != EptOutcome::kMisconfig) CHECK(r.rwx == k.rwx);
+  }
+}
+
+TEST_CASE("EPT: dirty state, re-walk mask and suppress #VE", "[mmu][ept]") {
+  FlatMem m;
+  Builder b(m, mmu::PagingFormat::kEpt4);
+  auto w = b.map(0x9000, 0x9000, 1, {R | W | X, R | W | X, R | W | X, R | W | WB | (1ull << 63)});
+  b.map(0xA000, 0, 1, {R | W | X, R | W | X, R | W | X, 1ull << 63});
+  auto c = ept(4, true);
+  auto r = mmu::ept_walk(m, c, 0x9000, rd());
+  REQUIRE(r.outcome == EptOutcome::kOk);
+  CHECK(!r.dirty);
+  CHECK(r.rewalk() == (mmu::REWALK_WRITE | mmu::REWALK_EXEC));  // D clear, X not granted
+  r = mmu::ept_walk(m, c, 0x9000, wr());
+  CHECK(r.dirty);
+  CHECK(r.dirty_set);
+  CHECK(r.rewalk() == mmu::REWALK_EXEC);
+  r = mmu::ept_walk(m, c, 0x9000, wr());
+  CHECK(!r.dirty_set);
+  // A/D off: nothing to set, writes are never re-walked for D.
+  CHECK(mmu::ept_walk(m, ept(), 0x9000, rd()).dirty);
+  // A permission violation and a not-present entry report bit 63 of the entry, and
+  // set no flag.
+  const unsigned writes = m.writes;
+  CHECK(mmu::ept_walk(m, c, 0x9000, ex()).suppress_ve);
+  r = mmu::ept_walk(m, c, 0xA000, rd());
+  CHECK(r.outcome == EptOutcome::kViolation);
+  CHECK(r.suppress_ve);
+  CHECK(m.writes == writes);
+  CHECK((m.get(w[3]) & ED));
+}
+
+namespace {
+struct Log final : mmu::PmlLog {
+  bool is_full = false;
+  std::vector<uint64_t> pages;
+  bool full() override { return is_full; }
+  void log(uint64_t gpa) override { pages.push_back(gpa); }
+};
+}  // namespace
+
+TEST_CASE("EPT: page-modification logging", "[mmu][ept]") {
+  FlatMem m;
+  Builder b(m, mmu::PagingFormat::kEpt4);
+  auto w = b.map(0x9000, 0x9000, 1, {R | W | X, R | W | X, R | W | X, R | W | X | WB});
+  Log log;
+  auto c = ept(4, true);
+  c.pml = &log;
+  log.is_full = true;
+  auto r = mmu::ept_walk(m, c, 0x9123, rd());
+  CHECK(r.outcome == EptOutcome::kPmlFull);  // A flags to set, log full: nothing set
+  CHECK(m.writes == 0);
+  log.is_full = false;
+  REQUIRE(mmu::ept_walk(m, c, 0x9123, rd()).outcome == EptOutcome::kOk);
+  CHECK(log.pages.empty());  // A flags are not logged
+  log.is_full = true;
+  CHECK(mmu::ept_walk(m, c, 0x9123, rd()).outcome == EptOutcome::kOk);  // nothing to set
+  CHECK(mmu::ept_walk(m, c, 0x9123, wr()).outcome == EptOutcome::kPmlFull);  // D to set
+  log.is_full = false;
+  REQUIRE(mmu::ept_walk(m, c, 0x9123, wr()).outcome == EptOutcome::kOk);
+  REQUIRE(log.pages.size() == 1);
+  CHECK(log.pages[0] == 0x9000);
+  CHECK((m.get(w[3]) & ED));
+  // Without A/D the log is never consulted.
+  log.is_full = true;
+  c.eptp &= ~0x40ull;
+  CHECK(mmu::ept_walk(m, c, 0x9123, wr()).outcome == EptOutcome::kOk);
+}

@@ -39,15 +39,20 @@ struct FlatMem final : mmu::PteMemory {
 
 // Builds one mapping at a time: tables are allocated from `next` upwards. `flags[i]`
 // are the low/high attribute bits for the entry at level top-i (leaf last); the
-// address bits are filled in. Returns the physical addresses of the entries written,
-// root first, so tests can poke at them.
+// address bits are filled in. Returns the addresses the entries were stored at, root
+// first, so tests can poke at them.
+// `store` is added to every address the builder writes at (not to the addresses the
+// entries hold): a guest's tables at guest-physical addresses, stored in host memory
+// that EPT maps them to (tests/mmu/nested_test.cpp).
 struct Builder {
   FlatMem& mem;
   mmu::PagingFormat fmt;
   uint64_t root;
   uint64_t next;
-  Builder(FlatMem& m, mmu::PagingFormat f, uint64_t root_pa = 0x100000, uint64_t pool = 0x200000)
-      : mem(m), fmt(f), root(root_pa), next(pool) {}
+  uint64_t store;
+  Builder(FlatMem& m, mmu::PagingFormat f, uint64_t root_pa = 0x100000, uint64_t pool = 0x200000,
+          uint64_t store_offset = 0)
+      : mem(m), fmt(f), root(root_pa), next(pool), store(store_offset) {}
 
   bool legacy() const { return fmt == mmu::PagingFormat::k32Bit; }
   unsigned entry_bytes() const { return legacy() ? 4 : 8; }
@@ -70,7 +75,7 @@ struct Builder {
     std::vector<uint64_t> where;
     uint64_t table = root;
     for (int level = top(), i = 0; level >= leaf_level; level--, i++) {
-      const uint64_t ea = table + index(lin, level) * entry_bytes();
+      const uint64_t ea = table + index(lin, level) * entry_bytes() + store;
       where.push_back(ea);
       uint64_t e = mem.get(ea, entry_bytes());
       if (level == leaf_level) {

@@ -112,3 +112,184 @@ TEST_CASE("TLB: INVLPG, INVPCID types 0-3, MOV CR3 forms", "[mmu][tlb]") {
     CHECK(t.lookup(0x3000, pcid(9)));
   }
 }
+
+namespace {
+
+mmu::TlbTag tag(uint16_t pcid, uint16_t vpid, uint16_t ept) {
+  mmu::TlbTag t;
+  t.pcid = pcid;
+  t.vpid = vpid;
+  t.ept = ept;
+  return t;
+}
+
+// One page at `lin` in each of: VPID 0/1/2 x EP4TA tag 0 (linear)/1/2 (combined), PCID
+// 1, plus a global page at lin + 0x1000 in each.
+void fill(mmu::Tlb& t, uint64_t lin) {
+  for (uint16_t vpid = 0; vpid < 3; vpid++)
+    for (uint16_t ept = 0; ept < 3; ept++) {
+      t.insert(lin, tag(1, vpid, ept), tr(0xA000));
+      t.insert(lin + 0x1000, tag(1, vpid, ept), tr(0xB000, true));
+    }
+}
+
+bool has(mmu::Tlb& t, uint64_t lin, uint16_t vpid, uint16_t ept, uint16_t pcid = 1) {
+  return t.lookup(lin, tag(pcid, vpid, ept)) != nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("TLB: VPID and EP4TA tags separate linear and combined mappings", "[mmu][tlb][vmx]") {
+  mmu::Tlb t;
+  fill(t, 0x10000);
+  CHECK(t.valid_entries() == 18);
+  for (uint16_t vpid = 0; vpid < 3; vpid++)
+    for (uint16_t ept = 0; ept < 3; ept++) {
+      CHECK(has(t, 0x10000, vpid, ept));
+      CHECK(!has(t, 0x10000, vpid, ept, 2));  // another PCID
+      CHECK(has(t, 0x11000, vpid, ept, 2));   // global: any PCID, same VPID and EP4TA
+    }
+  CHECK(!has(t, 0x10000, 3, 0));
+  CHECK(!has(t, 0x10000, 0, 3));
+}
+
+TEST_CASE("TLB: INVLPG and INVPCID act on the current VPID, every EP4TA", "[mmu][tlb][vmx]") {
+  mmu::Tlb t;
+  fill(t, 0x10000);
+  t.invlpg(0x10000, tag(1, 1, 2));
+  for (uint16_t ept = 0; ept < 3; ept++) {
+    CHECK(!has(t, 0x10000, 1, ept));
+    CHECK(has(t, 0x10000, 0, ept));
+    CHECK(has(t, 0x10000, 2, ept));
+  }
+  t.invpcid_single(tag(1, 2, 0));
+  for (uint16_t ept = 0; ept < 3; ept++) {
+    CHECK(!has(t, 0x10000, 2, ept));
+    CHECK(has(t, 0x11000, 2, ept));  // globals stay
+  }
+  // A page fault or an EPT violation: only the entries the current tag would use.
+  fill(t, 0x10000);
+  t.invalidate_page(0x10000, tag(1, 1, 2));
+  CHECK(!has(t, 0x10000, 1, 2));
+  CHECK(has(t, 0x10000, 1, 1));
+  CHECK(has(t, 0x10000, 1, 0));
+}
+
+TEST_CASE("TLB: INVVPID types 0-3", "[mmu][tlb][vmx]") {
+  mmu::Tlb t;
+  SECTION("individual address: every PCID, EP4TA and global entry of the VPID") {
+    fill(t, 0x10000);
+    t.insert(0x10000, tag(7, 1, 1), tr(0xC000));
+    t.invvpid_address(1, 0x10000);
+    for (uint16_t ept = 0; ept < 3; ept++) {
+      CHECK(!has(t, 0x10000, 1, ept));
+      CHECK(has(t, 0x11000, 1, ept));  // another page
+      CHECK(has(t, 0x10000, 2, ept));
+    }
+    CHECK(!has(t, 0x10000, 1, 1, 7));
+    t.invvpid_address(1, 0x11000);
+    CHECK(!has(t, 0x11000, 1, 0));  // global entries go too
+  }
+  SECTION("single context") {
+    fill(t, 0x10000);
+    t.invvpid_single(1);
+    for (uint16_t ept = 0; ept < 3; ept++) {
+      CHECK(!has(t, 0x10000, 1, ept));
+      CHECK(!has(t, 0x11000, 1, ept));
+      CHECK(has(t, 0x10000, 0, ept));
+      CHECK(has(t, 0x10000, 2, ept));
+    }
+    CHECK(t.valid_entries() == 12);
+  }
+  SECTION("all contexts: every VPID but 0000H") {
+    fill(t, 0x10000);
+    t.invvpid_all();
+    CHECK(t.valid_entries() == 6);
+    for (uint16_t ept = 0; ept < 3; ept++) CHECK(has(t, 0x10000, 0, ept));
+  }
+  SECTION("single context retaining globals") {
+    fill(t, 0x10000);
+    t.invvpid_single_retaining_globals(2);
+    for (uint16_t ept = 0; ept < 3; ept++) {
+      CHECK(!has(t, 0x10000, 2, ept));
+      CHECK(has(t, 0x11000, 2, ept));
+      CHECK(has(t, 0x10000, 1, ept));
+    }
+  }
+  SECTION("VM entry/exit without VPID: VPID 0000H, every PCID and EP4TA") {
+    fill(t, 0x10000);
+    t.insert(0x10000, tag(9, 0, 2), tr(0xC000));
+    t.vm_transition_without_vpid();
+    for (uint16_t ept = 0; ept < 3; ept++) {
+      CHECK(!has(t, 0x10000, 0, ept));
+      CHECK(!has(t, 0x11000, 0, ept));
+      CHECK(has(t, 0x10000, 1, ept));
+    }
+    CHECK(!has(t, 0x10000, 0, 2, 9));
+  }
+}
+
+TEST_CASE("TLB: INVEPT single-context and global leave linear mappings", "[mmu][tlb][vmx]") {
+  mmu::Tlb t;
+  fill(t, 0x10000);
+  t.invept_single(2);
+  for (uint16_t vpid = 0; vpid < 3; vpid++) {
+    CHECK(!has(t, 0x10000, vpid, 2));
+    CHECK(!has(t, 0x11000, vpid, 2));
+    CHECK(has(t, 0x10000, vpid, 1));
+    CHECK(has(t, 0x10000, vpid, 0));
+  }
+  t.invept_single(0);  // tag 0 is not an EP4TA
+  CHECK(t.valid_entries() == 12);
+  t.invept_global();
+  CHECK(t.valid_entries() == 6);
+  for (uint16_t vpid = 0; vpid < 3; vpid++) CHECK(has(t, 0x10000, vpid, 0));
+}
+
+TEST_CASE("Guest-physical TLB: EP4TA-tagged gpa mappings, rights and invalidation", "[mmu][tlb][vmx]") {
+  mmu::GuestPhysTlb g;
+  mmu::EptResult r;
+  r.outcome = mmu::EptOutcome::kOk;
+  r.page_base = 0x40000000;
+  r.shift = 21;
+  r.rwx = 5;  // R and X
+  r.dirty = true;
+  g.insert(0x200000, 1, r);
+  g.insert(0x200000, 2, r);
+  const mmu::TlbEntry* e = g.lookup(0x3ABCDE, 1);
+  REQUIRE(e);
+  CHECK(e->t.pa(0x3ABCDE) == 0x401ABCDE);
+  CHECK(e->t.ept_rwx == 5);
+  CHECK(e->t.rewalk == mmu::REWALK_WRITE);
+  CHECK(!g.lookup(0x400000, 1));
+  g.invalidate(0x3FF000, 1);  // an EPT violation in the page
+  CHECK(!g.lookup(0x200000, 1));
+  CHECK(g.lookup(0x200000, 2));
+  g.insert(0x200000, 1, r);
+  g.invept_single(2);
+  CHECK(g.lookup(0x200000, 1));
+  CHECK(!g.lookup(0x200000, 2));
+  g.invept_global();
+  CHECK(g.valid_entries() == 0);
+}
+
+TEST_CASE("EP4TA tags: identity by EPTP bits 51:12, LRU recycling", "[mmu][tlb][vmx]") {
+  mmu::Ep4taTags tags(3);
+  auto a = tags.acquire(0x100000 | 0x5E);  // WB, 4-level, A/D on
+  CHECK(a.tag == 1);
+  CHECK(!a.recycled);
+  CHECK(tags.acquire(0x100000 | 0x1E).tag == 1);  // same EP4TA, other low bits
+  CHECK(tags.acquire(0x200000 | 0x1E).tag == 2);
+  CHECK(tags.acquire(0x300000 | 0x1E).tag == 3);
+  CHECK(tags.find(0x200018) == 2);
+  CHECK(tags.find(0x400018) == 0);
+  tags.acquire(0x100000);  // 0x200000 is now the least recently acquired
+  auto d = tags.acquire(0x400000);
+  CHECK(d.tag == 2);
+  CHECK(d.recycled);
+  CHECK(tags.find(0x200000) == 0);
+  CHECK(tags.find(0x400000) == 2);
+  tags.clear();
+  CHECK(tags.find(0x100000) == 0);
+  CHECK(!tags.acquire(0x100000).recycled);
+}
