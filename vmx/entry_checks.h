@@ -43,6 +43,9 @@ struct EntryCheckResult {
   uint32_t qualification = 0;
   const char* check = nullptr;    // the failed check as written in the source
   const char* section = nullptr;  // its SDM section, e.g. "26.2.1.1"
+  // The register or field a check was applied to when one check line serves several
+  // (a segment register "GUEST_DS", a PDPTE "PDPTE2"); null otherwise.
+  const char* subject = nullptr;
   bool ok() const { return failure == EntryFailure::kNone; }
 };
 
