@@ -28,7 +28,7 @@ void ept_map(struct vmx_ept* e, uint64_t gpa, uint64_t hpa, uint64_t size, uint6
   uint64_t* table = e->pml4;
   for (int level = 4; level > target; level--) {
     uint64_t* pte = &table[ept_index(gpa, level)];
-    if (!(*pte & EPT_RWX) && !(*pte & EPT_ADDR_MASK)) {
+    if (*pte == 0) {  // (a leaf of page 0 with no access still has its memory type)
       *pte = vmx_pa(vmx_alloc_page()) | EPT_RWX;
     } else if (level <= 3 && (*pte & EPT_LEAF)) {
       split(pte, level);
@@ -47,7 +47,7 @@ uint64_t* ept_entry(struct vmx_ept* e, uint64_t gpa, int level) {
   for (int l = 4; l >= 1; l--) {
     uint64_t* pte = &table[ept_index(gpa, l)];
     if (l == level) return pte;
-    if (!(*pte & EPT_ADDR_MASK) || (l <= 3 && (*pte & EPT_LEAF))) return 0;
+    if (*pte == 0 || (l <= 3 && (*pte & EPT_LEAF))) return 0;
     table = (uint64_t*)(*pte & EPT_ADDR_MASK);
   }
   return 0;
@@ -57,7 +57,7 @@ uint64_t* ept_leaf(struct vmx_ept* e, uint64_t gpa, int* level) {
   uint64_t* table = e->pml4;
   for (int l = 4; l >= 1; l--) {
     uint64_t* pte = &table[ept_index(gpa, l)];
-    if (!(*pte & EPT_ADDR_MASK)) return 0;
+    if (*pte == 0) return 0;
     if (l == 1 || (l <= 3 && (*pte & EPT_LEAF))) {
       if (level) *level = l;
       return pte;
