@@ -114,6 +114,9 @@ uint32_t access_error_bits(const PagingControls& c, const WalkAccess& a) {
 
 // SDM Vol. 3A 4.6.1 (access rights) and 4.6.2 (protection keys).
 uint32_t access_fault(const Translation& t, const PagingControls& c, const WalkAccess& a) {
+  // Paging off (a combined mapping of an unrestricted guest): no rights at all, SMEP
+  // and SMAP included, whatever CR4 holds.
+  if (c.format == PagingFormat::kNone) return 0;
   bool fault = false;
   uint32_t pk = 0;
   if (a.fetch()) {

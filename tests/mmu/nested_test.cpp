@@ -1,7 +1,9 @@
 // The 2-D walk (SDM Vol. 3C 29.3.2, 29.3.3.2): guest paging composed with EPT, its
 // four outcomes, the exit qualification, A/D flags on both sides, page sizes, PDPTE
 // loads, the guest-physical TLB and every reference counted.
+#include <cstring>
 #include <map>
+#include <random>
 
 #include "mmu/nested.h"
 #include "tests/mmu/mmu_rig.h"
@@ -283,6 +285,8 @@ TEST_CASE("2-D walk: guest paging off, 32-bit, PAE and 5-level guests", "[mmu][n
     CHECK(r.t.shift == 21);
     CHECK(r.t.pa(0x212345) == 0x612345);
     CHECK(r.refs() == 3);  // PML4E, PDPTE, PDE
+    g.c.guest.smep = g.c.guest.smap = true;  // no effect with paging off
+    CHECK(mmu::access_fault(r.t, g.c.guest, acc(Access::kExec)) == 0);
     r = g.go(0x1000, acc(Access::kWrite));
     REQUIRE(r.outcome == NestedOutcome::kEptViolation);
     CHECK(r.qualification == (mmu::EPTQ_WRITE | mmu::EPTQ_READABLE | mmu::EPTQ_GLA_VALID |
@@ -418,4 +422,93 @@ TEST_CASE("A TLB hit under EPT costs what it costs without", "[mmu][nested][tlb]
   CHECK(mmu::tlb_serves(n.t, acc(Access::kExec)));
   CHECK(!mmu::tlb_serves(n.t, acc(Access::kWrite)));
   CHECK(h.go(0x400000, acc(Access::kWrite)).outcome == NestedOutcome::kEptViolation);
+}
+
+namespace {
+
+// Host memory of 64 KiB seen through every address (bits above 15 are dropped), so
+// that random entries never leave it; counts every reference.
+struct WrapMem final : mmu::PteMemory {
+  std::vector<uint8_t> bytes = std::vector<uint8_t>(1u << 16);
+  unsigned refs = 0;
+  uint64_t read_pte(uint64_t pa, unsigned size) override {
+    refs++;
+    uint64_t v = 0;
+    std::memcpy(&v, &bytes[pa & 0xFFF8], size);
+    return v;
+  }
+  void write_pte(uint64_t pa, uint64_t v, unsigned size) override {
+    refs++;
+    std::memcpy(&bytes[pa & 0xFFF8], &v, size);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("2-D walk over random tables: one outcome, exact counts, a usable result", "[mmu][nested]") {
+  std::mt19937_64 rng(20261122);
+  const PagingFormat formats[] = {PagingFormat::kNone, PagingFormat::k32Bit, PagingFormat::kPae,
+                                  PagingFormat::k4Level, PagingFormat::k5Level};
+  unsigned seen[6] = {};
+  for (unsigned iter = 0; iter < 4000; iter++) {
+    WrapMem m;
+    // Entries: a page of the 1 MiB, random low flags, sometimes random high bits.
+    for (size_t i = 0; i < m.bytes.size(); i += 8) {
+      uint64_t e = ((rng() & 0xF) << 12) | (rng() & 0xFFF);
+      if ((rng() & 7) == 0) e |= rng() & ~0xFFFull;
+      if (rng() % 3) e = (e & 0xF000) | 7;  // valid at every level of both: RWX, UC / P+RW+US
+      std::memcpy(&m.bytes[i], &e, 8);
+    }
+    mmu::NestedControls c;
+    c.guest = controls(formats[rng() % 5], rng() & 0xFFFFF);
+    c.guest.nxe = rng() & 1;
+    c.guest.smep = rng() & 1;
+    c.guest.pse = rng() & 1;
+    for (uint64_t& p : c.guest.pdpte) p = rng() & 0x800FFFFF;
+    c.ept.eptp = (rng() & 0xFF000) | ((3 + (rng() & 1)) << 3) | ((rng() & 1) << 6) | 6;
+    c.ept.maxphyaddr = 46;
+    c.ept.exec_only = rng() & 1;
+    c.advanced_info = rng() & 1;
+    mmu::WalkAccess a = acc(Access(rng() % 3), (rng() & 1) ? 3 : 0);
+    a.set_ad = rng() % 4;
+    mmu::GuestPhysTlb gtlb;
+    const bool cached = rng() & 1;
+    const uint64_t lin = rng() & 0x00FFFFFFFFFFFFFFull;
+    const auto r = mmu::nested_walk(m, c, lin, a, cached ? &gtlb : nullptr);
+    INFO("iteration " << iter);
+    seen[unsigned(r.outcome)]++;
+    CHECK(m.refs == r.guest_refs + r.ept_refs);
+    CHECK(r.guest_refs <= 10);
+    CHECK(r.ept_walks + r.gtlb_hits <= 11);
+    CHECK(r.ept_refs <= 10 * r.ept_walks);
+    switch (r.outcome) {
+      case NestedOutcome::kOk:
+        if (a.set_ad) CHECK(mmu::tlb_serves(r.t, a));
+        CHECK(mmu::access_fault(r.t, c.guest, a) == 0);
+        CHECK((r.t.page_base & (r.t.size() - 1)) == 0);
+        CHECK(r.t.page_base < (1ull << 46));
+        break;
+      case NestedOutcome::kPageFault:
+        CHECK(bool(r.error & mmu::PFERR_W) == a.write());
+        CHECK(bool(r.error & mmu::PFERR_US) == a.user());
+        break;
+      case NestedOutcome::kEptViolation: {
+        const uint64_t q = r.qualification;
+        CHECK((q & 7) != 0);
+        CHECK((q & mmu::EPTQ_GLA_VALID));
+        CHECK(((q >> 3) & q & 7) != (q & 7));  // some access bit not granted
+        if (q & mmu::EPTQ_GLA_TRANSLATION) CHECK((q & 7) == (1u << unsigned(a.type)));
+        else CHECK((q & (mmu::EPTQ_USER_LA | mmu::EPTQ_WRITABLE_LA | mmu::EPTQ_NX_LA)) == 0);
+        CHECK(q < (1u << 12));
+        break;
+      }
+      case NestedOutcome::kEptMisconfig: CHECK(r.qualification == 0); break;
+      default: FAIL("unexpected outcome"); break;
+    }
+  }
+  // The generator reaches every outcome.
+  for (unsigned o = 0; o < 4; o++) {
+    INFO("outcome " << o);
+    CHECK(seen[o] > 0);
+  }
 }
