@@ -17,7 +17,8 @@ STUB(cr8_read) STUB(dr_read) STUB(invlpg) STUB(rdpmc) STUB(monitor) STUB(mwait)
 STUB(pause) STUB(wbinvd) STUB(invd) STUB(rdrand) STUB(rdseed) STUB(xsetbv) STUB(vmcall)
 STUB(ud2) STUB(pf) STUB(sgdt) STUB(str) STUB(vmxon) STUB(vmclear) STUB(vmptrld)
 STUB(vmptrst) STUB(vmread) STUB(vmwrite) STUB(vmlaunch) STUB(vmresume) STUB(vmxoff)
-STUB(invept) STUB(invvpid) STUB(mtf) STUB(nop)
+STUB(invept) STUB(invvpid) STUB(mtf) STUB(nop) STUB(dr7_write) STUB(insb) STUB(out_dx_word)
+STUB(lmsw_mem) STUB(invpcid) STUB(cr0_am)
 #undef STUB
 extern char guest_buf[];
 
@@ -99,6 +100,9 @@ static bool has_desc_exiting(void) { return vmx_has_proc2(PROC2_DESC_TABLE_EXITI
 static bool has_invept(void) { return vmx_has_proc2(PROC2_EPT) && (vmx_caps.ept_vpid & EPT_CAP_INVEPT); }
 static bool has_invvpid(void) {
   return vmx_has_proc2(PROC2_VPID) && (vmx_caps.ept_vpid & VPID_CAP_INVVPID);
+}
+static bool has_invpcid(void) {
+  return vmx_has_proc2(PROC2_INVPCID) && has_invlpg() && cpuid_bit(7, 1, 10);
 }
 static bool has_mtf(void) { return proc_allowed(PROC_MTF); }
 static bool has_intr_window(void) { return proc_allowed(PROC_INTR_WINDOW); }
@@ -198,6 +202,11 @@ static void s_pf_reversed(struct vmx_vcpu* v) {
 }
 static void s_pf_none(struct vmx_vcpu* v) { (void)v; vmx_write(VMCS_EXCEPTION_BITMAP, 0); }
 static void s_desc(struct vmx_vcpu* v) { (void)v; proc2_set(PROC2_DESC_TABLE_EXITING); }
+static void s_invpcid(struct vmx_vcpu* v) {
+  (void)v;
+  proc_set(PROC_INVLPG_EXITING, 0);
+  proc2_set(PROC2_INVPCID);
+}
 static void s_mtf(struct vmx_vcpu* v) { (void)v; proc_set(PROC_MTF, 0); }
 static void s_intr_window(struct vmx_vcpu* v) {
   (void)v;
@@ -271,6 +280,20 @@ static void d_pf_delivered(struct vmx_vcpu* v) {
   (void)v;
   CHECK_EQ(guest_pf_count, 1, "#PF delivered to the guest (no exit)");
 }
+static void c_insb(struct vmx_vcpu* v) {
+  (void)v;
+  CHECK_EQ(vmx_read(VMCS_GUEST_LINEAR_ADDR), (uint64_t)guest_buf, "INS exit: guest-linear address");
+}
+static void c_lmsw_mem(struct vmx_vcpu* v) {
+  uint64_t q = vmx_read(VMCS_EXIT_QUALIFICATION);
+  uint64_t data = *(uint16_t*)(guest_buf + 0x40);
+  CHECK_EQ(q, 0x30 | (1u << 6) | (data << 16), "LMSW m16 exit qualification (type 3, memory, data)");
+  CHECK_EQ(vmx_read(VMCS_GUEST_LINEAR_ADDR), v->regs.rax, "LMSW m16: guest-linear address");
+}
+static void d_cr0_am(struct vmx_vcpu* v) {
+  (void)v;
+  CHECK((vmx_read(VMCS_GUEST_CR0) ^ rt_read_cr0()) & CR0_AM, "unmasked CR0.AM written by the guest");
+}
 static void c_mtf(struct vmx_vcpu* v) { (void)v; proc_set(0, PROC_MTF); }
 static void c_intr_window(struct vmx_vcpu* v) {
   (void)v;
@@ -334,6 +357,12 @@ static const struct exit_case kCases[] = {
     {"mov_from_cr3_exiting", "25.6.2", has_cr3_store, s_cr3_store, AT(cr3_read), EXIT_REASON_CR_ACCESS, 0, QUAL(CRQ(3, 1, 0)), 0, 0, c_cr3_read, d_cr3_read, false},
     {"mov_to_cr8_exiting", "25.6.2", has_cr8_load, s_cr8_load, AT(cr8_write), EXIT_REASON_CR_ACCESS, 0, QUAL(CRQ(8, 0, 0)), 0, 0, 0, 0, false},
     {"mov_from_cr8_exiting", "25.6.2", has_cr8_store, s_cr8_store, AT(cr8_read), EXIT_REASON_CR_ACCESS, 0, QUAL(CRQ(8, 1, 3)), 0, 0, 0, 0, false},
+    {"mov_to_dr7_exiting", "25.6.2", has_mov_dr, s_mov_dr, AT(dr7_write), EXIT_REASON_DR_ACCESS, 0, QUAL(7 | (0u << 4) | (0u << 8)), 0, 0, 0, 0, false},
+    {"rep_insb_bitmap", "28.2.5", has_io_bitmaps, s_io_bitmap, AT(insb), EXIT_REASON_IO, 0, QUAL(IOQ(1, 1, 1, 1, 0, 0x80)), 0, 0, c_insb, 0, false},
+    {"out_dx_word_bitmap", "25.6.4", has_io_bitmaps, s_io_bitmap, AT(out_dx_word), EXIT_REASON_IO, 0, QUAL(IOQ(2, 0, 0, 0, 0, 0x1234)), 0, 0, 0, 0, false},
+    {"lmsw_memory_masked", "25.6.6", 0, s_cr0_mask_mp, AT(lmsw_mem), EXIT_REASON_CR_ACCESS, 0, NOQ, 0, 0, c_lmsw_mem, 0, false},
+    {"mov_to_cr0_unmasked_bit", "25.6.6", 0, s_cr0_mask_ts, AT(cr0_am), NO_EXIT, 0, NOQ, 0, 0, 0, d_cr0_am, false},
+    {"invpcid", "25.6.2", has_invpcid, s_invpcid, AT(invpcid), EXIT_REASON_INVPCID, 0, QUAL(0), II_MEM_MASK | (0xFu << 28), II_MEM_RAX | II_REG2(3), 0, 0, false},
     {"mov_from_dr_exiting", "25.6.2", has_mov_dr, s_mov_dr, AT(dr_read), EXIT_REASON_DR_ACCESS, 0, QUAL(0 | (1u << 4) | (3u << 8)), 0, 0, 0, 0, false},
     {"invlpg", "25.6.2", has_invlpg, s_invlpg, AT(invlpg), EXIT_REASON_INVLPG, 0, QUAL(0x123000), 0, 0, 0, 0, false},
     {"rdpmc", "25.6.2", has_rdpmc, s_rdpmc, AT(rdpmc), EXIT_REASON_RDPMC, 0, QUAL(0), 0, 0, 0, 0, false},

@@ -340,6 +340,51 @@ I invvpid
     invvpid rbx, [rax]
 A invvpid
 
+STUB dr7_write
+    mov eax, 0x400
+I dr7_write
+    mov dr7, rax
+A dr7_write
+
+STUB insb
+    lea rdi, [guest_buf]
+    mov dx, 0x80
+    mov ecx, 3
+I insb
+    rep insb
+A insb
+
+STUB out_dx_word
+    mov dx, 0x1234
+    mov ax, 0x55AA
+I out_dx_word
+    out dx, ax
+A out_dx_word
+
+STUB lmsw_mem
+    mov rax, cr0
+    and eax, 0xFFFD                 ; CR0.MP = 0
+    lea rbx, [guest_buf]
+    mov [rbx + 0x40], ax
+    lea rax, [rbx + 0x40]
+I lmsw_mem
+    lmsw [rax]
+A lmsw_mem
+
+STUB invpcid
+    lea rax, [guest_buf]
+    mov ebx, 2                      ; all contexts, including globals
+I invpcid
+    invpcid rbx, [rax]
+A invpcid
+
+STUB cr0_am
+    mov rbx, cr0
+    xor rbx, 1 << 18                ; CR0.AM: not in the guest/host mask
+I cr0_am
+    mov cr0, rbx
+A cr0_am
+
 STUB mtf
 I mtf
     nop
