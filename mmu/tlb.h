@@ -185,8 +185,8 @@ class GuestPhysTlb {
 // EPTP's other bits. Tags are 1..capacity (0 is "EPT not in use"). Exhaustion rule:
 // when every tag is taken, the least recently acquired EP4TA loses its tag, and the
 // caller invalidates every mapping with that tag (Tlb::invept_single,
-// GuestPhysTlb::invept_single) before using it: a processor may drop cached mappings
-// at any time (29.4.3.3), so this is invisible except in timing.
+// GuestPhysTlb::invept_single) before using it (TlbSet::ept_tag does): a processor may
+// drop cached mappings at any time (29.4.3.3), so this is invisible except in timing.
 class Ep4taTags {
  public:
   static constexpr uint64_t kEp4taMask = 0x000FFFFFFFFFF000ull;  // EPTP bits 51:12
@@ -203,7 +203,7 @@ class Ep4taTags {
   // The tag `eptp`'s EP4TA holds now, or 0 (INVEPT single-context of an EP4TA that has
   // no tag has nothing to invalidate).
   uint16_t find(uint64_t eptp) const;
-  // Forgets every EP4TA (with a flush of everything tagged, e.g. at reset).
+  // Forgets every EP4TA (the caller flushes every tagged mapping: TlbSet::flush_all).
   void clear();
 
   unsigned capacity() const { return unsigned(slots_.size()); }

@@ -1,5 +1,6 @@
 // The tagged TLB: lookups by PCID/global, capacity and LRU, and each invalidation of
 // SDM Vol. 3A 4.10.4.1.
+#include "mmu/tlb_set.h"
 #include "tests/mmu/mmu_rig.h"
 
 namespace {
@@ -292,4 +293,55 @@ TEST_CASE("EP4TA tags: identity by EPTP bits 51:12, LRU recycling", "[mmu][tlb][
   tags.clear();
   CHECK(tags.find(0x100000) == 0);
   CHECK(!tags.acquire(0x100000).recycled);
+}
+
+TEST_CASE("TlbSet: VMX invalidations over every cache, tags recycled clean", "[mmu][tlb][vmx]") {
+  mmu::Tlb data, fetch;
+  mmu::TlbSet set({&data, &fetch}, mmu::TlbGeometry{}, 2);
+  mmu::EptResult w;
+  w.outcome = mmu::EptOutcome::kOk;
+  w.page_base = 0x9000;
+  w.rwx = 7;
+  w.dirty = true;
+  const uint16_t t1 = set.ept_tag(0x100000 | 0x1E);
+  const uint16_t t2 = set.ept_tag(0x200000 | 0x1E);
+  CHECK(t1 != t2);
+  CHECK(set.ept_tag(0x100000 | 0x5E) == t1);
+  for (mmu::Tlb* t : {&data, &fetch}) {
+    t->insert(0x1000, tag(0, 1, t1), tr(0xA000));
+    t->insert(0x1000, tag(0, 1, t2), tr(0xA000));
+    t->insert(0x1000, tag(0, 1, 0), tr(0xA000));
+  }
+  set.gpa().insert(0x5000, t1, w);
+  set.gpa().insert(0x5000, t2, w);
+  set.invept_single(0x100000);
+  CHECK(!has(data, 0x1000, 1, t1, 0));
+  CHECK(!has(fetch, 0x1000, 1, t1, 0));
+  CHECK(has(data, 0x1000, 1, t2, 0));
+  CHECK(has(data, 0x1000, 1, 0, 0));
+  CHECK(!set.gpa().lookup(0x5000, t1));
+  CHECK(set.gpa().lookup(0x5000, t2));
+  set.invept_single(0x700000);  // an EP4TA without a tag: nothing to do
+  CHECK(set.gpa().lookup(0x5000, t2));
+  // INVVPID leaves guest-physical mappings alone.
+  set.invvpid_single(1);
+  CHECK(!has(data, 0x1000, 1, t2, 0));
+  CHECK(!has(data, 0x1000, 1, 0, 0));
+  CHECK(set.gpa().lookup(0x5000, t2));
+  // Recycling: a third EP4TA takes the least recently used tag (t1 once t2 has been
+  // acquired again) and finds it empty.
+  for (mmu::Tlb* t : {&data, &fetch}) t->insert(0x2000, tag(0, 1, t1), tr(0xA000));
+  set.gpa().insert(0x6000, t1, w);
+  set.ept_tag(0x200000);  // t2 most recent
+  const uint16_t t3 = set.ept_tag(0x300000);
+  CHECK(t3 == t1);
+  CHECK(!has(data, 0x2000, 1, t3, 0));
+  CHECK(!has(fetch, 0x2000, 1, t3, 0));
+  CHECK(!set.gpa().lookup(0x6000, t3));
+  CHECK(set.tags().find(0x100000) == 0);
+  set.invept_global();
+  CHECK(!set.gpa().lookup(0x5000, t2));
+  set.flush_all();
+  CHECK(data.valid_entries() == 0);
+  CHECK(set.tags().find(0x200000) == 0);
 }
