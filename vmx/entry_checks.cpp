@@ -252,7 +252,8 @@ EntryCheckResult address_space_size(const Vmcs& v, const EntryContext& ctx) {
   CC("26.2.4", ctx.host_ia32e || !guest64);
   CC("26.2.4", ctx.host_ia32e || !host64);
   CC("26.2.4", !ctx.host_ia32e || host64);
-  CC("26.2.4", host64 || !guest64);
+  // "IA-32e mode guest" 0 with "host address-space size" 0 follows from the three
+  // checks above.
   CC("26.2.4", host64 || !(cr4 & CR4_PCIDE));
   CC("26.2.4", host64 || (rip >> 32) == 0);
   CC("26.2.4", !host64 || (cr4 & CR4_PAE));

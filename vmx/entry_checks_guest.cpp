@@ -34,7 +34,7 @@ enum : uint32_t {
 
 // RFLAGS bits that may be 1 in the guest-state field (26.3.1.4): bits 63:22, 15, 5
 // and 3 are reserved (0), bit 1 is reserved (1).
-constexpr uint64_t kRflagsDefined = 0x3FFFD7;
+constexpr uint64_t kRflagsDefined = 0x3F7FD7;
 
 // Pending debug exceptions bits defined without RTM (Table 24-4).
 constexpr uint64_t kPendingDbgDefined = PENDING_DBG_B0_B3 | PENDING_DBG_ENABLED_BP | PENDING_DBG_BS;
