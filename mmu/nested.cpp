@@ -30,6 +30,7 @@ Gpa translate_gpa(PteMemory& host, const EptControls& ept, uint16_t tag, GuestPh
   const EptResult w = ept_walk(host, ept, gpa, a);
   r.ept_walks++;
   r.ept_refs += w.refs;
+  r.ept_writes += w.writes;
   switch (w.outcome) {
     case EptOutcome::kOk:
       if (gtlb && a.set_ad) gtlb->insert(gpa, tag, w);
@@ -87,6 +88,7 @@ class GuestPtes final : public PteMemory {
       return;
     }
     r_.guest_refs++;
+    r_.guest_writes++;
     host_.write_pte(g.hpa, value, size);
   }
 

@@ -1,6 +1,8 @@
 // The 2-D walk: a guest's linear address translated by its own paging structures (any
 // x86 format, through mmu::walk) composed with EPT (SDM Vol. 3C 29.3.2 and 29.3.3.2,
 // "guest-physical addresses" of every paging-structure entry and of the final access).
+// Section numbers in mmu/ follow the SDM edition in which "VMX Support for Address
+// Translation" is chapter 29 and "VM Exits" chapter 28 (older editions: 28 and 27).
 //
 // nested_walk() runs the guest walk over an adapter PteMemory whose every reference
 // is a guest-physical access: the entry's address is translated through EPT first
@@ -46,7 +48,16 @@
 // What the caller supplies: a PteMemory over host-physical memory (sim/translate.cpp's
 // PhysPtes: its write_pte keeps decoded code coherent), the guest's PagingControls
 // (PDPTE registers included for PAE) and the EPT controls; optionally a GuestPhysTlb
-// and the EP4TA tag (Ep4taTags) it is indexed by.
+// and the EP4TA tag (Ep4taTags) it is indexed by; mmu/tlb_set.h keeps both.
+//
+// Use on a TLB miss in VMX non-root operation with "enable EPT" (sim/translate.cpp):
+//   tag = {pcid, vpid, set.ept_tag(eptp)}; hit: tlb_serves(t, a) && !access_fault(t, ...);
+//   miss: r = nested_walk(ptes, c, lin, a, &set.gpa()); charge r.guest_refs + r.ept_refs;
+//   kOk: Tlb::insert(lin, tag, r.t) if a.set_ad; kPageFault: #PF (or its exit);
+//   kEptViolation: Tlb::invalidate_page(lin, tag), exit 48 with r.qualification (| bit 12
+//   for NMI unblocking), GUEST_PHYSICAL_ADDRESS = r.gpa, GUEST_LINEAR_ADDRESS = lin;
+//   kEptMisconfig: exit 49 with r.gpa; kPmlFull: exit 62. With CR0.PG = 0 the walk is
+//   still needed (format kNone): the identity is only the guest's half.
 #pragma once
 #include <cstdint>
 
@@ -81,7 +92,9 @@ struct NestedResult {
   uint64_t qualification = 0;  // kEptViolation: the exit qualification (no bit 12)
   bool suppress_ve = false;    // kEptViolation: the "suppress #VE" bit (26.5.7)
   unsigned guest_refs = 0;     // guest paging-structure reads and A/D writes
+  unsigned guest_writes = 0;   //   of which A/D writes
   unsigned ept_refs = 0;       // EPT entry reads and A/D writes
+  unsigned ept_writes = 0;     //   of which A/D writes
   unsigned ept_walks = 0;      // EPT walks made (each of 0..5 levels)
   unsigned gtlb_hits = 0;      // guest-physical translations served by the GuestPhysTlb
 

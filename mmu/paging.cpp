@@ -340,6 +340,7 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
       if (v != path[i].value) {
         mem.write_pte(path[i].pa, v, 8);
         r.refs++;
+        r.writes++;
       }
     }
     if (a.write) {

@@ -212,7 +212,8 @@ struct EptResult {
   bool dirty_set = false;  // kOk: this walk changed the leaf's D from 0 to 1
   bool suppress_ve = false;  // bit 63 of the last entry read: the "suppress #VE" bit of a
                              // violation (virtualization exceptions, SDM Vol. 3C 26.5.7)
-  unsigned refs = 0;
+  unsigned refs = 0;         // entry reads and A/D writes
+  unsigned writes = 0;       // of which A/D writes
   uint64_t hpa(uint64_t gpa) const { return page_base | (gpa & ((1ull << shift) - 1)); }
   // The access types a cached guest-physical mapping from this walk may not serve.
   uint8_t rewalk() const { return uint8_t((~rwx & 7) | (dirty ? 0 : REWALK_WRITE)); }

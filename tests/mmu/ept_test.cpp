@@ -130,6 +130,7 @@ TEST_CASE("EPT: accessed and dirty flags when the EPTP enables them", "[mmu][ept
   for (uint64_t ea : w) CHECK((m.get(ea) & EA));
   CHECK(!(m.get(w[3]) & ED));
   CHECK(r.refs == 8);
+  CHECK(r.writes == 4);
   r = mmu::ept_walk(m, c, 0x9000, wr());
   CHECK((m.get(w[3]) & ED));
   CHECK(r.refs == 5);

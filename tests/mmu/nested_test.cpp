@@ -93,8 +93,10 @@ TEST_CASE("2-D walk: guest A/D updates are EPT writes, counted", "[mmu][nested]"
   CHECK((g.host.get(where[3]) & D));
   // 4 reads + 4 A/D writes, each through its own EPT walk, then the final access.
   CHECK(r.guest_refs == 8);
+  CHECK(r.guest_writes == 4);
   CHECK(r.ept_walks == 9);
   CHECK(r.ept_refs == 36);
+  CHECK(r.ept_writes == 0);
   CHECK(r.t.dirty);
 }
 
@@ -339,6 +341,7 @@ TEST_CASE("PDPTE loads through EPT", "[mmu][nested]") {
   CHECK(out[2] == (0x12000 | P));
   CHECK(r.guest_refs == 4);
   CHECK(r.ept_refs == 4 + 4);  // four reads, four A flags
+  CHECK(r.ept_writes == 4);
   // A reserved bit in a present PDPTE: #GP, registers unchanged.
   g.host.set(0x903028, 0x11000 | P | 4);
   uint64_t keep[4] = {1, 2, 3, 4};
