@@ -182,8 +182,12 @@ NestedResult load_pdptes_ept(PteMemory& host, const EptControls& ept, uint64_t c
     PteMemory& host;
     uint64_t delta;  // hpa - gpa of the page
     Relocated(PteMemory& h, uint64_t d) : host(h), delta(d) {}
-    uint64_t read_pte(uint64_t pa, unsigned size) override { return host.read_pte(pa + delta, size); }
-    void write_pte(uint64_t pa, uint64_t v, unsigned size) override { host.write_pte(pa + delta, v, size); }
+    uint64_t read_pte(uint64_t pa, unsigned size) override {
+      return host.read_pte(pa + delta, size);
+    }
+    void write_pte(uint64_t pa, uint64_t v, unsigned size) override {
+      host.write_pte(pa + delta, v, size);
+    }
   };
   EptAccess a;
   a.read = true;  // a read even with EPT A/D on (29.3.3.2)

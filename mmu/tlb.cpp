@@ -190,7 +190,8 @@ void GuestPhysTlb::insert(uint64_t gpa, uint16_t ept_tag, const EptResult& r) {
   tlb_.insert(gpa, tag(ept_tag), t);
 }
 
-Ep4taTags::Ep4taTags(unsigned capacity) : slots_(capacity ? (capacity > 0xFFFF ? 0xFFFF : capacity) : 1) {}
+Ep4taTags::Ep4taTags(unsigned capacity)
+    : slots_(capacity == 0 ? 1 : capacity > 0xFFFF ? 0xFFFF : capacity) {}
 
 Ep4taTags::Acquired Ep4taTags::acquire(uint64_t eptp) {
   const uint64_t ep4ta = eptp & kEp4taMask;

@@ -100,7 +100,7 @@ TEST_CASE("2-D walk: guest A/D updates are EPT writes, counted", "[mmu][nested]"
   CHECK(r.t.dirty);
 }
 
-TEST_CASE("2-D walk: the guest-physical TLB serves repeated guest-physical pages", "[mmu][nested]") {
+TEST_CASE("2-D walk: the guest-physical TLB serves repeated pages", "[mmu][nested]") {
   Rig g;
   g.gpt.map(0x400000, 0x5000, 1, {P | RW, P | RW, P | RW, P | RW});
   g.gpt.map(0x401000, 0x6000, 1, {P | RW, P | RW, P | RW, P | RW});
@@ -183,7 +183,7 @@ TEST_CASE("2-D walk: with EPT A/D on, guest paging-structure reads are writes", 
   CHECK(h.go(0x400000, acc(Access::kRead)).ok());
 }
 
-TEST_CASE("2-D walk: an A/D update to a read-only guest table is an EPT write violation", "[mmu][nested]") {
+TEST_CASE("2-D walk: an A/D update to a read-only guest table is an EPT write", "[mmu][nested]") {
   Rig g;
   auto where = g.gpt.map(0x400000, 0x5000, 1, {P | RW, P | RW, P | RW, P | RW});
   g.publish();
@@ -203,7 +203,7 @@ TEST_CASE("2-D walk: an A/D update to a read-only guest table is an EPT write vi
   CHECK(g.go(0x400000, acc(Access::kRead)).ok());
 }
 
-TEST_CASE("2-D walk: EPT violation on the final access, with advanced information", "[mmu][nested]") {
+TEST_CASE("2-D walk: EPT violation on the final access, advanced information", "[mmu][nested]") {
   Rig g;
   g.gpt.map(0x400000, 0x5000, 1, {GP, GP, GP, GL});
   g.gpt.map(0x401000, 0x6000, 1, {GP, GP, GP, (P | A | D) | XD});  // supervisor, RO, NX
@@ -448,7 +448,7 @@ struct WrapMem final : mmu::PteMemory {
 
 }  // namespace
 
-TEST_CASE("2-D walk over random tables: one outcome, exact counts, a usable result", "[mmu][nested]") {
+TEST_CASE("2-D walk over random tables: one outcome, exact counts, a result", "[mmu][nested]") {
   std::mt19937_64 rng(20261122);
   const PagingFormat formats[] = {PagingFormat::kNone, PagingFormat::k32Bit, PagingFormat::kPae,
                                   PagingFormat::k4Level, PagingFormat::k5Level};

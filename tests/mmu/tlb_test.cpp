@@ -247,7 +247,7 @@ TEST_CASE("TLB: INVEPT single-context and global leave linear mappings", "[mmu][
   for (uint16_t vpid = 0; vpid < 3; vpid++) CHECK(has(t, 0x10000, vpid, 0));
 }
 
-TEST_CASE("Guest-physical TLB: EP4TA-tagged gpa mappings, rights and invalidation", "[mmu][tlb][vmx]") {
+TEST_CASE("Guest-physical TLB: EP4TA-tagged mappings, rights, invalidation", "[mmu][tlb][vmx]") {
   mmu::GuestPhysTlb g;
   mmu::EptResult r;
   r.outcome = mmu::EptOutcome::kOk;
