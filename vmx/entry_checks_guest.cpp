@@ -317,7 +317,10 @@ EntryCheckResult non_register_state(const Guest& g) {
   CC("26.3.1.5", !(sti && mov_ss));
   CC("26.3.1.5", (g.rflags & FLAG_IF) || !sti);
   CC("26.3.1.5", !g.injecting(INTR_TYPE_EXT_INTR) || !(sti || mov_ss));
+  // Blocking by STI with an injected NMI is model-specific in the SDM; this model
+  // rejects it, as Bochs does (software never relies on it being accepted).
   CC("26.3.1.5", !g.injecting(INTR_TYPE_NMI) || !mov_ss);
+  CC("26.3.1.5", !g.injecting(INTR_TYPE_NMI) || !sti);
   CC("26.3.1.5", !(intr & INTERRUPTIBILITY_SMI));  // outside SMM
   CC("26.3.1.5", !(g.injecting(INTR_TYPE_NMI) && (g.pin & PIN_VIRTUAL_NMIS)) ||
                      !(intr & INTERRUPTIBILITY_NMI));

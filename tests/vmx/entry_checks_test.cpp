@@ -1121,6 +1121,11 @@ TEST_CASE("Entry checks: guest non-register state (26.3.1.5)", "[entry]") {
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
          r.inject(INTR_TYPE_NMI, 2);
        }, GUEST, S, "!g.injecting(INTR_TYPE_NMI) || !mov_ss"},
+      {"NMI injected under blocking by STI (model-specific: rejected)", [](Rig& r) {
+         r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_IF);
+         r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
+         r.inject(INTR_TYPE_NMI, 2);
+       }, GUEST, S, "!g.injecting(INTR_TYPE_NMI) || !sti"},
       {"blocking by SMI outside SMM", [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_SMI); },
        GUEST, S, "INTERRUPTIBILITY_SMI"},
       {"virtual NMIs: NMI injected with virtual-NMI blocking", [](Rig& r) {
@@ -1196,11 +1201,6 @@ TEST_CASE("Entry checks: guest non-register state (26.3.1.5)", "[entry]") {
          r.inject(INTR_TYPE_HW_EXCEPTION, 18);
        }},
       {"wait-for-SIPI", [](Rig& r) { r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI); }},
-      {"NMI injected under blocking by STI (processor-specific: allowed)", [](Rig& r) {
-         r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_IF);
-         r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
-         r.inject(INTR_TYPE_NMI, 2);
-       }},
       {"NMI blocking without virtual NMIs", [](Rig& r) {
          r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_VIRTUAL_NMIS);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI);
