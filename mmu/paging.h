@@ -150,11 +150,11 @@ bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[
 //   - success, after which A is set in every entry used and D in the leaf on a write
 //     (29.3.5, only with EPTP bit 6 and the capability).
 // A/D flags are written only by a walk that succeeds and has set_ad (with PML, only
-// when the log is not full: kPmlFull). Entries are read
-// from and written to `mem` at host-physical addresses; every read and A/D write counts
-// in refs. Mode-based execute control, sub-page write permissions, supervisor shadow
-// stacks and guest-paging verification are not modelled: their bits (10, 57, 58, 60,
-// 61) are ignored, as on a processor that lacks the features.
+// when the log is not full: kPmlFull). Entries are read from and written to `mem` at
+// host-physical addresses; every read and A/D write counts in refs. Mode-based execute
+// control, sub-page write permissions, supervisor shadow stacks and guest-paging
+// verification are not modelled: their bits (10, 57, 58, 60, 61) are ignored, as on a
+// processor that lacks the features.
 //
 // The walk length comes from EPTP bits 5:3 (3 = 4-level, 4 = 5-level). Other values
 // fail the VM-entry and VMFUNC checks and never reach a walk architecturally; if one

@@ -80,13 +80,15 @@ class Tlb {
   void flush_all_non_global();
   // A page fault invalidates the entries for the faulting address (SDM 4.10.4.1,
   // "page-fault exceptions") that the current tag would use (its VPID and EP4TA, its
-  // PCID or global). An EPT violation for the translation
-  // of `lin` invalidates the combined mappings for it (current VPID, PCID and EP4TA,
-  // SDM Vol. 3C 29.4.3.3): the same call.
+  // PCID or global). An EPT violation for the translation of `lin` invalidates the
+  // combined mappings for it (current VPID, PCID and EP4TA, SDM Vol. 3C 29.4.3.3):
+  // the same call.
   void invalidate_page(uint64_t lin, const TlbTag& tag);
-  // The operations above act on the given VPID's linear and combined mappings for every
-  // EP4TA (SDM Vol. 3C 29.4.3.3: "only for the current VPID (but, for combined
-  // mappings, all EP4TAs)"); flush_all* act on every VPID.
+  // invlpg and invpcid_* act on tag.vpid's linear and combined mappings for every EP4TA
+  // (SDM Vol. 3C 29.4.3.3: "only for the current VPID (but, for combined mappings, all
+  // EP4TAs)"); flush_all and flush_all_non_global on every VPID, which is more than
+  // INVPCID types 2 and 3 or a paging-mode change need in a guest: there, use
+  // invvpid_single(vpid) and invvpid_single_retaining_globals(vpid) below.
 
   // ---- VMX invalidations (SDM Vol. 3C 29.4.3.3; INVVPID and INVEPT in chapter 31) ----
   // INVVPID type 0, individual-address: `vpid`'s linear and combined mappings for
