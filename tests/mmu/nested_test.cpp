@@ -305,6 +305,14 @@ TEST_CASE("2-D walk: guest paging off, 32-bit, PAE and 5-level guests", "[mmu][n
     CHECK(r.t.pa(0x00403ABC) == 0x800ABC);
     CHECK(r.guest_refs == 2);
     CHECK(r.ept_walks == 3);
+    // A 4 MiB page (PSE) over 2 MiB EPT pages: 2 MiB combined pages.
+    g.c.guest.pse = true;
+    g.gpt.map(0x00C00000, 0x01000000, 2, {GL | PS});
+    g.ept_map(0x01200000, 0x02200000, RWX | WB, 2);
+    r = g.go(0x00E12345, acc(Access::kRead));
+    REQUIRE(r.ok());
+    CHECK(r.t.shift == 21);
+    CHECK(r.t.pa(0x00E12345) == 0x02212345);
   }
   {  // PAE: the PDPTEs are registers, not references
     Rig g(PagingFormat::kPae);
