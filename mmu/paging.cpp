@@ -55,7 +55,8 @@ bool is_long(PagingFormat f) { return f == PagingFormat::k4Level || f == PagingF
 // tables 4-8..4-11 for PAE, 4-14..4-20 for 4-/5-level paging). 32-bit paging has
 // reserved bits only in 4 MiB PDEs: bits 21:(M-19) beyond the PSE-36 address bits,
 // with M = min(MAXPHYADDR, 40).
-uint64_t reserved_bits(const PagingControls& c, int level, uint64_t e) {
+// `base` is reserved_base(c), computed once per walk.
+uint64_t reserved_bits(const PagingControls& c, uint64_t base, int level, uint64_t e) {
   if (c.format == PagingFormat::k32Bit) {
     if (level == 2 && c.pse && (e & PTE_PS)) {
       unsigned m = c.maxphyaddr < 40 ? c.maxphyaddr : 40;
@@ -63,13 +64,19 @@ uint64_t reserved_bits(const PagingControls& c, int level, uint64_t e) {
     }
     return 0;
   }
-  // PAE entries reserve bits 62:M, 4-/5-level entries 51:M (62:52 are ignored or hold
-  // the protection key); XD is reserved without EFER.NXE.
-  uint64_t r = c.format == PagingFormat::kPae ? bits(62, c.maxphyaddr) : bits(51, c.maxphyaddr);
-  if (!c.nxe) r |= PTE_XD;
+  uint64_t r = base;
   if (level >= 4) r |= PTE_PS;  // PML5E, PML4E: bit 7 reserved
   if (level == 3 && (e & PTE_PS)) r |= c.page1g ? bits(29, 13) : PTE_PS;
   if (level == 2 && (e & PTE_PS)) r |= bits(20, 13);
+  return r;
+}
+
+// Reserved at every level of PAE and 4-/5-level paging: PAE entries reserve bits
+// 62:M, 4-/5-level entries 51:M (62:52 are ignored or hold the protection key); XD is
+// reserved without EFER.NXE.
+uint64_t reserved_base(const PagingControls& c) {
+  uint64_t r = c.format == PagingFormat::kPae ? bits(62, c.maxphyaddr) : bits(51, c.maxphyaddr);
+  if (!c.nxe) r |= PTE_XD;
   return r;
 }
 
@@ -182,6 +189,7 @@ WalkResult walk(PteMemory& mem, const PagingControls& c, uint64_t lin, const Wal
   unsigned n = 0;
   int level = 0;
   uint32_t fail = 0;
+  const uint64_t rsvd = legacy ? 0 : reserved_base(c);
   Step s = walk_levels(
       mem, table, lin, top, legacy ? 10 : 9, entry_bytes, path, n, r.refs, level,
       [&](int lvl, uint64_t e, uint64_t& next) {
@@ -189,7 +197,7 @@ WalkResult walk(PteMemory& mem, const PagingControls& c, uint64_t lin, const Wal
           fail = access_error_bits(c, a);
           return Step::kFail;
         }
-        if (e & reserved_bits(c, lvl, e)) {
+        if (e & reserved_bits(c, rsvd, lvl, e)) {
           fail = PFERR_P | PFERR_RSVD | access_error_bits(c, a);
           return Step::kFail;
         }
@@ -263,10 +271,11 @@ bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[
 // bits by level (29.3.2, the EPT entry formats): 51:MAXPHYADDR everywhere; bits 7:3 in a
 // PML5E/PML4E; bits 6:3 in a PDPTE/PDE that references a table; bits 29:12 (1 GiB) or
 // 20:12 (2 MiB) in a large leaf; bit 7 itself where the page size is unsupported.
-static bool ept_misconfigured(const EptControls& c, int level, uint64_t e) {
+// `above` is bits 51:MAXPHYADDR, computed once per walk.
+static bool ept_misconfigured(const EptControls& c, uint64_t above, int level, uint64_t e) {
   if ((e & (EPT_R | EPT_W)) == EPT_W) return true;                 // write without read
   if ((e & 7) == EPT_X && !c.exec_only) return true;                // execute-only unsupported
-  uint64_t r = bits(51, c.maxphyaddr);
+  uint64_t r = above;
   const bool ps = e & EPT_PS;
   if (level >= 4) r |= bits(7, 3);                                  // PML5E/PML4E
   if (level == 3) r |= !ps ? bits(6, 3) : c.page1g ? bits(29, 12) : EPT_PS;
@@ -288,6 +297,7 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
     return r;
   }
   const uint64_t amask = addr_mask(c.maxphyaddr);
+  const uint64_t above = bits(51, c.maxphyaddr);
   uint8_t rwx = 7;
   PathEntry path[5];
   unsigned n = 0;
@@ -299,7 +309,7 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
                            r.outcome = EptOutcome::kViolation;  // not present
                            return Step::kFail;
                          }
-                         if (ept_misconfigured(c, lvl, e)) {
+                         if (ept_misconfigured(c, above, lvl, e)) {
                            r.outcome = EptOutcome::kMisconfig;
                            return Step::kFail;
                          }
