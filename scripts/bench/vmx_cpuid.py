@@ -96,9 +96,10 @@ def main():
         ns[e] = tuple(int(x) for x in given.split(",")) if given else DEFAULT_N[e]
         if len(ns[e]) != 2 or ns[e][0] >= ns[e][1]:
             die(f"--n-{e} wants LO,HI with LO < HI")
-    exe = os.path.join(build, "sim", "nestsim")
-    if "nestsim" in engines and not os.access(exe, os.X_OK):
-        die(f"no nestsim executable at {exe}")
+    exe = next((os.path.join(build, c) for c in ("nestsim", "sim/nestsim", "sim/cli/nestsim")
+                if os.access(os.path.join(build, c), os.X_OK)), None)
+    if "nestsim" in engines and not exe:
+        die(f"no nestsim executable under {build}")
     if "bochs" in engines and not shutil.which("bochs"):
         die("bochs is not installed")
 
