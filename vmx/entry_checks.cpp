@@ -79,8 +79,8 @@ EntryCheckResult execution_controls(const Vmcs& v, const VmxCaps& c, const Entry
   const bool vtpr_rule =
       tpr_shadow && !(proc2 & (CPU2_VIRT_APIC_ACCESSES | CPU2_VIRT_INTR_DELIVERY));
   CC("26.2.1.1", !vtpr_rule || (threshold & 0xF) <= (phys_read(ctx, vapic + 0x80, 1) >> 4));
-  CC("26.2.1.1", tpr_shadow ||
-                     !(proc2 & (CPU2_VIRT_X2APIC_MODE | CPU2_APIC_REG_VIRT | CPU2_VIRT_INTR_DELIVERY)));
+  CC("26.2.1.1", tpr_shadow || !(proc2 & (CPU2_VIRT_X2APIC_MODE | CPU2_APIC_REG_VIRT |
+                                          CPU2_VIRT_INTR_DELIVERY)));
 
   // NMIs.
   CC("26.2.1.1", (pin & PIN_NMI_EXITING) || !(pin & PIN_VIRTUAL_NMIS));

@@ -53,8 +53,22 @@ struct Seg {
   bool usable() const { return !(ar & AR_UNUSABLE); }
 };
 
-Seg seg(const Vmcs& v, const char* name, F sel, F base, F limit, F ar) {
-  return {name, v.get(sel), v.get(base), v.get(limit), uint32_t(v.get(ar))};
+// Segment register i of the guest-state area: the selector, base, limit and access-
+// rights fields each list ES, CS, SS, DS, FS, GS, LDTR, TR in this order (Appendix B).
+constexpr bool seg_fields_in_order() {
+  return unsigned(F::GUEST_TR_SELECTOR) - unsigned(F::GUEST_ES_SELECTOR) == 7 &&
+         unsigned(F::GUEST_TR_BASE) - unsigned(F::GUEST_ES_BASE) == 7 &&
+         unsigned(F::GUEST_TR_LIMIT) - unsigned(F::GUEST_ES_LIMIT) == 7 &&
+         unsigned(F::GUEST_TR_AR_BYTES) - unsigned(F::GUEST_ES_AR_BYTES) == 7;
+}
+static_assert(seg_fields_in_order(), "vmcs_fields.def: guest segment fields out of order");
+
+Seg seg(const Vmcs& v, unsigned i) {
+  static constexpr const char* kNames[8] = {"GUEST_ES", "GUEST_CS", "GUEST_SS", "GUEST_DS",
+                                            "GUEST_FS", "GUEST_GS", "GUEST_LDTR", "GUEST_TR"};
+  const auto at = [&](F first) { return v.get(F(unsigned(first) + i)); };
+  return {kNames[i], at(F::GUEST_ES_SELECTOR), at(F::GUEST_ES_BASE), at(F::GUEST_ES_LIMIT),
+          uint32_t(at(F::GUEST_ES_AR_BYTES))};
 }
 
 // The state the guest checks share.
@@ -69,16 +83,8 @@ struct Guest {
   Seg es, cs, ss, ds, fs, gs, ldtr, tr;
 
   Guest(const Vmcs& vmcs, const VmxCaps& caps, const EntryContext& context)
-      : v(vmcs), c(caps), ctx(context),
-        es(seg(v, "GUEST_ES", F::GUEST_ES_SELECTOR, F::GUEST_ES_BASE, F::GUEST_ES_LIMIT, F::GUEST_ES_AR_BYTES)),
-        cs(seg(v, "GUEST_CS", F::GUEST_CS_SELECTOR, F::GUEST_CS_BASE, F::GUEST_CS_LIMIT, F::GUEST_CS_AR_BYTES)),
-        ss(seg(v, "GUEST_SS", F::GUEST_SS_SELECTOR, F::GUEST_SS_BASE, F::GUEST_SS_LIMIT, F::GUEST_SS_AR_BYTES)),
-        ds(seg(v, "GUEST_DS", F::GUEST_DS_SELECTOR, F::GUEST_DS_BASE, F::GUEST_DS_LIMIT, F::GUEST_DS_AR_BYTES)),
-        fs(seg(v, "GUEST_FS", F::GUEST_FS_SELECTOR, F::GUEST_FS_BASE, F::GUEST_FS_LIMIT, F::GUEST_FS_AR_BYTES)),
-        gs(seg(v, "GUEST_GS", F::GUEST_GS_SELECTOR, F::GUEST_GS_BASE, F::GUEST_GS_LIMIT, F::GUEST_GS_AR_BYTES)),
-        ldtr(seg(v, "GUEST_LDTR", F::GUEST_LDTR_SELECTOR, F::GUEST_LDTR_BASE, F::GUEST_LDTR_LIMIT,
-                 F::GUEST_LDTR_AR_BYTES)),
-        tr(seg(v, "GUEST_TR", F::GUEST_TR_SELECTOR, F::GUEST_TR_BASE, F::GUEST_TR_LIMIT, F::GUEST_TR_AR_BYTES)) {
+      : v(vmcs), c(caps), ctx(context), es(seg(v, 0)), cs(seg(v, 1)), ss(seg(v, 2)),
+        ds(seg(v, 3)), fs(seg(v, 4)), gs(seg(v, 5)), ldtr(seg(v, 6)), tr(seg(v, 7)) {
     pin = uint32_t(v.get(F::PIN_BASED_VM_EXEC_CONTROL));
     proc = uint32_t(v.get(F::CPU_BASED_VM_EXEC_CONTROL));
     proc2 = (proc & CPU_SECONDARY_CONTROLS) ? uint32_t(v.get(F::SECONDARY_VM_EXEC_CONTROL)) : 0;
@@ -371,7 +377,8 @@ EntryCheckResult pdptes(const Guest& g, uint64_t out[4]) {
   uint64_t e[4];
   for (int i = 0; i < 4; i++) e[i] = ept ? g.v.get(kFields[i]) : phys_read(g.ctx, table + 8 * i, 8);
   for (int i = 0; i < 4; i++) {
-    const Fail fail{EntryFailure::kGuestState, ENTRY_QUAL_PDPTE, ept ? kFieldNames[i] : kMemNames[i]};
+    const Fail fail{EntryFailure::kGuestState, ENTRY_QUAL_PDPTE,
+                    ept ? kFieldNames[i] : kMemNames[i]};
     const uint64_t p = e[i];
     CC("26.3.1.6", !(p & 1) || ((p & kPdpteReservedLow) == 0 && addr_ok(g.c, p)));
   }

@@ -4,8 +4,9 @@
 // mutates the fields that violate it and expects the exact outcome (failure kind,
 // qualification, SDM section, the check's text and the register it applied to); then
 // random mutations of the baselines never crash and always give a well-formed result.
-#include <catch2/catch.hpp>
+#include "vmx/entry_checks.h"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -14,7 +15,6 @@
 
 #include "isa/cpu_state.h"
 #include "vmx/controls.h"
-#include "vmx/entry_checks.h"
 
 namespace {
 
@@ -50,15 +50,28 @@ constexpr uint8_t kMaxPhy = 46;
 
 // Where the baseline puts its pages.
 enum : uint64_t {
-  IO_A = 0x10000, IO_B = 0x11000, MSR_BM = 0x12000, VAPIC = 0x13000, APIC_ACCESS = 0x14000,
-  PI_DESC = 0x15040, EPT_ROOT = 0x16000, PML_PAGE = 0x17000, EPTP_LIST = 0x18000,
-  VMREAD_BM = 0x19000, VMWRITE_BM = 0x1A000, MSR_STORE = 0x1B000, MSR_EXIT_LOAD = 0x1B100,
-  MSR_ENTRY_LOAD = 0x1B200, SHADOW_VMCS = 0x1C000, VMCS_PA = 0x1D000, VMXON_PA = 0x1E000,
+  IO_A = 0x10000,
+  IO_B = 0x11000,
+  MSR_BM = 0x12000,
+  VAPIC = 0x13000,
+  APIC_ACCESS = 0x14000,
+  PI_DESC = 0x15040,
+  EPT_ROOT = 0x16000,
+  PML_PAGE = 0x17000,
+  EPTP_LIST = 0x18000,
+  VMREAD_BM = 0x19000,
+  VMWRITE_BM = 0x1A000,
+  MSR_STORE = 0x1B000,
+  MSR_EXIT_LOAD = 0x1B100,
+  MSR_ENTRY_LOAD = 0x1B200,
+  SHADOW_VMCS = 0x1C000,
+  VMCS_PA = 0x1D000,
+  VMXON_PA = 0x1E000,
   GUEST_PDPT = 0x20000,
 };
 constexpr uint64_t kEptp = EPT_ROOT | 6 | (3 << 3) | (1 << 6);  // WB, 4 levels, A/D
 constexpr uint64_t kPat = 0x0007040600070406ull;
-constexpr uint64_t kFar = 1ull << kMaxPhy;              // first address beyond MAXPHYADDR
+constexpr uint64_t kFar = 1ull << kMaxPhy;                // first address beyond MAXPHYADDR
 constexpr uint64_t kNonCanonical57 = 0x0100000000000000;  // bit 56 without bits 63:57
 constexpr uint64_t kNonCanonical48 = 0x0000800000000000;  // canonical with 57 bits only
 
@@ -79,14 +92,20 @@ struct Rig {
     set(sel, s), set(base, b), set(limit, l), set(ar, a);
   }
   void data_segs(uint64_t s, uint64_t b, uint64_t l, uint64_t a) {
-    seg(F::GUEST_SS_SELECTOR, F::GUEST_SS_BASE, F::GUEST_SS_LIMIT, F::GUEST_SS_AR_BYTES, s, b, l, a);
-    seg(F::GUEST_DS_SELECTOR, F::GUEST_DS_BASE, F::GUEST_DS_LIMIT, F::GUEST_DS_AR_BYTES, s, b, l, a);
-    seg(F::GUEST_ES_SELECTOR, F::GUEST_ES_BASE, F::GUEST_ES_LIMIT, F::GUEST_ES_AR_BYTES, s, b, l, a);
-    seg(F::GUEST_FS_SELECTOR, F::GUEST_FS_BASE, F::GUEST_FS_LIMIT, F::GUEST_FS_AR_BYTES, s, b, l, a);
-    seg(F::GUEST_GS_SELECTOR, F::GUEST_GS_BASE, F::GUEST_GS_LIMIT, F::GUEST_GS_AR_BYTES, s, b, l, a);
+    seg(F::GUEST_SS_SELECTOR, F::GUEST_SS_BASE, F::GUEST_SS_LIMIT, F::GUEST_SS_AR_BYTES, s, b, l,
+        a);
+    seg(F::GUEST_DS_SELECTOR, F::GUEST_DS_BASE, F::GUEST_DS_LIMIT, F::GUEST_DS_AR_BYTES, s, b, l,
+        a);
+    seg(F::GUEST_ES_SELECTOR, F::GUEST_ES_BASE, F::GUEST_ES_LIMIT, F::GUEST_ES_AR_BYTES, s, b, l,
+        a);
+    seg(F::GUEST_FS_SELECTOR, F::GUEST_FS_BASE, F::GUEST_FS_LIMIT, F::GUEST_FS_AR_BYTES, s, b, l,
+        a);
+    seg(F::GUEST_GS_SELECTOR, F::GUEST_GS_BASE, F::GUEST_GS_LIMIT, F::GUEST_GS_AR_BYTES, s, b, l,
+        a);
   }
   void cs(uint64_t s, uint64_t b, uint64_t l, uint64_t a) {
-    seg(F::GUEST_CS_SELECTOR, F::GUEST_CS_BASE, F::GUEST_CS_LIMIT, F::GUEST_CS_AR_BYTES, s, b, l, a);
+    seg(F::GUEST_CS_SELECTOR, F::GUEST_CS_BASE, F::GUEST_CS_LIMIT, F::GUEST_CS_AR_BYTES, s, b, l,
+        a);
   }
   void inject(unsigned type, unsigned vector, bool code = false) {
     set(F::VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | type << INTR_INFO_TYPE_SHIFT | vector |
@@ -108,18 +127,19 @@ struct Rig {
     ctx.host_ia32e = true;
     ctx.launch = true;
     set(F::PIN_BASED_VM_EXEC_CONTROL, PIN_DEFAULT1 | PIN_EXTINT_EXITING | PIN_NMI_EXITING |
-                                          PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER | PIN_POSTED_INTR);
+                                          PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER |
+                                          PIN_POSTED_INTR);
     set(F::CPU_BASED_VM_EXEC_CONTROL, CPU_DEFAULT1 | CPU_HLT_EXITING | CPU_USE_IO_BITMAPS |
                                           CPU_USE_MSR_BITMAPS | CPU_TPR_SHADOW |
                                           CPU_SECONDARY_CONTROLS);
     set(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VIRT_APIC_ACCESSES | CPU2_EPT | CPU2_VPID |
-                                          CPU2_APIC_REG_VIRT | CPU2_VIRT_INTR_DELIVERY |
-                                          CPU2_PML | CPU2_VMFUNC | CPU2_VMCS_SHADOWING);
+                                          CPU2_APIC_REG_VIRT | CPU2_VIRT_INTR_DELIVERY | CPU2_PML |
+                                          CPU2_VMFUNC | CPU2_VMCS_SHADOWING);
     set(F::VM_EXIT_CONTROLS, EXIT_DEFAULT1 | EXIT_HOST_ADDR_SPACE_SIZE | EXIT_ACK_INTR_ON_EXIT |
                                  EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT | EXIT_SAVE_IA32_EFER |
                                  EXIT_LOAD_IA32_EFER | EXIT_SAVE_PREEMPTION_TIMER);
-    set(F::VM_ENTRY_CONTROLS, ENTRY_DEFAULT1 | ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_PAT |
-                                  ENTRY_LOAD_IA32_EFER);
+    set(F::VM_ENTRY_CONTROLS,
+        ENTRY_DEFAULT1 | ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER);
     set(F::CR3_TARGET_COUNT, 4);
     set(F::IO_BITMAP_A, IO_A), set(F::IO_BITMAP_B, IO_B), set(F::MSR_BITMAP, MSR_BM);
     set(F::VIRTUAL_APIC_PAGE_ADDR, VAPIC), set(F::TPR_THRESHOLD, 0);
@@ -166,7 +186,8 @@ struct Rig {
     set(F::GUEST_TR_LIMIT, 0x67), set(F::GUEST_TR_AR_BYTES, 0x8B);
     set(F::GUEST_GDTR_BASE, 0x4000), set(F::GUEST_GDTR_LIMIT, 0x27);
     set(F::GUEST_IDTR_BASE, 0x5000), set(F::GUEST_IDTR_LIMIT, 0xFFF);
-    set(F::GUEST_IA32_PAT, kPat), set(F::GUEST_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
+    set(F::GUEST_IA32_PAT, kPat),
+        set(F::GUEST_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
     set(F::GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE), set(F::GUEST_INTERRUPTIBILITY_INFO, 0);
     set(F::GUEST_PENDING_DBG_EXCEPTIONS, 0);
     set(F::VMCS_LINK_POINTER, SHADOW_VMCS);
@@ -231,7 +252,8 @@ struct Rig {
 std::string describe(const EntryCheckResult& r) {
   if (r.ok()) return "passes";
   return std::string("fails ") + (r.section ? r.section : "?") + " " + (r.check ? r.check : "?") +
-         (r.subject ? std::string(" on ") + r.subject : "") + " qual " + std::to_string(r.qualification);
+         (r.subject ? std::string(" on ") + r.subject : "") + " qual " +
+         std::to_string(r.qualification);
 }
 
 // One check: what to change, and the outcome.
@@ -324,9 +346,12 @@ TEST_CASE("Entry checks: the baselines pass", "[entry]") {
   SECTION("a minimal VMCS: no optional controls, no link pointer") {
     Rig r;
     r.set(F::PIN_BASED_VM_EXEC_CONTROL, PIN_DEFAULT1);
-    r.set(F::CPU_BASED_VM_EXEC_CONTROL, CPU_DEFAULT1 & ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING));
-    r.set(F::VM_EXIT_CONTROLS, (EXIT_DEFAULT1 & ~EXIT_SAVE_DEBUG_CONTROLS) | EXIT_HOST_ADDR_SPACE_SIZE);
-    r.set(F::VM_ENTRY_CONTROLS, (ENTRY_DEFAULT1 & ~ENTRY_LOAD_DEBUG_CONTROLS) | ENTRY_IA32E_MODE_GUEST);
+    r.set(F::CPU_BASED_VM_EXEC_CONTROL,
+          CPU_DEFAULT1 & ~(CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING));
+    r.set(F::VM_EXIT_CONTROLS,
+          (EXIT_DEFAULT1 & ~EXIT_SAVE_DEBUG_CONTROLS) | EXIT_HOST_ADDR_SPACE_SIZE);
+    r.set(F::VM_ENTRY_CONTROLS,
+          (ENTRY_DEFAULT1 & ~ENTRY_LOAD_DEBUG_CONTROLS) | ENTRY_IA32E_MODE_GUEST);
     r.set(F::VMCS_LINK_POINTER, ~0ull);
     r.set(F::VM_EXIT_MSR_STORE_COUNT, 0), r.set(F::VM_EXIT_MSR_STORE_ADDR, 3);
     r.set(F::VM_EXIT_MSR_LOAD_COUNT, 0), r.set(F::VM_EXIT_MSR_LOAD_ADDR, kFar);
@@ -339,14 +364,14 @@ TEST_CASE("Entry checks: the baselines pass", "[entry]") {
 TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
   const char* S = "26.2.1.1";
   run_rows({
-      {"pin-based: a default-1 bit cleared", [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, 1u << 1); },
-       CTL, S, "allowed(pin"},
-      {"pin-based: reserved bit 8 set", [](Rig& r) { r.orr(F::PIN_BASED_VM_EXEC_CONTROL, 1u << 8); },
-       CTL, S, "allowed(pin"},
+      {"pin-based: a default-1 bit cleared",
+       [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, 1u << 1); }, CTL, S, "allowed(pin"},
+      {"pin-based: reserved bit 8 set",
+       [](Rig& r) { r.orr(F::PIN_BASED_VM_EXEC_CONTROL, 1u << 8); }, CTL, S, "allowed(pin"},
       {"primary: a default-1 bit the TRUE MSR keeps cleared",
        [](Rig& r) { r.clr(F::CPU_BASED_VM_EXEC_CONTROL, 1u << 26); }, CTL, S, "allowed(proc"},
-      {"primary: reserved bit 0 set", [](Rig& r) { r.orr(F::CPU_BASED_VM_EXEC_CONTROL, 1u); },
-       CTL, S, "allowed(proc"},
+      {"primary: reserved bit 0 set", [](Rig& r) { r.orr(F::CPU_BASED_VM_EXEC_CONTROL, 1u); }, CTL,
+       S, "allowed(proc"},
       {"primary: a control the model lacks (RDTSC exiting removed from caps)",
        [](Rig& r) {
          r.caps.proc &= ~CPU_RDTSC_EXITING;
@@ -355,16 +380,23 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
        CTL, S, "allowed(proc"},
       {"secondary: ENCLS exiting (not offered)",
        [](Rig& r) { r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_ENCLS_EXITING); }, CTL, S, "~c.proc2"},
-      {"CR3-target count 5 > 4", [](Rig& r) { r.set(F::CR3_TARGET_COUNT, 5); }, CTL, S, "CR3_TARGET_COUNT"},
-      {"I/O bitmap A unaligned", [](Rig& r) { r.set(F::IO_BITMAP_A, IO_A + 8); }, CTL, S, "IO_BITMAP_A"},
-      {"I/O bitmap A beyond MAXPHYADDR", [](Rig& r) { r.set(F::IO_BITMAP_A, kFar); }, CTL, S, "IO_BITMAP_A"},
-      {"I/O bitmap B unaligned", [](Rig& r) { r.set(F::IO_BITMAP_B, IO_B + 0x800); }, CTL, S, "IO_BITMAP_B"},
-      {"MSR bitmap beyond MAXPHYADDR", [](Rig& r) { r.set(F::MSR_BITMAP, kFar | MSR_BM); }, CTL, S, "MSR_BITMAP"},
-      {"MSR bitmap unaligned", [](Rig& r) { r.set(F::MSR_BITMAP, MSR_BM + 1); }, CTL, S, "MSR_BITMAP"},
-      {"virtual-APIC page unaligned", [](Rig& r) { r.set(F::VIRTUAL_APIC_PAGE_ADDR, VAPIC + 0x80); },
-       CTL, S, "page_addr_ok(c, vapic)"},
-      {"virtual-APIC page beyond MAXPHYADDR", [](Rig& r) { r.set(F::VIRTUAL_APIC_PAGE_ADDR, kFar); },
-       CTL, S, "page_addr_ok(c, vapic)"},
+      {"CR3-target count 5 > 4", [](Rig& r) { r.set(F::CR3_TARGET_COUNT, 5); }, CTL, S,
+       "CR3_TARGET_COUNT"},
+      {"I/O bitmap A unaligned", [](Rig& r) { r.set(F::IO_BITMAP_A, IO_A + 8); }, CTL, S,
+       "IO_BITMAP_A"},
+      {"I/O bitmap A beyond MAXPHYADDR", [](Rig& r) { r.set(F::IO_BITMAP_A, kFar); }, CTL, S,
+       "IO_BITMAP_A"},
+      {"I/O bitmap B unaligned", [](Rig& r) { r.set(F::IO_BITMAP_B, IO_B + 0x800); }, CTL, S,
+       "IO_BITMAP_B"},
+      {"MSR bitmap beyond MAXPHYADDR", [](Rig& r) { r.set(F::MSR_BITMAP, kFar | MSR_BM); }, CTL, S,
+       "MSR_BITMAP"},
+      {"MSR bitmap unaligned", [](Rig& r) { r.set(F::MSR_BITMAP, MSR_BM + 1); }, CTL, S,
+       "MSR_BITMAP"},
+      {"virtual-APIC page unaligned",
+       [](Rig& r) { r.set(F::VIRTUAL_APIC_PAGE_ADDR, VAPIC + 0x80); }, CTL, S,
+       "page_addr_ok(c, vapic)"},
+      {"virtual-APIC page beyond MAXPHYADDR",
+       [](Rig& r) { r.set(F::VIRTUAL_APIC_PAGE_ADDR, kFar); }, CTL, S, "page_addr_ok(c, vapic)"},
       {"TPR threshold bits 31:4 without virtual-interrupt delivery",
        [](Rig& r) {
          r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_POSTED_INTR);
@@ -401,8 +433,9 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
          r.clr(F::CPU_BASED_VM_EXEC_CONTROL, CPU_TPR_SHADOW);
        },
        CTL, S, "tpr_shadow || !(proc2"},
-      {"virtual NMIs without NMI exiting", [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING); },
-       CTL, S, "!(pin & PIN_VIRTUAL_NMIS)"},
+      {"virtual NMIs without NMI exiting",
+       [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_NMI_EXITING); }, CTL, S,
+       "!(pin & PIN_VIRTUAL_NMIS)"},
       {"NMI-window exiting without virtual NMIs",
        [](Rig& r) {
          r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_VIRTUAL_NMIS);
@@ -415,21 +448,24 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
        [](Rig& r) { r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VIRT_X2APIC_MODE); }, CTL, S,
        "!(proc2 & CPU2_VIRT_X2APIC_MODE) || !(proc2 & CPU2_VIRT_APIC_ACCESSES)"},
       {"virtual-interrupt delivery without external-interrupt exiting",
-       [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_EXTINT_EXITING); }, CTL, S, "PIN_EXTINT_EXITING"},
+       [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_EXTINT_EXITING); }, CTL, S,
+       "PIN_EXTINT_EXITING"},
       {"posted interrupts without virtual-interrupt delivery",
        [](Rig& r) { r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VIRT_INTR_DELIVERY); }, CTL, S,
        "!posted || (proc2 & CPU2_VIRT_INTR_DELIVERY)"},
       {"posted interrupts without acknowledge interrupt on exit",
-       [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, EXIT_ACK_INTR_ON_EXIT); }, CTL, S, "EXIT_ACK_INTR_ON_EXIT"},
-      {"posted-interrupt notification vector 0x100", [](Rig& r) { r.set(F::POSTED_INTR_NV, 0x100); },
-       CTL, S, "POSTED_INTR_NV"},
+       [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, EXIT_ACK_INTR_ON_EXIT); }, CTL, S,
+       "EXIT_ACK_INTR_ON_EXIT"},
+      {"posted-interrupt notification vector 0x100",
+       [](Rig& r) { r.set(F::POSTED_INTR_NV, 0x100); }, CTL, S, "POSTED_INTR_NV"},
       {"posted-interrupt descriptor not 64-byte aligned",
-       [](Rig& r) { r.set(F::POSTED_INTR_DESC_ADDR, PI_DESC + 0x20); }, CTL, S, "(pi_desc & 0x3F) == 0"},
+       [](Rig& r) { r.set(F::POSTED_INTR_DESC_ADDR, PI_DESC + 0x20); }, CTL, S,
+       "(pi_desc & 0x3F) == 0"},
       {"posted-interrupt descriptor beyond MAXPHYADDR",
        [](Rig& r) { r.set(F::POSTED_INTR_DESC_ADDR, kFar); }, CTL, S, "addr_ok(c, pi_desc)"},
       {"VPID 0", [](Rig& r) { r.set(F::VIRTUAL_PROCESSOR_ID, 0); }, CTL, S, "VIRTUAL_PROCESSOR_ID"},
-      {"EPTP memory type WC (1)", [](Rig& r) { r.set(F::EPT_POINTER, (kEptp & ~7ull) | 1); },
-       CTL, S, "ept_memtype_ok"},
+      {"EPTP memory type WC (1)", [](Rig& r) { r.set(F::EPT_POINTER, (kEptp & ~7ull) | 1); }, CTL,
+       S, "ept_memtype_ok"},
       {"EPTP memory type UC without the UC capability",
        [](Rig& r) {
          r.caps.ept_vpid &= ~EPT_CAP_MT_UC;
@@ -462,8 +498,8 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
          r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST);
        },
        CTL, S, "CPU2_UNRESTRICTED_GUEST"},
-      {"VM-function control reserved bit 1", [](Rig& r) { r.orr(F::VM_FUNCTION_CONTROL, 2); }, CTL, S,
-       "(funcs & ~c.vmfunc) == 0"},
+      {"VM-function control reserved bit 1", [](Rig& r) { r.orr(F::VM_FUNCTION_CONTROL, 2); }, CTL,
+       S, "(funcs & ~c.vmfunc) == 0"},
       {"EPTP switching without EPT",
        [](Rig& r) { r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_EPT | CPU2_PML); }, CTL, S,
        "!eptp_switching || ept"},
@@ -473,12 +509,14 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
        "EPTP_LIST_ADDRESS"},
       {"VMREAD bitmap unaligned", [](Rig& r) { r.set(F::VMREAD_BITMAP, VMREAD_BM + 4); }, CTL, S,
        "VMREAD_BITMAP"},
-      {"VMWRITE bitmap beyond MAXPHYADDR", [](Rig& r) { r.set(F::VMWRITE_BITMAP, ~0xFFFull); }, CTL, S,
-       "VMWRITE_BITMAP"},
+      {"VMWRITE bitmap beyond MAXPHYADDR", [](Rig& r) { r.set(F::VMWRITE_BITMAP, ~0xFFFull); }, CTL,
+       S, "VMWRITE_BITMAP"},
   });
   run_passes({
       {"TRUE MSR: CR3-load/store exiting may be 0",
-       [](Rig& r) { r.clr(F::CPU_BASED_VM_EXEC_CONTROL, CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING); }},
+       [](Rig& r) {
+         r.clr(F::CPU_BASED_VM_EXEC_CONTROL, CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING);
+       }},
       {"secondary controls off: their reserved bits are not checked",
        [](Rig& r) {
          r.clr(F::CPU_BASED_VM_EXEC_CONTROL, CPU_SECONDARY_CONTROLS);
@@ -501,7 +539,8 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
        [](Rig& r) { r.set(F::TPR_THRESHOLD, 0xFFFFFFFF); }},
       {"EPTP: UC memory type, 5-level walk, no A/D",
        [](Rig& r) { r.set(F::EPT_POINTER, EPT_ROOT | 0 | (4 << 3)); }},
-      {"unrestricted guest with EPT", [](Rig& r) { r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST); }},
+      {"unrestricted guest with EPT",
+       [](Rig& r) { r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST); }},
       {"VM functions without EPTP switching need no EPT",
        [](Rig& r) {
          r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_EPT | CPU2_PML);
@@ -513,27 +552,38 @@ TEST_CASE("Entry checks: VM-execution control fields (26.2.1.1)", "[entry]") {
 TEST_CASE("Entry checks: VM-exit control fields (26.2.1.2)", "[entry]") {
   const char* S = "26.2.1.2";
   run_rows({
-      {"a default-1 bit cleared", [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, 1u); }, CTL, S, "allowed(exit"},
+      {"a default-1 bit cleared", [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, 1u); }, CTL, S,
+       "allowed(exit"},
       {"load IA32_PERF_GLOBAL_CTRL (not offered)",
-       [](Rig& r) { r.orr(F::VM_EXIT_CONTROLS, EXIT_LOAD_PERF_GLOBAL_CTRL); }, CTL, S, "allowed(exit"},
-      {"reserved bit 31", [](Rig& r) { r.orr(F::VM_EXIT_CONTROLS, 1u << 31); }, CTL, S, "allowed(exit"},
+       [](Rig& r) { r.orr(F::VM_EXIT_CONTROLS, EXIT_LOAD_PERF_GLOBAL_CTRL); }, CTL, S,
+       "allowed(exit"},
+      {"reserved bit 31", [](Rig& r) { r.orr(F::VM_EXIT_CONTROLS, 1u << 31); }, CTL, S,
+       "allowed(exit"},
       {"save preemption timer without activating it",
        [](Rig& r) { r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER); }, CTL, S,
        "EXIT_SAVE_PREEMPTION_TIMER"},
-      {"MSR-store area not 16-byte aligned", [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, MSR_STORE + 8); },
-       CTL, S, "msr_area_aligned(store_n"},
+      {"MSR-store area not 16-byte aligned",
+       [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, MSR_STORE + 8); }, CTL, S,
+       "msr_area_aligned(store_n"},
       {"MSR-store area ends beyond MAXPHYADDR",
-       [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, kFar - 16); }, CTL, S, "msr_area_in_width(c, store_n"},
+       [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, kFar - 16); }, CTL, S,
+       "msr_area_in_width(c, store_n"},
       {"MSR-store area starts beyond MAXPHYADDR",
-       [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, ~0xFull); }, CTL, S, "msr_area_in_width(c, store_n"},
-      {"MSR-load area not 16-byte aligned", [](Rig& r) { r.set(F::VM_EXIT_MSR_LOAD_ADDR, MSR_EXIT_LOAD + 4); },
-       CTL, S, "msr_area_aligned(load_n"},
+       [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, ~0xFull); }, CTL, S,
+       "msr_area_in_width(c, store_n"},
+      {"MSR-load area not 16-byte aligned",
+       [](Rig& r) { r.set(F::VM_EXIT_MSR_LOAD_ADDR, MSR_EXIT_LOAD + 4); }, CTL, S,
+       "msr_area_aligned(load_n"},
       {"MSR-load area of 0xFFFFFFFF entries ends beyond MAXPHYADDR",
-       [](Rig& r) { r.set(F::VM_EXIT_MSR_LOAD_COUNT, 0xFFFFFFFF), r.set(F::VM_EXIT_MSR_LOAD_ADDR, kFar - 0x1000); },
+       [](Rig& r) {
+         r.set(F::VM_EXIT_MSR_LOAD_COUNT, 0xFFFFFFFF),
+             r.set(F::VM_EXIT_MSR_LOAD_ADDR, kFar - 0x1000);
+       },
        CTL, S, "msr_area_in_width(c, load_n"},
   });
   run_passes({
-      {"TRUE MSR: save debug controls may be 0", [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, EXIT_SAVE_DEBUG_CONTROLS); }},
+      {"TRUE MSR: save debug controls may be 0",
+       [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, EXIT_SAVE_DEBUG_CONTROLS); }},
       {"MSR-store area whose last byte is the last addressable byte",
        [](Rig& r) { r.set(F::VM_EXIT_MSR_STORE_ADDR, kFar - 32); }},
   });
@@ -542,7 +592,8 @@ TEST_CASE("Entry checks: VM-exit control fields (26.2.1.2)", "[entry]") {
 TEST_CASE("Entry checks: VM-entry control fields (26.2.1.3)", "[entry]") {
   const char* S = "26.2.1.3";
   run_rows({
-      {"a default-1 bit cleared", [](Rig& r) { r.clr(F::VM_ENTRY_CONTROLS, 1u << 4); }, CTL, S, "allowed(entry"},
+      {"a default-1 bit cleared", [](Rig& r) { r.clr(F::VM_ENTRY_CONTROLS, 1u << 4); }, CTL, S,
+       "allowed(entry"},
       {"entry to SMM (not offered)", [](Rig& r) { r.orr(F::VM_ENTRY_CONTROLS, ENTRY_SMM); }, CTL, S,
        "allowed(entry"},
       {"injection: reserved type 1", [](Rig& r) { r.inject(1, 0x20); }, CTL, S, "type != 1"},
@@ -552,91 +603,121 @@ TEST_CASE("Entry checks: VM-entry control fields (26.2.1.3)", "[entry]") {
          r.inject(INTR_TYPE_OTHER_EVENT, 0);
        },
        CTL, S, "CPU_MONITOR_TRAP_FLAG"},
-      {"injection: NMI with vector 3", [](Rig& r) { r.inject(INTR_TYPE_NMI, 3); }, CTL, S, "vector == 2"},
-      {"injection: hardware exception vector 32", [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 32); }, CTL, S,
-       "vector <= 31"},
-      {"injection: pending MTF with vector 1", [](Rig& r) { r.inject(INTR_TYPE_OTHER_EVENT, 1); }, CTL, S,
-       "vector == 0"},
-      {"injection: #GP without an error code", [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 13); }, CTL, S,
-       "needs_error_code"},
-      {"injection: #UD with an error code", [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 6, true); }, CTL, S,
-       "needs_error_code"},
-      {"injection: software interrupt with an error code", [](Rig& r) {
+      {"injection: NMI with vector 3", [](Rig& r) { r.inject(INTR_TYPE_NMI, 3); }, CTL, S,
+       "vector == 2"},
+      {"injection: hardware exception vector 32",
+       [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 32); }, CTL, S, "vector <= 31"},
+      {"injection: pending MTF with vector 1", [](Rig& r) { r.inject(INTR_TYPE_OTHER_EVENT, 1); },
+       CTL, S, "vector == 0"},
+      {"injection: #GP without an error code", [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 13); },
+       CTL, S, "needs_error_code"},
+      {"injection: #UD with an error code",
+       [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 6, true); }, CTL, S, "needs_error_code"},
+      {"injection: software interrupt with an error code",
+       [](Rig& r) {
          r.inject(INTR_TYPE_SW_INTR, 13, true);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 2);
-       }, CTL, S, "needs_error_code"},
+       },
+       CTL, S, "needs_error_code"},
       {"injection: #PF with an error code into real mode (unrestricted guest)",
        [](Rig& r) {
          r.real_mode();
          r.inject(INTR_TYPE_HW_EXCEPTION, 14, true);
        },
        CTL, S, "needs_error_code"},
-      {"injection: reserved bit 12", [](Rig& r) {
+      {"injection: reserved bit 12",
+       [](Rig& r) {
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
          r.orr(F::VM_ENTRY_INTR_INFO_FIELD, 1u << 12);
-       }, CTL, S, "(info & 0x7FFFF000) == 0"},
-      {"injection: reserved bit 30", [](Rig& r) {
+       },
+       CTL, S, "(info & 0x7FFFF000) == 0"},
+      {"injection: reserved bit 30",
+       [](Rig& r) {
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
          r.orr(F::VM_ENTRY_INTR_INFO_FIELD, 1u << 30);
-       }, CTL, S, "(info & 0x7FFFF000) == 0"},
-      {"injection: error code bit 16", [](Rig& r) {
+       },
+       CTL, S, "(info & 0x7FFFF000) == 0"},
+      {"injection: error code bit 16",
+       [](Rig& r) {
          r.inject(INTR_TYPE_HW_EXCEPTION, 13, true);
          r.set(F::VM_ENTRY_EXCEPTION_ERROR_CODE, 0x10000);
-       }, CTL, S, "VM_ENTRY_EXCEPTION_ERROR_CODE"},
-      {"injection: software exception with instruction length 16", [](Rig& r) {
+       },
+       CTL, S, "VM_ENTRY_EXCEPTION_ERROR_CODE"},
+      {"injection: software exception with instruction length 16",
+       [](Rig& r) {
          r.inject(INTR_TYPE_SW_EXCEPTION, 3);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 16);
-       }, CTL, S, "length <= 15"},
-      {"injection: privileged software exception with length 0 without MISC[30]", [](Rig& r) {
+       },
+       CTL, S, "length <= 15"},
+      {"injection: privileged software exception with length 0 without MISC[30]",
+       [](Rig& r) {
          r.caps.misc &= ~MISC_INJECT_ZERO_LEN;
          r.inject(INTR_TYPE_PRIV_SW_EXCEPTION, 1);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 0);
-       }, CTL, S, "MISC_INJECT_ZERO_LEN"},
-      {"MSR-load area not 16-byte aligned", [](Rig& r) { r.set(F::VM_ENTRY_MSR_LOAD_ADDR, MSR_ENTRY_LOAD + 1); },
-       CTL, S, "msr_area_aligned(load_n"},
-      {"MSR-load area ends beyond MAXPHYADDR", [](Rig& r) {
+       },
+       CTL, S, "MISC_INJECT_ZERO_LEN"},
+      {"MSR-load area not 16-byte aligned",
+       [](Rig& r) { r.set(F::VM_ENTRY_MSR_LOAD_ADDR, MSR_ENTRY_LOAD + 1); }, CTL, S,
+       "msr_area_aligned(load_n"},
+      {"MSR-load area ends beyond MAXPHYADDR",
+       [](Rig& r) {
          r.set(F::VM_ENTRY_MSR_LOAD_COUNT, 2);
          r.set(F::VM_ENTRY_MSR_LOAD_ADDR, kFar - 16);
-       }, CTL, S, "msr_area_in_width(c, load_n"},
-      {"entry to SMM and deactivate dual-monitor treatment together", [](Rig& r) {
+       },
+       CTL, S, "msr_area_in_width(c, load_n"},
+      {"entry to SMM and deactivate dual-monitor treatment together",
+       [](Rig& r) {
          r.caps.entry |= ENTRY_SMM | ENTRY_DEACT_DUAL_MONITOR;
          r.orr(F::VM_ENTRY_CONTROLS, ENTRY_SMM | ENTRY_DEACT_DUAL_MONITOR);
-       }, CTL, S, "(entry & ENTRY_SMM) && (entry & ENTRY_DEACT_DUAL_MONITOR)"},
-      {"entry to SMM outside SMM", [](Rig& r) {
+       },
+       CTL, S, "(entry & ENTRY_SMM) && (entry & ENTRY_DEACT_DUAL_MONITOR)"},
+      {"entry to SMM outside SMM",
+       [](Rig& r) {
          r.caps.entry |= ENTRY_SMM;
          r.orr(F::VM_ENTRY_CONTROLS, ENTRY_SMM);
-       }, CTL, S, "!(entry & ENTRY_SMM)"},
-      {"deactivate dual-monitor treatment outside SMM", [](Rig& r) {
+       },
+       CTL, S, "!(entry & ENTRY_SMM)"},
+      {"deactivate dual-monitor treatment outside SMM",
+       [](Rig& r) {
          r.caps.entry |= ENTRY_DEACT_DUAL_MONITOR;
          r.orr(F::VM_ENTRY_CONTROLS, ENTRY_DEACT_DUAL_MONITOR);
-       }, CTL, S, "!(entry & ENTRY_DEACT_DUAL_MONITOR)"},
+       },
+       CTL, S, "!(entry & ENTRY_DEACT_DUAL_MONITOR)"},
   });
   run_passes({
-      {"TRUE MSR: load debug controls may be 0", [](Rig& r) { r.clr(F::VM_ENTRY_CONTROLS, ENTRY_LOAD_DEBUG_CONTROLS); }},
-      {"injection fields ignored when not valid", [](Rig& r) {
+      {"TRUE MSR: load debug controls may be 0",
+       [](Rig& r) { r.clr(F::VM_ENTRY_CONTROLS, ENTRY_LOAD_DEBUG_CONTROLS); }},
+      {"injection fields ignored when not valid",
+       [](Rig& r) {
          r.set(F::VM_ENTRY_INTR_INFO_FIELD, 0x7FFFFFFF);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 99);
        }},
-      {"#PF with an error code", [](Rig& r) {
+      {"#PF with an error code",
+       [](Rig& r) {
          r.inject(INTR_TYPE_HW_EXCEPTION, 14, true);
          r.set(F::VM_ENTRY_EXCEPTION_ERROR_CODE, 0xFFFF);
        }},
-      {"#AC and #DF with an error code", [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 17, true); }},
-      {"#GP without an error code into real mode (unrestricted guest)", [](Rig& r) {
+      {"#AC and #DF with an error code",
+       [](Rig& r) { r.inject(INTR_TYPE_HW_EXCEPTION, 17, true); }},
+      {"#GP without an error code into real mode (unrestricted guest)",
+       [](Rig& r) {
          r.real_mode();
          r.inject(INTR_TYPE_HW_EXCEPTION, 13);
        }},
       {"pending MTF (type 7, vector 0)", [](Rig& r) { r.inject(INTR_TYPE_OTHER_EVENT, 0); }},
       {"NMI (vector 2)", [](Rig& r) { r.inject(INTR_TYPE_NMI, 2); }},
-      {"software interrupt with length 0 (MISC[30] = 1)", [](Rig& r) {
+      {"software interrupt with length 0 (MISC[30] = 1)",
+       [](Rig& r) {
          r.inject(INTR_TYPE_SW_INTR, 0x80);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 0);
        }},
-      {"software interrupt with length 15", [](Rig& r) {
+      {"software interrupt with length 15",
+       [](Rig& r) {
          r.inject(INTR_TYPE_SW_INTR, 0x80);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 15);
        }},
-      {"external interrupt: instruction length not checked", [](Rig& r) {
+      {"external interrupt: instruction length not checked",
+       [](Rig& r) {
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_IF);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 0xFFFFFFFF);
@@ -647,31 +728,42 @@ TEST_CASE("Entry checks: VM-entry control fields (26.2.1.3)", "[entry]") {
 TEST_CASE("Entry checks: host control registers and MSRs (26.2.2)", "[entry]") {
   const char* S = "26.2.2";
   run_rows({
-      {"CR0.NE clear (FIXED0)", [](Rig& r) { r.clr(F::HOST_CR0, CR0_NE); }, HOST, S, "c.cr0_fixed0"},
-      {"CR0.PG clear (FIXED0)", [](Rig& r) { r.clr(F::HOST_CR0, CR0_PG); }, HOST, S, "c.cr0_fixed0"},
-      {"CR0 bit 32 (FIXED1)", [](Rig& r) { r.orr(F::HOST_CR0, 1ull << 32); }, HOST, S, "c.cr0_fixed1"},
-      {"CR4.VMXE clear (FIXED0)", [](Rig& r) { r.clr(F::HOST_CR4, CR4_VMXE); }, HOST, S, "c.cr4_fixed0"},
-      {"CR4 bit 23 (CET, not supported)", [](Rig& r) { r.orr(F::HOST_CR4, 1u << 23); }, HOST, S, "c.cr4_fixed1"},
+      {"CR0.NE clear (FIXED0)", [](Rig& r) { r.clr(F::HOST_CR0, CR0_NE); }, HOST, S,
+       "c.cr0_fixed0"},
+      {"CR0.PG clear (FIXED0)", [](Rig& r) { r.clr(F::HOST_CR0, CR0_PG); }, HOST, S,
+       "c.cr0_fixed0"},
+      {"CR0 bit 32 (FIXED1)", [](Rig& r) { r.orr(F::HOST_CR0, 1ull << 32); }, HOST, S,
+       "c.cr0_fixed1"},
+      {"CR4.VMXE clear (FIXED0)", [](Rig& r) { r.clr(F::HOST_CR4, CR4_VMXE); }, HOST, S,
+       "c.cr4_fixed0"},
+      {"CR4 bit 23 (CET, not supported)", [](Rig& r) { r.orr(F::HOST_CR4, 1u << 23); }, HOST, S,
+       "c.cr4_fixed1"},
       {"CR3 beyond MAXPHYADDR", [](Rig& r) { r.orr(F::HOST_CR3, kFar); }, HOST, S, "HOST_CR3"},
       {"CR3 bit 63", [](Rig& r) { r.orr(F::HOST_CR3, 1ull << 63); }, HOST, S, "HOST_CR3"},
-      {"SYSENTER_ESP not canonical", [](Rig& r) { r.set(F::HOST_IA32_SYSENTER_ESP, kNonCanonical57); }, HOST, S,
+      {"SYSENTER_ESP not canonical",
+       [](Rig& r) { r.set(F::HOST_IA32_SYSENTER_ESP, kNonCanonical57); }, HOST, S,
        "HOST_IA32_SYSENTER_ESP"},
-      {"SYSENTER_EIP not canonical", [](Rig& r) { r.set(F::HOST_IA32_SYSENTER_EIP, 0x8000000000000000); }, HOST,
-       S, "HOST_IA32_SYSENTER_EIP"},
-      {"PAT entry 3 = 2 (reserved type)", [](Rig& r) { r.set(F::HOST_IA32_PAT, kPat | (2ull << 24)); }, HOST, S,
+      {"SYSENTER_EIP not canonical",
+       [](Rig& r) { r.set(F::HOST_IA32_SYSENTER_EIP, 0x8000000000000000); }, HOST, S,
+       "HOST_IA32_SYSENTER_EIP"},
+      {"PAT entry 3 = 2 (reserved type)",
+       [](Rig& r) { r.set(F::HOST_IA32_PAT, kPat | (2ull << 24)); }, HOST, S, "pat_ok"},
+      {"PAT entry 7 = 8",
+       [](Rig& r) { r.set(F::HOST_IA32_PAT, (kPat & ~(0xFFull << 56)) | (8ull << 56)); }, HOST, S,
        "pat_ok"},
-      {"PAT entry 7 = 8", [](Rig& r) { r.set(F::HOST_IA32_PAT, (kPat & ~(0xFFull << 56)) | (8ull << 56)); }, HOST,
-       S, "pat_ok"},
       {"EFER reserved bit 1", [](Rig& r) { r.orr(F::HOST_IA32_EFER, 2); }, HOST, S, "kEferDefined"},
-      {"EFER reserved bit 12 (SVME)", [](Rig& r) { r.orr(F::HOST_IA32_EFER, 1u << 12); }, HOST, S, "kEferDefined"},
-      {"EFER.LMA clear with a 64-bit host", [](Rig& r) { r.clr(F::HOST_IA32_EFER, EFER_LMA); }, HOST, S,
-       "EFER_LMA) == host64"},
-      {"EFER.LME clear with a 64-bit host", [](Rig& r) { r.clr(F::HOST_IA32_EFER, EFER_LME); }, HOST, S,
-       "EFER_LME) == host64"},
+      {"EFER reserved bit 12 (SVME)", [](Rig& r) { r.orr(F::HOST_IA32_EFER, 1u << 12); }, HOST, S,
+       "kEferDefined"},
+      {"EFER.LMA clear with a 64-bit host", [](Rig& r) { r.clr(F::HOST_IA32_EFER, EFER_LMA); },
+       HOST, S, "EFER_LMA) == host64"},
+      {"EFER.LME clear with a 64-bit host", [](Rig& r) { r.clr(F::HOST_IA32_EFER, EFER_LME); },
+       HOST, S, "EFER_LME) == host64"},
   });
   run_passes({
-      {"SYSENTER_ESP canonical with 57 bits only", [](Rig& r) { r.set(F::HOST_IA32_SYSENTER_ESP, kNonCanonical48); }},
-      {"PAT and EFER unchecked when not loaded", [](Rig& r) {
+      {"SYSENTER_ESP canonical with 57 bits only",
+       [](Rig& r) { r.set(F::HOST_IA32_SYSENTER_ESP, kNonCanonical48); }},
+      {"PAT and EFER unchecked when not loaded",
+       [](Rig& r) {
          r.clr(F::VM_EXIT_CONTROLS, EXIT_LOAD_IA32_PAT | EXIT_LOAD_IA32_EFER);
          r.set(F::HOST_IA32_PAT, ~0ull), r.set(F::HOST_IA32_EFER, ~0ull);
        }},
@@ -681,34 +773,46 @@ TEST_CASE("Entry checks: host control registers and MSRs (26.2.2)", "[entry]") {
 TEST_CASE("Entry checks: host segment and descriptor-table registers (26.2.3)", "[entry]") {
   const char* S = "26.2.3";
   run_rows({
-      {"ES RPL 3", [](Rig& r) { r.set(F::HOST_ES_SELECTOR, 0x13); }, HOST, S, "HOST_ES_SELECTOR) & 7"},
+      {"ES RPL 3", [](Rig& r) { r.set(F::HOST_ES_SELECTOR, 0x13); }, HOST, S,
+       "HOST_ES_SELECTOR) & 7"},
       {"CS TI", [](Rig& r) { r.set(F::HOST_CS_SELECTOR, 0x0C); }, HOST, S, "HOST_CS_SELECTOR) & 7"},
-      {"SS RPL 1", [](Rig& r) { r.set(F::HOST_SS_SELECTOR, 0x11); }, HOST, S, "HOST_SS_SELECTOR) & 7"},
+      {"SS RPL 1", [](Rig& r) { r.set(F::HOST_SS_SELECTOR, 0x11); }, HOST, S,
+       "HOST_SS_SELECTOR) & 7"},
       {"DS TI", [](Rig& r) { r.set(F::HOST_DS_SELECTOR, 0x14); }, HOST, S, "HOST_DS_SELECTOR) & 7"},
-      {"FS RPL 2", [](Rig& r) { r.set(F::HOST_FS_SELECTOR, 0x2); }, HOST, S, "HOST_FS_SELECTOR) & 7"},
-      {"GS RPL 3", [](Rig& r) { r.set(F::HOST_GS_SELECTOR, 0x3); }, HOST, S, "HOST_GS_SELECTOR) & 7"},
+      {"FS RPL 2", [](Rig& r) { r.set(F::HOST_FS_SELECTOR, 0x2); }, HOST, S,
+       "HOST_FS_SELECTOR) & 7"},
+      {"GS RPL 3", [](Rig& r) { r.set(F::HOST_GS_SELECTOR, 0x3); }, HOST, S,
+       "HOST_GS_SELECTOR) & 7"},
       {"TR TI", [](Rig& r) { r.set(F::HOST_TR_SELECTOR, 0x1C); }, HOST, S, "HOST_TR_SELECTOR) & 7"},
       {"CS null", [](Rig& r) { r.set(F::HOST_CS_SELECTOR, 0); }, HOST, S, "HOST_CS_SELECTOR) != 0"},
       {"TR null", [](Rig& r) { r.set(F::HOST_TR_SELECTOR, 0); }, HOST, S, "HOST_TR_SELECTOR) != 0"},
-      {"SS null with a 32-bit host", [](Rig& r) {
+      {"SS null with a 32-bit host",
+       [](Rig& r) {
          r.clr(F::VM_EXIT_CONTROLS, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_IA32_EFER);
          r.set(F::HOST_SS_SELECTOR, 0);
-       }, HOST, S, "HOST_SS_SELECTOR) != 0"},
-      {"FS base not canonical", [](Rig& r) { r.set(F::HOST_FS_BASE, kNonCanonical57); }, HOST, S, "HOST_FS_BASE"},
-      {"GS base not canonical", [](Rig& r) { r.set(F::HOST_GS_BASE, 0x7F00000000000000); }, HOST, S, "HOST_GS_BASE"},
-      {"GDTR base not canonical", [](Rig& r) { r.set(F::HOST_GDTR_BASE, kNonCanonical57); }, HOST, S,
-       "HOST_GDTR_BASE"},
-      {"IDTR base not canonical", [](Rig& r) { r.set(F::HOST_IDTR_BASE, kNonCanonical57); }, HOST, S,
-       "HOST_IDTR_BASE"},
-      {"TR base not canonical", [](Rig& r) { r.set(F::HOST_TR_BASE, kNonCanonical57); }, HOST, S, "HOST_TR_BASE"},
-      {"bases checked with 48 bits without 5-level paging support", [](Rig& r) {
+       },
+       HOST, S, "HOST_SS_SELECTOR) != 0"},
+      {"FS base not canonical", [](Rig& r) { r.set(F::HOST_FS_BASE, kNonCanonical57); }, HOST, S,
+       "HOST_FS_BASE"},
+      {"GS base not canonical", [](Rig& r) { r.set(F::HOST_GS_BASE, 0x7F00000000000000); }, HOST, S,
+       "HOST_GS_BASE"},
+      {"GDTR base not canonical", [](Rig& r) { r.set(F::HOST_GDTR_BASE, kNonCanonical57); }, HOST,
+       S, "HOST_GDTR_BASE"},
+      {"IDTR base not canonical", [](Rig& r) { r.set(F::HOST_IDTR_BASE, kNonCanonical57); }, HOST,
+       S, "HOST_IDTR_BASE"},
+      {"TR base not canonical", [](Rig& r) { r.set(F::HOST_TR_BASE, kNonCanonical57); }, HOST, S,
+       "HOST_TR_BASE"},
+      {"bases checked with 48 bits without 5-level paging support",
+       [](Rig& r) {
          r.caps.cr4_fixed1 &= ~CR4_LA57;
          r.set(F::HOST_FS_BASE, kNonCanonical48);
-       }, HOST, S, "HOST_FS_BASE"},
+       },
+       HOST, S, "HOST_FS_BASE"},
   });
   run_passes({
       {"SS null with a 64-bit host", [](Rig& r) { r.set(F::HOST_SS_SELECTOR, 0); }},
-      {"GS base canonical with 57 bits", [](Rig& r) { r.set(F::HOST_GS_BASE, 0xFF00000000000000); }},
+      {"GS base canonical with 57 bits",
+       [](Rig& r) { r.set(F::HOST_GS_BASE, 0xFF00000000000000); }},
   });
 }
 
@@ -722,34 +826,44 @@ TEST_CASE("Entry checks: address-space size (26.2.4)", "[entry]") {
     r.set(F::HOST_RIP, 0xC0100000);
   };
   run_rows({
-      {"IA-32e mode guest from outside IA-32e mode", [](Rig& r) { r.ctx.host_ia32e = false; }, HOST, S,
-       "ctx.host_ia32e || !guest64"},
-      {"64-bit host from outside IA-32e mode", [](Rig& r) {
+      {"IA-32e mode guest from outside IA-32e mode", [](Rig& r) { r.ctx.host_ia32e = false; }, HOST,
+       S, "ctx.host_ia32e || !guest64"},
+      {"64-bit host from outside IA-32e mode",
+       [](Rig& r) {
          r.ctx.host_ia32e = false;
          r.clr(F::VM_ENTRY_CONTROLS, ENTRY_IA32E_MODE_GUEST);
-       }, HOST, S, "ctx.host_ia32e || !host64"},
-      {"32-bit host from IA-32e mode", [](Rig& r) {
-         r.clr(F::VM_EXIT_CONTROLS, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_IA32_EFER);
-       }, HOST, S, "!ctx.host_ia32e || host64"},
-      {"32-bit host with CR4.PCIDE", [=](Rig& r) {
+       },
+       HOST, S, "ctx.host_ia32e || !host64"},
+      {"32-bit host from IA-32e mode",
+       [](Rig& r) { r.clr(F::VM_EXIT_CONTROLS, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_LOAD_IA32_EFER); },
+       HOST, S, "!ctx.host_ia32e || host64"},
+      {"32-bit host with CR4.PCIDE",
+       [=](Rig& r) {
          host32(r);
          r.orr(F::HOST_CR4, CR4_PCIDE);
-       }, HOST, S, "CR4_PCIDE"},
-      {"32-bit host with RIP bit 32", [=](Rig& r) {
+       },
+       HOST, S, "CR4_PCIDE"},
+      {"32-bit host with RIP bit 32",
+       [=](Rig& r) {
          host32(r);
          r.set(F::HOST_RIP, 0x1C0100000);
-       }, HOST, S, "(rip >> 32) == 0"},
-      {"64-bit host without CR4.PAE", [](Rig& r) { r.clr(F::HOST_CR4, CR4_PAE); }, HOST, S, "CR4_PAE"},
+       },
+       HOST, S, "(rip >> 32) == 0"},
+      {"64-bit host without CR4.PAE", [](Rig& r) { r.clr(F::HOST_CR4, CR4_PAE); }, HOST, S,
+       "CR4_PAE"},
       {"64-bit host RIP beyond 48 bits without CR4.LA57",
        [](Rig& r) { r.set(F::HOST_RIP, kNonCanonical48); }, HOST, S, "canonical(rip"},
-      {"64-bit host RIP beyond 57 bits with CR4.LA57", [](Rig& r) {
+      {"64-bit host RIP beyond 57 bits with CR4.LA57",
+       [](Rig& r) {
          r.orr(F::HOST_CR4, CR4_LA57);
          r.set(F::HOST_RIP, kNonCanonical57);
-       }, HOST, S, "canonical(rip"},
+       },
+       HOST, S, "canonical(rip"},
   });
   run_passes({
       {"a 32-bit host", host32},
-      {"64-bit host RIP canonical with 57 bits under CR4.LA57", [](Rig& r) {
+      {"64-bit host RIP canonical with 57 bits under CR4.LA57",
+       [](Rig& r) {
          r.orr(F::HOST_CR4, CR4_LA57);
          r.set(F::HOST_RIP, kNonCanonical48);
        }},
@@ -760,59 +874,75 @@ TEST_CASE("Entry checks: guest control registers, debug registers and MSRs (26.3
   const char* S = "26.3.1.1";
   run_rows({
       {"CR0.NE clear", [](Rig& r) { r.clr(F::GUEST_CR0, CR0_NE); }, GUEST, S, "cr0_must1"},
-      {"CR0.PE clear without unrestricted guest", [](Rig& r) { r.clr(F::GUEST_CR0, CR0_PE | CR0_PG); }, GUEST, S,
-       "cr0_must1"},
-      {"CR0.NE clear with unrestricted guest", [](Rig& r) {
+      {"CR0.PE clear without unrestricted guest",
+       [](Rig& r) { r.clr(F::GUEST_CR0, CR0_PE | CR0_PG); }, GUEST, S, "cr0_must1"},
+      {"CR0.NE clear with unrestricted guest",
+       [](Rig& r) {
          r.real_mode();
          r.clr(F::GUEST_CR0, CR0_NE);
-       }, GUEST, S, "cr0_must1"},
+       },
+       GUEST, S, "cr0_must1"},
       {"CR0 bit 63", [](Rig& r) { r.orr(F::GUEST_CR0, 1ull << 63); }, GUEST, S, "c.cr0_fixed1"},
-      {"CR0.PG without CR0.PE (unrestricted guest)", [](Rig& r) {
+      {"CR0.PG without CR0.PE (unrestricted guest)",
+       [](Rig& r) {
          r.real_mode();
          r.orr(F::GUEST_CR0, CR0_PG);
-       }, GUEST, S, "(g.cr0 & CR0_PE)"},
+       },
+       GUEST, S, "(g.cr0 & CR0_PE)"},
       {"CR4.VMXE clear", [](Rig& r) { r.clr(F::GUEST_CR4, CR4_VMXE); }, GUEST, S, "c.cr4_fixed0"},
       {"CR4 bit 24 (PKS, not supported)", [](Rig& r) { r.orr(F::GUEST_CR4, 1u << 24); }, GUEST, S,
        "c.cr4_fixed1"},
-      {"DEBUGCTL.LBR (no LBR stack)", [](Rig& r) { r.set(F::GUEST_IA32_DEBUGCTL, 1); }, GUEST, S, "kDebugctlDefined"},
-      {"IA-32e mode guest without CR0.PG (unrestricted guest)", [](Rig& r) {
+      {"DEBUGCTL.LBR (no LBR stack)", [](Rig& r) { r.set(F::GUEST_IA32_DEBUGCTL, 1); }, GUEST, S,
+       "kDebugctlDefined"},
+      {"IA-32e mode guest without CR0.PG (unrestricted guest)",
+       [](Rig& r) {
          r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST);
          r.clr(F::GUEST_CR0, CR0_PG);
-       }, GUEST, S, "!g.ia32e || (g.cr0 & CR0_PG)"},
+       },
+       GUEST, S, "!g.ia32e || (g.cr0 & CR0_PG)"},
       {"IA-32e mode guest without CR4.PAE", [](Rig& r) { r.clr(F::GUEST_CR4, CR4_PAE); }, GUEST, S,
        "!g.ia32e || (g.cr4 & CR4_PAE)"},
-      {"CR4.PCIDE outside IA-32e mode", [](Rig& r) {
+      {"CR4.PCIDE outside IA-32e mode",
+       [](Rig& r) {
          r.pae32(true);
          r.orr(F::GUEST_CR4, CR4_PCIDE);
-       }, GUEST, S, "CR4_PCIDE"},
+       },
+       GUEST, S, "CR4_PCIDE"},
       {"CR3 beyond MAXPHYADDR", [](Rig& r) { r.orr(F::GUEST_CR3, kFar); }, GUEST, S, "GUEST_CR3"},
       {"DR7 bit 32", [](Rig& r) { r.orr(F::GUEST_DR7, 1ull << 32); }, GUEST, S, "GUEST_DR7"},
-      {"SYSENTER_ESP not canonical", [](Rig& r) { r.set(F::GUEST_SYSENTER_ESP, kNonCanonical57); }, GUEST, S,
-       "GUEST_SYSENTER_ESP"},
-      {"SYSENTER_EIP not canonical", [](Rig& r) { r.set(F::GUEST_SYSENTER_EIP, kNonCanonical57); }, GUEST, S,
-       "GUEST_SYSENTER_EIP"},
-      {"PAT entry 0 = 3", [](Rig& r) { r.set(F::GUEST_IA32_PAT, (kPat & ~0xFFull) | 3); }, GUEST, S, "pat_ok"},
-      {"EFER reserved bit 9", [](Rig& r) { r.orr(F::GUEST_IA32_EFER, 1u << 9); }, GUEST, S, "kEferDefined"},
-      {"EFER.LMA clear with IA-32e mode guest", [](Rig& r) { r.clr(F::GUEST_IA32_EFER, EFER_LMA); }, GUEST, S,
-       "EFER_LMA) == g.ia32e"},
-      {"EFER.LMA set without IA-32e mode guest", [](Rig& r) {
+      {"SYSENTER_ESP not canonical", [](Rig& r) { r.set(F::GUEST_SYSENTER_ESP, kNonCanonical57); },
+       GUEST, S, "GUEST_SYSENTER_ESP"},
+      {"SYSENTER_EIP not canonical", [](Rig& r) { r.set(F::GUEST_SYSENTER_EIP, kNonCanonical57); },
+       GUEST, S, "GUEST_SYSENTER_EIP"},
+      {"PAT entry 0 = 3", [](Rig& r) { r.set(F::GUEST_IA32_PAT, (kPat & ~0xFFull) | 3); }, GUEST, S,
+       "pat_ok"},
+      {"EFER reserved bit 9", [](Rig& r) { r.orr(F::GUEST_IA32_EFER, 1u << 9); }, GUEST, S,
+       "kEferDefined"},
+      {"EFER.LMA clear with IA-32e mode guest", [](Rig& r) { r.clr(F::GUEST_IA32_EFER, EFER_LMA); },
+       GUEST, S, "EFER_LMA) == g.ia32e"},
+      {"EFER.LMA set without IA-32e mode guest",
+       [](Rig& r) {
          r.pae32(true);
          r.orr(F::GUEST_IA32_EFER, EFER_LMA);
-       }, GUEST, S, "EFER_LMA) == g.ia32e"},
-      {"EFER.LME clear with IA-32e mode guest and CR0.PG", [](Rig& r) { r.clr(F::GUEST_IA32_EFER, EFER_LME); },
-       GUEST, S, "EFER_LME) == g.ia32e"},
+       },
+       GUEST, S, "EFER_LMA) == g.ia32e"},
+      {"EFER.LME clear with IA-32e mode guest and CR0.PG",
+       [](Rig& r) { r.clr(F::GUEST_IA32_EFER, EFER_LME); }, GUEST, S, "EFER_LME) == g.ia32e"},
   });
   run_passes({
-      {"DEBUGCTL and DR7 unchecked without load debug controls", [](Rig& r) {
+      {"DEBUGCTL and DR7 unchecked without load debug controls",
+       [](Rig& r) {
          r.clr(F::VM_ENTRY_CONTROLS, ENTRY_LOAD_DEBUG_CONTROLS);
          r.set(F::GUEST_IA32_DEBUGCTL, ~0ull), r.set(F::GUEST_DR7, ~0ull);
        }},
       {"DEBUGCTL.BTF and FREEZE_WHILE_SMM", [](Rig& r) { r.set(F::GUEST_IA32_DEBUGCTL, 0x4002); }},
-      {"EFER.LME without CR0.PG (real mode about to enter long mode)", [](Rig& r) {
+      {"EFER.LME without CR0.PG (real mode about to enter long mode)",
+       [](Rig& r) {
          r.real_mode();
          r.set(F::GUEST_IA32_EFER, EFER_LME);
        }},
-      {"PAT and EFER unchecked when not loaded", [](Rig& r) {
+      {"PAT and EFER unchecked when not loaded",
+       [](Rig& r) {
          r.clr(F::VM_ENTRY_CONTROLS, ENTRY_LOAD_IA32_PAT | ENTRY_LOAD_IA32_EFER);
          r.set(F::GUEST_IA32_PAT, ~0ull), r.set(F::GUEST_IA32_EFER, ~0ull);
        }},
@@ -829,11 +959,14 @@ TEST_CASE("Entry checks: guest segment registers (26.3.1.2)", "[entry]") {
   };
   run_rows({
       // Selectors.
-      {"TR selector TI", [](Rig& r) { r.set(F::GUEST_TR_SELECTOR, 0x1C); }, GUEST, S, "(tr.selector & 4) == 0"},
-      {"LDTR selector TI (usable)", [=](Rig& r) {
+      {"TR selector TI", [](Rig& r) { r.set(F::GUEST_TR_SELECTOR, 0x1C); }, GUEST, S,
+       "(tr.selector & 4) == 0"},
+      {"LDTR selector TI (usable)",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_SELECTOR, 0x2C);
-       }, GUEST, S, "(ldtr.selector & 4) == 0"},
+       },
+       GUEST, S, "(ldtr.selector & 4) == 0"},
       {"SS RPL differs from CS RPL", [](Rig& r) { r.set(F::GUEST_SS_SELECTOR, 0x13); }, GUEST, S,
        "ss.rpl() == cs.rpl()"},
       // Bases.
@@ -843,157 +976,213 @@ TEST_CASE("Entry checks: guest segment registers (26.3.1.2)", "[entry]") {
        "canonical(c, g.fs.base)"},
       {"GS base not canonical", [](Rig& r) { r.set(F::GUEST_GS_BASE, kNonCanonical57); }, GUEST, S,
        "canonical(c, g.gs.base)"},
-      {"LDTR base not canonical (usable)", [=](Rig& r) {
+      {"LDTR base not canonical (usable)",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_BASE, kNonCanonical57);
-       }, GUEST, S, "canonical(c, g.ldtr.base)"},
-      {"CS base bit 32", [](Rig& r) { r.set(F::GUEST_CS_BASE, 1ull << 32); }, GUEST, S, "g.cs.base >> 32"},
-      {"SS base bit 40 (usable)", [](Rig& r) { r.set(F::GUEST_SS_BASE, 1ull << 40); }, GUEST, S, "g.ss.base >> 32"},
-      {"DS base bit 63 (usable)", [](Rig& r) { r.set(F::GUEST_DS_BASE, 1ull << 63); }, GUEST, S, "g.ds.base >> 32"},
-      {"ES base bit 33 (usable)", [](Rig& r) { r.set(F::GUEST_ES_BASE, 1ull << 33); }, GUEST, S, "g.es.base >> 32"},
+       },
+       GUEST, S, "canonical(c, g.ldtr.base)"},
+      {"CS base bit 32", [](Rig& r) { r.set(F::GUEST_CS_BASE, 1ull << 32); }, GUEST, S,
+       "g.cs.base >> 32"},
+      {"SS base bit 40 (usable)", [](Rig& r) { r.set(F::GUEST_SS_BASE, 1ull << 40); }, GUEST, S,
+       "g.ss.base >> 32"},
+      {"DS base bit 63 (usable)", [](Rig& r) { r.set(F::GUEST_DS_BASE, 1ull << 63); }, GUEST, S,
+       "g.ds.base >> 32"},
+      {"ES base bit 33 (usable)", [](Rig& r) { r.set(F::GUEST_ES_BASE, 1ull << 33); }, GUEST, S,
+       "g.es.base >> 32"},
       // Virtual-8086 mode.
-      {"v86: CS base not selector * 16", [](Rig& r) {
+      {"v86: CS base not selector * 16",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_CS_BASE, 0x10010);
-       }, GUEST, S, "s.base == s.selector << 4", "GUEST_CS"},
-      {"v86: GS base not selector * 16", [](Rig& r) {
+       },
+       GUEST, S, "s.base == s.selector << 4", "GUEST_CS"},
+      {"v86: GS base not selector * 16",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_GS_SELECTOR, 0x2001);
-       }, GUEST, S, "s.base == s.selector << 4", "GUEST_GS"},
-      {"v86: SS limit 0xFFFFF", [](Rig& r) {
+       },
+       GUEST, S, "s.base == s.selector << 4", "GUEST_GS"},
+      {"v86: SS limit 0xFFFFF",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_SS_LIMIT, 0xFFFFF);
-       }, GUEST, S, "s.limit == 0xFFFF", "GUEST_SS"},
-      {"v86: DS access rights 0xF2", [](Rig& r) {
+       },
+       GUEST, S, "s.limit == 0xFFFF", "GUEST_SS"},
+      {"v86: DS access rights 0xF2",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_DS_AR_BYTES, 0xF2);
-       }, GUEST, S, "s.ar == 0xF3", "GUEST_DS"},
-      {"v86: ES unusable", [](Rig& r) {
+       },
+       GUEST, S, "s.ar == 0xF3", "GUEST_DS"},
+      {"v86: ES unusable",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_ES_AR_BYTES, 0x100F3);
-       }, GUEST, S, "s.ar == 0xF3", "GUEST_ES"},
-      {"v86: FS access rights 0x93 (DPL 0)", [](Rig& r) {
+       },
+       GUEST, S, "s.ar == 0xF3", "GUEST_ES"},
+      {"v86: FS access rights 0x93 (DPL 0)",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_FS_AR_BYTES, 0x93);
-       }, GUEST, S, "s.ar == 0xF3", "GUEST_FS"},
+       },
+       GUEST, S, "s.ar == 0xF3", "GUEST_FS"},
       // CS and SS types.
-      {"CS type 3 without unrestricted guest", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA093); }, GUEST, S,
-       "(g.unrestricted && t == 3)"},
+      {"CS type 3 without unrestricted guest", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA093); },
+       GUEST, S, "(g.unrestricted && t == 3)"},
       {"CS type 10 (not accessed)", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA09A); }, GUEST, S,
        "(g.unrestricted && t == 3)"},
-      {"CS type 1 with unrestricted guest", [](Rig& r) {
+      {"CS type 1 with unrestricted guest",
+       [](Rig& r) {
          r.real_mode();
          r.set(F::GUEST_CS_AR_BYTES, 0x91);
-       }, GUEST, S, "(g.unrestricted && t == 3)"},
-      {"SS type 11 (code)", [](Rig& r) { r.set(F::GUEST_SS_AR_BYTES, 0xC09B); }, GUEST, S, "ss.type() == 3"},
-      {"SS type 1 (read-only)", [](Rig& r) { r.set(F::GUEST_SS_AR_BYTES, 0xC091); }, GUEST, S, "ss.type() == 3"},
+       },
+       GUEST, S, "(g.unrestricted && t == 3)"},
+      {"SS type 11 (code)", [](Rig& r) { r.set(F::GUEST_SS_AR_BYTES, 0xC09B); }, GUEST, S,
+       "ss.type() == 3"},
+      {"SS type 1 (read-only)", [](Rig& r) { r.set(F::GUEST_SS_AR_BYTES, 0xC091); }, GUEST, S,
+       "ss.type() == 3"},
       // DPLs.
-      {"CS type 3 with DPL 3 (unrestricted guest)", [](Rig& r) {
+      {"CS type 3 with DPL 3 (unrestricted guest)",
+       [](Rig& r) {
          r.real_mode();
          r.set(F::GUEST_CS_AR_BYTES, 0xF3);
-       }, GUEST, S, "t != 3 || cs.dpl() == 0"},
-      {"non-conforming CS DPL differs from SS DPL", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA0BB); }, GUEST, S,
-       "cs.dpl() == ss.dpl()"},
-      {"conforming CS DPL above SS DPL", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA0FF); }, GUEST, S,
-       "cs.dpl() <= ss.dpl()"},
-      {"SS DPL differs from its RPL", [](Rig& r) {
+       },
+       GUEST, S, "t != 3 || cs.dpl() == 0"},
+      {"non-conforming CS DPL differs from SS DPL",
+       [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA0BB); }, GUEST, S, "cs.dpl() == ss.dpl()"},
+      {"conforming CS DPL above SS DPL", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xA0FF); }, GUEST,
+       S, "cs.dpl() <= ss.dpl()"},
+      {"SS DPL differs from its RPL",
+       [](Rig& r) {
          r.set(F::GUEST_CS_AR_BYTES, 0xA09F);  // conforming CS, DPL 0
          r.set(F::GUEST_SS_AR_BYTES, 0xC0F3);
-       }, GUEST, S, "ss.dpl() == ss.rpl()"},
-      {"SS DPL 3 in real mode (unrestricted guest)", [](Rig& r) {
+       },
+       GUEST, S, "ss.dpl() == ss.rpl()"},
+      {"SS DPL 3 in real mode (unrestricted guest)",
+       [](Rig& r) {
          r.real_mode();
          r.set(F::GUEST_SS_AR_BYTES, 0xF3);
          r.set(F::GUEST_CS_AR_BYTES, 0xFB);
-       }, GUEST, S, "ss.dpl() == 0"},
-      {"SS DPL 3 with a type-3 CS (unrestricted guest, protected mode)", [](Rig& r) {
+       },
+       GUEST, S, "ss.dpl() == 0"},
+      {"SS DPL 3 with a type-3 CS (unrestricted guest, protected mode)",
+       [](Rig& r) {
          r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST);
          r.pae32(true);
          r.set(F::GUEST_CS_AR_BYTES, 0xC093);
          r.set(F::GUEST_SS_AR_BYTES, 0xC0F3);
-       }, GUEST, S, "ss.dpl() == 0"},
-      {"64-bit CS with D/B set", [](Rig& r) { r.orr(F::GUEST_CS_AR_BYTES, 1u << 14); }, GUEST, S, "(cs.ar & AR_DB)"},
+       },
+       GUEST, S, "ss.dpl() == 0"},
+      {"64-bit CS with D/B set", [](Rig& r) { r.orr(F::GUEST_CS_AR_BYTES, 1u << 14); }, GUEST, S,
+       "(cs.ar & AR_DB)"},
       // Code and data segment access rights.
-      {"CS with S clear", [](Rig& r) { r.clr(F::GUEST_CS_AR_BYTES, 1u << 4); }, GUEST, S, "s.ar & AR_S", "GUEST_CS"},
-      {"CS not present", [](Rig& r) { r.clr(F::GUEST_CS_AR_BYTES, 1u << 7); }, GUEST, S, "s.ar & AR_P", "GUEST_CS"},
-      {"CS reserved bit 8", [](Rig& r) { r.orr(F::GUEST_CS_AR_BYTES, 1u << 8); }, GUEST, S, "AR_RSVD_11_8",
-       "GUEST_CS"},
+      {"CS with S clear", [](Rig& r) { r.clr(F::GUEST_CS_AR_BYTES, 1u << 4); }, GUEST, S,
+       "s.ar & AR_S", "GUEST_CS"},
+      {"CS not present", [](Rig& r) { r.clr(F::GUEST_CS_AR_BYTES, 1u << 7); }, GUEST, S,
+       "s.ar & AR_P", "GUEST_CS"},
+      {"CS reserved bit 8", [](Rig& r) { r.orr(F::GUEST_CS_AR_BYTES, 1u << 8); }, GUEST, S,
+       "AR_RSVD_11_8", "GUEST_CS"},
       {"CS limit 0xFFFFF000 with G", [](Rig& r) { r.set(F::GUEST_CS_LIMIT, 0xFFFFF000); }, GUEST, S,
        "(s.limit & 0xFFF) == 0xFFF", "GUEST_CS"},
-      {"CS limit 0x100000 without G", [](Rig& r) {
+      {"CS limit 0x100000 without G",
+       [](Rig& r) {
          r.clr(F::GUEST_CS_AR_BYTES, 1u << 15);
          r.set(F::GUEST_CS_LIMIT, 0x100000);
-       }, GUEST, S, "(s.limit >> 20) == 0", "GUEST_CS"},
-      {"CS reserved bit 17", [](Rig& r) { r.orr(F::GUEST_CS_AR_BYTES, 1u << 17); }, GUEST, S, "AR_RSVD_31_17",
-       "GUEST_CS"},
-      {"SS not present (usable)", [](Rig& r) { r.clr(F::GUEST_SS_AR_BYTES, 1u << 7); }, GUEST, S, "s.ar & AR_P",
-       "GUEST_SS"},
-      {"SS reserved bit 31", [](Rig& r) { r.orr(F::GUEST_SS_AR_BYTES, 1u << 31); }, GUEST, S, "AR_RSVD_31_17",
-       "GUEST_SS"},
-      {"DS not accessed", [](Rig& r) { r.set(F::GUEST_DS_AR_BYTES, 0xC092); }, GUEST, S, "AR_TYPE_ACCESSED",
-       "GUEST_DS"},
-      {"ES execute-only code", [](Rig& r) { r.set(F::GUEST_ES_AR_BYTES, 0xC099); }, GUEST, S, "AR_TYPE_WRITE_READ",
-       "GUEST_ES"},
-      {"FS DPL below RPL", [](Rig& r) { r.set(F::GUEST_FS_SELECTOR, 0x13); }, GUEST, S, "s.dpl() >= s.rpl()",
-       "GUEST_FS"},
-      {"GS system type (S clear)", [](Rig& r) { r.set(F::GUEST_GS_AR_BYTES, 0xC083); }, GUEST, S, "s.ar & AR_S",
-       "GUEST_GS"},
-      {"DS limit 0xFFFFFFFF without G", [](Rig& r) { r.set(F::GUEST_DS_AR_BYTES, 0x4093); }, GUEST, S,
-       "(s.limit >> 20) == 0", "GUEST_DS"},
-      {"ES reserved bit 11", [](Rig& r) { r.orr(F::GUEST_ES_AR_BYTES, 1u << 11); }, GUEST, S, "AR_RSVD_11_8",
-       "GUEST_ES"},
+       },
+       GUEST, S, "(s.limit >> 20) == 0", "GUEST_CS"},
+      {"CS reserved bit 17", [](Rig& r) { r.orr(F::GUEST_CS_AR_BYTES, 1u << 17); }, GUEST, S,
+       "AR_RSVD_31_17", "GUEST_CS"},
+      {"SS not present (usable)", [](Rig& r) { r.clr(F::GUEST_SS_AR_BYTES, 1u << 7); }, GUEST, S,
+       "s.ar & AR_P", "GUEST_SS"},
+      {"SS reserved bit 31", [](Rig& r) { r.orr(F::GUEST_SS_AR_BYTES, 1u << 31); }, GUEST, S,
+       "AR_RSVD_31_17", "GUEST_SS"},
+      {"DS not accessed", [](Rig& r) { r.set(F::GUEST_DS_AR_BYTES, 0xC092); }, GUEST, S,
+       "AR_TYPE_ACCESSED", "GUEST_DS"},
+      {"ES execute-only code", [](Rig& r) { r.set(F::GUEST_ES_AR_BYTES, 0xC099); }, GUEST, S,
+       "AR_TYPE_WRITE_READ", "GUEST_ES"},
+      {"FS DPL below RPL", [](Rig& r) { r.set(F::GUEST_FS_SELECTOR, 0x13); }, GUEST, S,
+       "s.dpl() >= s.rpl()", "GUEST_FS"},
+      {"GS system type (S clear)", [](Rig& r) { r.set(F::GUEST_GS_AR_BYTES, 0xC083); }, GUEST, S,
+       "s.ar & AR_S", "GUEST_GS"},
+      {"DS limit 0xFFFFFFFF without G", [](Rig& r) { r.set(F::GUEST_DS_AR_BYTES, 0x4093); }, GUEST,
+       S, "(s.limit >> 20) == 0", "GUEST_DS"},
+      {"ES reserved bit 11", [](Rig& r) { r.orr(F::GUEST_ES_AR_BYTES, 1u << 11); }, GUEST, S,
+       "AR_RSVD_11_8", "GUEST_ES"},
       // TR.
       {"TR type 9 (available TSS)", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x89); }, GUEST, S,
        "!g.ia32e || tr.type() == 11", "GUEST_TR"},
-      {"TR type 3 (16-bit busy TSS) in IA-32e mode", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x83); }, GUEST, S,
-       "!g.ia32e || tr.type() == 11", "GUEST_TR"},
-      {"TR type 1 outside IA-32e mode", [](Rig& r) {
+      {"TR type 3 (16-bit busy TSS) in IA-32e mode",
+       [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x83); }, GUEST, S, "!g.ia32e || tr.type() == 11",
+       "GUEST_TR"},
+      {"TR type 1 outside IA-32e mode",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_TR_AR_BYTES, 0x81);
-       }, GUEST, S, "g.ia32e || tr.type() == 3", "GUEST_TR"},
-      {"TR with S set", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x9B); }, GUEST, S, "!(tr.ar & AR_S)", "GUEST_TR"},
-      {"TR not present", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x0B); }, GUEST, S, "tr.ar & AR_P", "GUEST_TR"},
-      {"TR reserved bit 9", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x28B); }, GUEST, S, "tr.ar & AR_RSVD_11_8",
-       "GUEST_TR"},
+       },
+       GUEST, S, "g.ia32e || tr.type() == 3", "GUEST_TR"},
+      {"TR with S set", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x9B); }, GUEST, S,
+       "!(tr.ar & AR_S)", "GUEST_TR"},
+      {"TR not present", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x0B); }, GUEST, S,
+       "tr.ar & AR_P", "GUEST_TR"},
+      {"TR reserved bit 9", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x28B); }, GUEST, S,
+       "tr.ar & AR_RSVD_11_8", "GUEST_TR"},
       {"TR limit 0x67 with G", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x808B); }, GUEST, S,
        "(s.limit & 0xFFF) == 0xFFF", "GUEST_TR"},
-      {"TR unusable", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x1008B); }, GUEST, S, "tr.usable()", "GUEST_TR"},
+      {"TR unusable", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x1008B); }, GUEST, S, "tr.usable()",
+       "GUEST_TR"},
       {"TR reserved bit 20", [](Rig& r) { r.set(F::GUEST_TR_AR_BYTES, 0x10008B); }, GUEST, S,
        "tr.ar & AR_RSVD_31_17", "GUEST_TR"},
       // LDTR.
-      {"LDTR type 3", [=](Rig& r) {
+      {"LDTR type 3",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_AR_BYTES, 0x83);
-       }, GUEST, S, "ldtr.type() == 2", "GUEST_LDTR"},
-      {"LDTR with S set", [=](Rig& r) {
+       },
+       GUEST, S, "ldtr.type() == 2", "GUEST_LDTR"},
+      {"LDTR with S set",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_AR_BYTES, 0x92);
-       }, GUEST, S, "!(ldtr.ar & AR_S)", "GUEST_LDTR"},
-      {"LDTR not present", [=](Rig& r) {
+       },
+       GUEST, S, "!(ldtr.ar & AR_S)", "GUEST_LDTR"},
+      {"LDTR not present",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_AR_BYTES, 0x02);
-       }, GUEST, S, "ldtr.ar & AR_P", "GUEST_LDTR"},
-      {"LDTR reserved bit 10", [=](Rig& r) {
+       },
+       GUEST, S, "ldtr.ar & AR_P", "GUEST_LDTR"},
+      {"LDTR reserved bit 10",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_AR_BYTES, 0x482);
-       }, GUEST, S, "ldtr.ar & AR_RSVD_11_8", "GUEST_LDTR"},
-      {"LDTR limit 0x1FFFFF without G", [=](Rig& r) {
+       },
+       GUEST, S, "ldtr.ar & AR_RSVD_11_8", "GUEST_LDTR"},
+      {"LDTR limit 0x1FFFFF without G",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_LIMIT, 0x1FFFFF);
-       }, GUEST, S, "(s.limit >> 20) == 0", "GUEST_LDTR"},
-      {"LDTR reserved bit 24", [=](Rig& r) {
+       },
+       GUEST, S, "(s.limit >> 20) == 0", "GUEST_LDTR"},
+      {"LDTR reserved bit 24",
+       [=](Rig& r) {
          ldt(r);
          r.set(F::GUEST_LDTR_AR_BYTES, 0x1000082);
-       }, GUEST, S, "ldtr.ar & AR_RSVD_31_17", "GUEST_LDTR"},
+       },
+       GUEST, S, "ldtr.ar & AR_RSVD_31_17", "GUEST_LDTR"},
   });
   run_passes({
-      {"unusable SS, DS, ES, FS, GS: no checks on them", [](Rig& r) {
-         for (F f : {F::GUEST_SS_AR_BYTES, F::GUEST_DS_AR_BYTES, F::GUEST_ES_AR_BYTES, F::GUEST_FS_AR_BYTES,
-                     F::GUEST_GS_AR_BYTES})
+      {"unusable SS, DS, ES, FS, GS: no checks on them",
+       [](Rig& r) {
+         for (F f : {F::GUEST_SS_AR_BYTES, F::GUEST_DS_AR_BYTES, F::GUEST_ES_AR_BYTES,
+                     F::GUEST_FS_AR_BYTES, F::GUEST_GS_AR_BYTES})
            r.set(f, 0x10000 | 0xFFFE0F00);
-         r.set(F::GUEST_SS_BASE, ~0ull), r.set(F::GUEST_DS_BASE, ~0ull), r.set(F::GUEST_ES_BASE, ~0ull);
+         r.set(F::GUEST_SS_BASE, ~0ull), r.set(F::GUEST_DS_BASE, ~0ull),
+             r.set(F::GUEST_ES_BASE, ~0ull);
        }},
       {"a usable LDT", ldt},
-      {"conforming CS below SS DPL", [](Rig& r) {
+      {"conforming CS below SS DPL",
+       [](Rig& r) {
          r.set(F::GUEST_SS_SELECTOR, 0x13), r.set(F::GUEST_CS_SELECTOR, 0x0B);
          r.set(F::GUEST_SS_AR_BYTES, 0xC0F3), r.set(F::GUEST_CS_AR_BYTES, 0xA09F);
          r.set(F::GUEST_DS_SELECTOR, 0x13), r.set(F::GUEST_DS_AR_BYTES, 0xC0F3);
@@ -1001,59 +1190,71 @@ TEST_CASE("Entry checks: guest segment registers (26.3.1.2)", "[entry]") {
          r.set(F::GUEST_FS_SELECTOR, 0x13), r.set(F::GUEST_FS_AR_BYTES, 0xC0F3);
          r.set(F::GUEST_GS_SELECTOR, 0x13), r.set(F::GUEST_GS_AR_BYTES, 0xC0F3);
        }},
-      {"DS: conforming code with RPL above DPL", [](Rig& r) {
-         r.set(F::GUEST_DS_SELECTOR, 0x13), r.set(F::GUEST_DS_AR_BYTES, 0xC09F);
-       }},
-      {"unrestricted guest: SS RPL, DS DPL < RPL and CS type 3 allowed", [](Rig& r) {
+      {"DS: conforming code with RPL above DPL",
+       [](Rig& r) { r.set(F::GUEST_DS_SELECTOR, 0x13), r.set(F::GUEST_DS_AR_BYTES, 0xC09F); }},
+      {"unrestricted guest: SS RPL, DS DPL < RPL and CS type 3 allowed",
+       [](Rig& r) {
          r.real_mode();
          r.set(F::GUEST_SS_SELECTOR, 0x3), r.set(F::GUEST_SS_BASE, 0x30);
          r.set(F::GUEST_DS_SELECTOR, 0x3), r.set(F::GUEST_DS_BASE, 0x30);
          r.set(F::GUEST_CS_AR_BYTES, 0x93);
        }},
-      {"32-bit guest: 16-bit busy TSS", [](Rig& r) {
+      {"32-bit guest: 16-bit busy TSS",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_TR_AR_BYTES, 0x83);
        }},
-      {"compatibility-mode CS with D/B in IA-32e mode", [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xC09B); }},
+      {"compatibility-mode CS with D/B in IA-32e mode",
+       [](Rig& r) { r.set(F::GUEST_CS_AR_BYTES, 0xC09B); }},
   });
 }
 
-TEST_CASE("Entry checks: guest descriptor-table registers, RIP and RFLAGS (26.3.1.3, 26.3.1.4)", "[entry]") {
+TEST_CASE("Entry checks: guest descriptor-table registers, RIP and RFLAGS (26.3.1.3, 26.3.1.4)",
+          "[entry]") {
   run_rows({
-      {"GDTR base not canonical", [](Rig& r) { r.set(F::GUEST_GDTR_BASE, kNonCanonical57); }, GUEST, "26.3.1.3",
-       "GUEST_GDTR_BASE"},
-      {"IDTR base not canonical", [](Rig& r) { r.set(F::GUEST_IDTR_BASE, kNonCanonical57); }, GUEST, "26.3.1.3",
-       "GUEST_IDTR_BASE"},
+      {"GDTR base not canonical", [](Rig& r) { r.set(F::GUEST_GDTR_BASE, kNonCanonical57); }, GUEST,
+       "26.3.1.3", "GUEST_GDTR_BASE"},
+      {"IDTR base not canonical", [](Rig& r) { r.set(F::GUEST_IDTR_BASE, kNonCanonical57); }, GUEST,
+       "26.3.1.3", "GUEST_IDTR_BASE"},
       {"GDTR limit 0x10000", [](Rig& r) { r.set(F::GUEST_GDTR_LIMIT, 0x10000); }, GUEST, "26.3.1.3",
        "GUEST_GDTR_LIMIT"},
-      {"IDTR limit 0xFFFFFFFF", [](Rig& r) { r.set(F::GUEST_IDTR_LIMIT, 0xFFFFFFFF); }, GUEST, "26.3.1.3",
-       "GUEST_IDTR_LIMIT"},
-      {"RIP bit 32 in a 32-bit guest", [](Rig& r) {
+      {"IDTR limit 0xFFFFFFFF", [](Rig& r) { r.set(F::GUEST_IDTR_LIMIT, 0xFFFFFFFF); }, GUEST,
+       "26.3.1.3", "GUEST_IDTR_LIMIT"},
+      {"RIP bit 32 in a 32-bit guest",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_RIP, 1ull << 32);
-       }, GUEST, "26.3.1.4", "(rip >> 32) == 0"},
-      {"RIP bit 32 in compatibility mode", [](Rig& r) {
+       },
+       GUEST, "26.3.1.4", "(rip >> 32) == 0"},
+      {"RIP bit 32 in compatibility mode",
+       [](Rig& r) {
          r.set(F::GUEST_CS_AR_BYTES, 0xC09B);
          r.set(F::GUEST_RIP, 1ull << 32);
-       }, GUEST, "26.3.1.4", "(rip >> 32) == 0"},
-      {"64-bit RIP not canonical", [](Rig& r) { r.set(F::GUEST_RIP, kNonCanonical57); }, GUEST, "26.3.1.4",
-       "canonical(g.c, rip)"},
-      {"RFLAGS reserved bit 3", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 3); }, GUEST, "26.3.1.4", "kRflagsDefined"},
-      {"RFLAGS reserved bit 15", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 15); }, GUEST, "26.3.1.4",
+       },
+       GUEST, "26.3.1.4", "(rip >> 32) == 0"},
+      {"64-bit RIP not canonical", [](Rig& r) { r.set(F::GUEST_RIP, kNonCanonical57); }, GUEST,
+       "26.3.1.4", "canonical(g.c, rip)"},
+      {"RFLAGS reserved bit 3", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 3); }, GUEST, "26.3.1.4",
        "kRflagsDefined"},
-      {"RFLAGS reserved bit 22", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 22); }, GUEST, "26.3.1.4",
-       "kRflagsDefined"},
-      {"RFLAGS bit 1 clear", [](Rig& r) { r.set(F::GUEST_RFLAGS, 0); }, GUEST, "26.3.1.4", "FLAG_FIXED1"},
-      {"RFLAGS.VM in real mode (unrestricted guest)", [](Rig& r) {
+      {"RFLAGS reserved bit 15", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 15); }, GUEST,
+       "26.3.1.4", "kRflagsDefined"},
+      {"RFLAGS reserved bit 22", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 22); }, GUEST,
+       "26.3.1.4", "kRflagsDefined"},
+      {"RFLAGS bit 1 clear", [](Rig& r) { r.set(F::GUEST_RFLAGS, 0); }, GUEST, "26.3.1.4",
+       "FLAG_FIXED1"},
+      {"RFLAGS.VM in real mode (unrestricted guest)",
+       [](Rig& r) {
          r.v86();
          r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST);
          r.set(F::GUEST_CR0, CR0_ET | CR0_NE);
-       }, GUEST, "26.3.1.4", "FLAG_VM"},
-      {"external interrupt injected with RFLAGS.IF clear", [](Rig& r) { r.inject(INTR_TYPE_EXT_INTR, 0x30); },
-       GUEST, "26.3.1.4", "FLAG_IF"},
+       },
+       GUEST, "26.3.1.4", "FLAG_VM"},
+      {"external interrupt injected with RFLAGS.IF clear",
+       [](Rig& r) { r.inject(INTR_TYPE_EXT_INTR, 0x30); }, GUEST, "26.3.1.4", "FLAG_IF"},
   });
   run_passes({
-      {"64-bit RIP canonical with 57 bits", [](Rig& r) { r.set(F::GUEST_RIP, 0xFF00000000000000); }},
+      {"64-bit RIP canonical with 57 bits",
+       [](Rig& r) { r.set(F::GUEST_RIP, 0xFF00000000000000); }},
   });
 }
 
@@ -1061,125 +1262,172 @@ TEST_CASE("Entry checks: guest non-register state (26.3.1.5)", "[entry]") {
   const char* S = "26.3.1.5";
   auto with_if = [](Rig& r) { r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_IF); };
   run_rows({
-      {"activity state 4", [](Rig& r) { r.set(F::GUEST_ACTIVITY_STATE, 4); }, GUEST, S, "activity_supported"},
-      {"wait-for-SIPI without the MISC capability", [](Rig& r) {
+      {"activity state 4", [](Rig& r) { r.set(F::GUEST_ACTIVITY_STATE, 4); }, GUEST, S,
+       "activity_supported"},
+      {"wait-for-SIPI without the MISC capability",
+       [](Rig& r) {
          r.caps.misc &= ~MISC_ACTIVITY_WAIT_SIPI;
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
-       }, GUEST, S, "activity_supported"},
-      {"HLT with SS.DPL 3", [](Rig& r) {
+       },
+       GUEST, S, "activity_supported"},
+      {"HLT with SS.DPL 3",
+       [](Rig& r) {
          r.v86();
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
-       }, GUEST, S, "g.ss.dpl() == 0"},
-      {"HLT with blocking by STI", [=](Rig& r) {
+       },
+       GUEST, S, "g.ss.dpl() == 0"},
+      {"HLT with blocking by STI",
+       [=](Rig& r) {
          with_if(r);
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
-       }, GUEST, S, "act == ACTIVITY_ACTIVE"},
-      {"shutdown with blocking by MOV SS", [](Rig& r) {
+       },
+       GUEST, S, "act == ACTIVITY_ACTIVE"},
+      {"shutdown with blocking by MOV SS",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
-       }, GUEST, S, "act == ACTIVITY_ACTIVE"},
-      {"#GP injected into HLT", [](Rig& r) {
+       },
+       GUEST, S, "act == ACTIVITY_ACTIVE"},
+      {"#GP injected into HLT",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
          r.inject(INTR_TYPE_HW_EXCEPTION, 13, true);
-       }, GUEST, S, "injectable_in"},
-      {"software interrupt injected into HLT", [](Rig& r) {
+       },
+       GUEST, S, "injectable_in"},
+      {"software interrupt injected into HLT",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
          r.inject(INTR_TYPE_SW_INTR, 0x80);
          r.set(F::VM_ENTRY_INSTRUCTION_LEN, 2);
-       }, GUEST, S, "injectable_in"},
-      {"external interrupt injected into shutdown", [=](Rig& r) {
+       },
+       GUEST, S, "injectable_in"},
+      {"external interrupt injected into shutdown",
+       [=](Rig& r) {
          with_if(r);
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN);
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
-       }, GUEST, S, "injectable_in"},
-      {"NMI injected into wait-for-SIPI", [](Rig& r) {
+       },
+       GUEST, S, "injectable_in"},
+      {"NMI injected into wait-for-SIPI",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
          r.inject(INTR_TYPE_NMI, 2);
-       }, GUEST, S, "injectable_in"},
-      {"interruptibility bit 4 (enclave, no SGX)", [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, 0x10); },
-       GUEST, S, "(intr & ~0xFull) == 0"},
-      {"interruptibility bit 31", [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, 1u << 31); }, GUEST, S,
+       },
+       GUEST, S, "injectable_in"},
+      {"interruptibility bit 4 (enclave, no SGX)",
+       [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, 0x10); }, GUEST, S,
        "(intr & ~0xFull) == 0"},
-      {"blocking by STI and by MOV SS", [=](Rig& r) {
+      {"interruptibility bit 31", [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, 1u << 31); },
+       GUEST, S, "(intr & ~0xFull) == 0"},
+      {"blocking by STI and by MOV SS",
+       [=](Rig& r) {
          with_if(r);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
-       }, GUEST, S, "!(sti && mov_ss)"},
+       },
+       GUEST, S, "!(sti && mov_ss)"},
       {"blocking by STI with RFLAGS.IF clear",
-       [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI); }, GUEST, S, "|| !sti"},
-      {"external interrupt injected under blocking by STI", [=](Rig& r) {
+       [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI); }, GUEST, S,
+       "|| !sti"},
+      {"external interrupt injected under blocking by STI",
+       [=](Rig& r) {
          with_if(r);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
-       }, GUEST, S, "!g.injecting(INTR_TYPE_EXT_INTR) || !(sti || mov_ss)"},
-      {"external interrupt injected under blocking by MOV SS", [=](Rig& r) {
+       },
+       GUEST, S, "!g.injecting(INTR_TYPE_EXT_INTR) || !(sti || mov_ss)"},
+      {"external interrupt injected under blocking by MOV SS",
+       [=](Rig& r) {
          with_if(r);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
-       }, GUEST, S, "!g.injecting(INTR_TYPE_EXT_INTR) || !(sti || mov_ss)"},
-      {"NMI injected under blocking by MOV SS", [](Rig& r) {
+       },
+       GUEST, S, "!g.injecting(INTR_TYPE_EXT_INTR) || !(sti || mov_ss)"},
+      {"NMI injected under blocking by MOV SS",
+       [](Rig& r) {
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
          r.inject(INTR_TYPE_NMI, 2);
-       }, GUEST, S, "!g.injecting(INTR_TYPE_NMI) || !mov_ss"},
-      {"NMI injected under blocking by STI (model-specific: rejected)", [](Rig& r) {
+       },
+       GUEST, S, "!g.injecting(INTR_TYPE_NMI) || !mov_ss"},
+      {"NMI injected under blocking by STI (model-specific: rejected)",
+       [](Rig& r) {
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_IF);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
          r.inject(INTR_TYPE_NMI, 2);
-       }, GUEST, S, "!g.injecting(INTR_TYPE_NMI) || !sti"},
-      {"blocking by SMI outside SMM", [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_SMI); },
-       GUEST, S, "INTERRUPTIBILITY_SMI"},
-      {"virtual NMIs: NMI injected with virtual-NMI blocking", [](Rig& r) {
+       },
+       GUEST, S, "!g.injecting(INTR_TYPE_NMI) || !sti"},
+      {"blocking by SMI outside SMM",
+       [](Rig& r) { r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_SMI); }, GUEST, S,
+       "INTERRUPTIBILITY_SMI"},
+      {"virtual NMIs: NMI injected with virtual-NMI blocking",
+       [](Rig& r) {
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI);
          r.inject(INTR_TYPE_NMI, 2);
-       }, GUEST, S, "INTERRUPTIBILITY_NMI"},
-      {"pending debug exceptions bit 4", [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, 0x10); }, GUEST, S,
+       },
+       GUEST, S, "INTERRUPTIBILITY_NMI"},
+      {"pending debug exceptions bit 4",
+       [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, 0x10); }, GUEST, S,
        "kPendingDbgDefined"},
       {"pending debug exceptions bit 16 (RTM, not supported)",
-       [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_RTM); }, GUEST, S, "kPendingDbgDefined"},
-      {"pending debug exceptions bit 63", [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, 1ull << 63); }, GUEST,
-       S, "kPendingDbgDefined"},
-      {"TF set, BTF clear, MOV SS blocking, BS clear", [](Rig& r) {
+       [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_RTM); }, GUEST, S,
+       "kPendingDbgDefined"},
+      {"pending debug exceptions bit 63",
+       [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, 1ull << 63); }, GUEST, S,
+       "kPendingDbgDefined"},
+      {"TF set, BTF clear, MOV SS blocking, BS clear",
+       [](Rig& r) {
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_TF);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
-       }, GUEST, S, "!stepping || (pending & PENDING_DBG_BS)"},
-      {"TF set, BTF clear, HLT, BS clear", [](Rig& r) {
+       },
+       GUEST, S, "!stepping || (pending & PENDING_DBG_BS)"},
+      {"TF set, BTF clear, HLT, BS clear",
+       [](Rig& r) {
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_TF);
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
-       }, GUEST, S, "!stepping || (pending & PENDING_DBG_BS)"},
-      {"TF clear, STI blocking, BS set", [=](Rig& r) {
+       },
+       GUEST, S, "!stepping || (pending & PENDING_DBG_BS)"},
+      {"TF clear, STI blocking, BS set",
+       [=](Rig& r) {
          with_if(r);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_STI);
          r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS);
-       }, GUEST, S, "stepping || !(pending & PENDING_DBG_BS)"},
-      {"TF and BTF set, MOV SS blocking, BS set", [](Rig& r) {
+       },
+       GUEST, S, "stepping || !(pending & PENDING_DBG_BS)"},
+      {"TF and BTF set, MOV SS blocking, BS set",
+       [](Rig& r) {
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_TF);
          r.set(F::GUEST_IA32_DEBUGCTL, 2);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
          r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS);
-       }, GUEST, S, "stepping || !(pending & PENDING_DBG_BS)"},
+       },
+       GUEST, S, "stepping || !(pending & PENDING_DBG_BS)"},
       // VMCS link pointer: qualification 4.
-      {"link pointer not 4-KiB aligned", [](Rig& r) { r.set(F::VMCS_LINK_POINTER, SHADOW_VMCS + 0x10); }, GUEST, S,
+      {"link pointer not 4-KiB aligned",
+       [](Rig& r) { r.set(F::VMCS_LINK_POINTER, SHADOW_VMCS + 0x10); }, GUEST, S,
        "(link & 0xFFF) == 0", nullptr, ENTRY_QUAL_LINK_PTR},
-      {"link pointer beyond MAXPHYADDR", [](Rig& r) { r.set(F::VMCS_LINK_POINTER, kFar); }, GUEST, S,
-       "addr_ok(g.c, link)", nullptr, ENTRY_QUAL_LINK_PTR},
-      {"link pointer: wrong revision identifier", [](Rig& r) {
-         r.mem.put32(SHADOW_VMCS, (r.caps.revision_id + 1) | VMCS_SHADOW_INDICATOR);
-       }, GUEST, S, "g.c.revision_id", nullptr, ENTRY_QUAL_LINK_PTR},
+      {"link pointer beyond MAXPHYADDR", [](Rig& r) { r.set(F::VMCS_LINK_POINTER, kFar); }, GUEST,
+       S, "addr_ok(g.c, link)", nullptr, ENTRY_QUAL_LINK_PTR},
+      {"link pointer: wrong revision identifier",
+       [](Rig& r) { r.mem.put32(SHADOW_VMCS, (r.caps.revision_id + 1) | VMCS_SHADOW_INDICATOR); },
+       GUEST, S, "g.c.revision_id", nullptr, ENTRY_QUAL_LINK_PTR},
       {"link pointer: not a shadow VMCS with VMCS shadowing",
-       [](Rig& r) { r.mem.put32(SHADOW_VMCS, r.caps.revision_id); }, GUEST, S, "== shadowing", nullptr,
-       ENTRY_QUAL_LINK_PTR},
+       [](Rig& r) { r.mem.put32(SHADOW_VMCS, r.caps.revision_id); }, GUEST, S, "== shadowing",
+       nullptr, ENTRY_QUAL_LINK_PTR},
       {"link pointer: a shadow VMCS without VMCS shadowing",
-       [](Rig& r) { r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VMCS_SHADOWING); }, GUEST, S, "== shadowing", nullptr,
-       ENTRY_QUAL_LINK_PTR},
-      {"link pointer: the current VMCS", [](Rig& r) {
+       [](Rig& r) { r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VMCS_SHADOWING); }, GUEST, S,
+       "== shadowing", nullptr, ENTRY_QUAL_LINK_PTR},
+      {"link pointer: the current VMCS",
+       [](Rig& r) {
          r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VMCS_SHADOWING);
          r.set(F::VMCS_LINK_POINTER, VMCS_PA);
-       }, GUEST, S, "link != g.v.pa", nullptr, ENTRY_QUAL_LINK_PTR},
-      {"link pointer: no memory reads as 1s", [](Rig& r) { r.ctx.mem = nullptr; }, GUEST, S, "g.c.revision_id",
-       nullptr, ENTRY_QUAL_LINK_PTR},
+       },
+       GUEST, S, "link != g.v.pa", nullptr, ENTRY_QUAL_LINK_PTR},
+      {"link pointer: no memory reads as 1s", [](Rig& r) { r.ctx.mem = nullptr; }, GUEST, S,
+       "g.c.revision_id", nullptr, ENTRY_QUAL_LINK_PTR},
   });
   run_passes({
-      {"HLT with an external interrupt, NMI, #DB, #MC or pending MTF injected", [](Rig& r) {
+      {"HLT with an external interrupt, NMI, #DB, #MC or pending MTF injected",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_IF);
          r.inject(INTR_TYPE_EXT_INTR, 0x20);
@@ -1192,28 +1440,34 @@ TEST_CASE("Entry checks: guest non-register state (26.3.1.5)", "[entry]") {
          REQUIRE(r.run().ok());
          r.inject(INTR_TYPE_HW_EXCEPTION, 18);
        }},
-      {"shutdown with an NMI injected", [](Rig& r) {
+      {"shutdown with an NMI injected",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN);
          r.inject(INTR_TYPE_NMI, 2);
        }},
-      {"shutdown with #MC injected", [](Rig& r) {
+      {"shutdown with #MC injected",
+       [](Rig& r) {
          r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_SHUTDOWN);
          r.inject(INTR_TYPE_HW_EXCEPTION, 18);
        }},
       {"wait-for-SIPI", [](Rig& r) { r.set(F::GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI); }},
-      {"NMI blocking without virtual NMIs", [](Rig& r) {
+      {"NMI blocking without virtual NMIs",
+       [](Rig& r) {
          r.clr(F::PIN_BASED_VM_EXEC_CONTROL, PIN_VIRTUAL_NMIS);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI);
          r.inject(INTR_TYPE_NMI, 2);
        }},
-      {"TF set, MOV SS blocking, BS set", [](Rig& r) {
+      {"TF set, MOV SS blocking, BS set",
+       [](Rig& r) {
          r.set(F::GUEST_RFLAGS, FLAG_FIXED1 | FLAG_TF);
          r.set(F::GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
          r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS | 0xF | PENDING_DBG_ENABLED_BP);
        }},
-      {"BS set without blocking or HLT", [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS); }},
+      {"BS set without blocking or HLT",
+       [](Rig& r) { r.set(F::GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS); }},
       {"no link pointer", [](Rig& r) { r.set(F::VMCS_LINK_POINTER, ~0ull); }},
-      {"link pointer to an ordinary VMCS without shadowing", [](Rig& r) {
+      {"link pointer to an ordinary VMCS without shadowing",
+       [](Rig& r) {
          r.clr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_VMCS_SHADOWING);
          r.set(F::VMCS_LINK_POINTER, VMXON_PA);
        }},
@@ -1223,48 +1477,66 @@ TEST_CASE("Entry checks: guest non-register state (26.3.1.5)", "[entry]") {
 TEST_CASE("Entry checks: PDPTEs (26.3.1.6)", "[entry]") {
   const char* S = "26.3.1.6";
   run_rows({
-      {"EPT: PDPTE field 0 reserved bit 1", [](Rig& r) {
+      {"EPT: PDPTE field 0 reserved bit 1",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_PDPTR0, 0x30003);
-       }, GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR0", ENTRY_QUAL_PDPTE},
-      {"EPT: PDPTE field 2 reserved bit 7", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR0", ENTRY_QUAL_PDPTE},
+      {"EPT: PDPTE field 2 reserved bit 7",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_PDPTR2, 0x30081);
-       }, GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR2", ENTRY_QUAL_PDPTE},
-      {"EPT: PDPTE field 1 beyond MAXPHYADDR", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR2", ENTRY_QUAL_PDPTE},
+      {"EPT: PDPTE field 1 beyond MAXPHYADDR",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_PDPTR1, kFar | 1);
-       }, GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR1", ENTRY_QUAL_PDPTE},
-      {"EPT: PDPTE field 3 with XD (bit 63, reserved in PDPTEs)", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR1", ENTRY_QUAL_PDPTE},
+      {"EPT: PDPTE field 3 with XD (bit 63, reserved in PDPTEs)",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_PDPTR3, (1ull << 63) | 0x40001);
-       }, GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR3", ENTRY_QUAL_PDPTE},
-      {"no EPT: PDPTE 1 in memory with reserved bit 5", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "GUEST_PDPTR3", ENTRY_QUAL_PDPTE},
+      {"no EPT: PDPTE 1 in memory with reserved bit 5",
+       [](Rig& r) {
          r.pae32(false);
          r.mem.put64(GUEST_PDPT + 8, 0x31021);
-       }, GUEST, S, "kPdpteReservedLow", "PDPTE1", ENTRY_QUAL_PDPTE},
-      {"no EPT: PDPTE 3 in memory beyond MAXPHYADDR", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "PDPTE1", ENTRY_QUAL_PDPTE},
+      {"no EPT: PDPTE 3 in memory beyond MAXPHYADDR",
+       [](Rig& r) {
          r.pae32(false);
          r.mem.put64(GUEST_PDPT + 24, kFar | 0x1001);
-       }, GUEST, S, "kPdpteReservedLow", "PDPTE3", ENTRY_QUAL_PDPTE},
-      {"no EPT: the table is at CR3[31:5]", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "PDPTE3", ENTRY_QUAL_PDPTE},
+      {"no EPT: the table is at CR3[31:5]",
+       [](Rig& r) {
          r.pae32(false);
          r.set(F::GUEST_CR3, GUEST_PDPT + 0x20 + 0x1F);  // bits 4:0 ignored
          r.mem.put64(GUEST_PDPT + 0x20, 0x30001);
          r.mem.put64(GUEST_PDPT + 0x28, 0x7);  // reserved bits 2:1
-       }, GUEST, S, "kPdpteReservedLow", "PDPTE1", ENTRY_QUAL_PDPTE},
-      {"no EPT: PDPTEs beyond memory read as 1s", [](Rig& r) {
+       },
+       GUEST, S, "kPdpteReservedLow", "PDPTE1", ENTRY_QUAL_PDPTE},
+      {"no EPT: PDPTEs beyond memory read as 1s",
+       [](Rig& r) {
          r.pae32(false);
          r.set(F::GUEST_CR3, 0xFFFFF000);
-       }, GUEST, S, "kPdpteReservedLow", "PDPTE0", ENTRY_QUAL_PDPTE},
+       },
+       GUEST, S, "kPdpteReservedLow", "PDPTE0", ENTRY_QUAL_PDPTE},
   });
   run_passes({
-      {"not-present PDPTEs may hold anything", [](Rig& r) {
+      {"not-present PDPTEs may hold anything",
+       [](Rig& r) {
          r.pae32(true);
          r.set(F::GUEST_PDPTR3, ~1ull);
          r.mem.put64(GUEST_PDPT + 24, ~1ull);
        }},
-      {"no PAE paging: PDPTEs unchecked (paging off, unrestricted guest)", [](Rig& r) {
+      {"no PAE paging: PDPTEs unchecked (paging off, unrestricted guest)",
+       [](Rig& r) {
          r.pae32(true);
          r.orr(F::SECONDARY_VM_EXEC_CONTROL, CPU2_UNRESTRICTED_GUEST);
          r.clr(F::GUEST_CR0, CR0_PG);
@@ -1348,16 +1620,19 @@ TEST_CASE("Entry checks: random VMCS contents give well-formed results", "[entry
         break;
       case EntryFailure::kGuestState:
         REQUIRE(sec.rfind("26.3.1.", 0) == 0);
-        if (sec == "26.3.1.6") REQUIRE(res.qualification == ENTRY_QUAL_PDPTE);
-        else REQUIRE((res.qualification == ENTRY_QUAL_DEFAULT || res.qualification == ENTRY_QUAL_LINK_PTR));
+        if (sec == "26.3.1.6")
+          REQUIRE(res.qualification == ENTRY_QUAL_PDPTE);
+        else
+          REQUIRE((res.qualification == ENTRY_QUAL_DEFAULT ||
+                   res.qualification == ENTRY_QUAL_LINK_PTR));
         if (res.qualification == ENTRY_QUAL_LINK_PTR) REQUIRE(sec == "26.3.1.5");
         break;
       default: FAIL("unknown failure kind");
     }
     REQUIRE(b.mem.max_read < (1ull << kMaxPhy));
   }
-  INFO("passed " << failures[0] << ", controls " << failures[1] << ", host " << failures[2] << ", guest "
-                 << failures[3]);
+  INFO("passed " << failures[0] << ", controls " << failures[1] << ", host " << failures[2]
+                 << ", guest " << failures[3]);
   // Each outcome occurs: the mutations reach every stage of the checks.
   CHECK(failures[0] > 0);
   CHECK(failures[1] > 0);
