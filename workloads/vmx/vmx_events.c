@@ -36,8 +36,15 @@ static void guest_handler(struct rt_frame* f) {
   seen.count++;
 }
 
-static volatile bool send_ipi;
+static volatile bool send_ipi, send_init;
+static volatile uint32_t apic_id;
 void guest_body(void) {
+  if (send_init) {
+    // INIT to this CPU by its APIC ID (ICR: physical destination, INIT, level assert).
+    *(volatile uint32_t*)(APIC_BASE + 0x310) = apic_id << 24;
+    apic_write(0x300, (5u << 8) | (1u << 14));
+    for (int i = 0; i < 20000; i++) __asm__ volatile("pause");
+  }
   if (send_ipi) {
     apic_write(0x300, (1u << 18) | VEC_IPI);  // ICR: self, fixed
     for (int i = 0; i < 20000; i++) __asm__ volatile("pause");
@@ -48,7 +55,7 @@ void guest_body(void) {
 static void start(struct vmx_vcpu* v, void (*code)(void)) {
   vmx_vcpu_init_on(v, v->vmcs, code);
   memset((void*)&seen, 0, sizeof seen);
-  send_ipi = false;
+  send_ipi = send_init = false;
 }
 
 struct inject_case {
@@ -220,6 +227,34 @@ static void test_windows(struct vmx_vcpu* v) {
   rt_printf("vmx_events: interrupt and NMI windows %s\n", vmx_test_failures == before ? "pass" : "FAIL");
 }
 
+// An INIT signal in VMX non-root operation is a VM exit (reason 3), never a reset
+// (SDM Vol. 3C 26.2, 25.2); in root operation it would stay blocked and pending, so the
+// hypervisor never sends one itself. Last in the run: a simulator that resets instead
+// ends it.
+static void test_init(struct vmx_vcpu* v) {
+  start(v, g_events);
+  apic_id = *(volatile uint32_t*)(APIC_BASE + 0x20) >> 24;
+  send_init = true;
+  unsigned before = vmx_test_failures;
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_INIT, "INIT in non-root operation: exit %u (%s)", r, vmx_exit_name(r));
+  if (r == EXIT_REASON_INIT) {
+    CHECK_EQ(v->exit_qual, 0, "INIT exit qualification");
+    send_init = false;
+    // The exit consumes the INIT: the guest continues. Bochs 2.7 keeps it pending and
+    // exits again at every entry: shown, not counted, there.
+    uint64_t arg;
+    r = vmx_vcpu_run_guest(v, &arg);
+    if (r == EXIT_REASON_INIT && vmx_test_on_bochs())
+      rt_printf("differs on Bochs: the INIT stays pending after its exit (not counted)\n");
+    else
+      CHECK(r == VMX_EXIT_GUEST_SYNC, "guest continues after the INIT exit: exit %u (%s)", r,
+            vmx_exit_name(r));
+  }
+  rt_printf("vmx_events: INIT signal in non-root operation %s\n",
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
 int main(void) {
   vmx_enable();
   // Mask the 8259 pair: a firmware's PIT interrupt (IRQ 0 on vector 8 under a BIOS)
@@ -239,5 +274,6 @@ int main(void) {
   test_external(&v, true, false);
   test_external(&v, false, false);
   test_windows(&v);
+  test_init(&v);
   return vmx_test_finish("vmx_events");
 }
