@@ -389,9 +389,11 @@ void vmx_set_bits(uint64_t field, uint64_t set, uint64_t clear);
 uint32_t vmx_insn_error(void);
 
 // ---- faults -------------------------------------------------------------------------
-// Runs fn(arg) with every exception vector (0-31) caught: returns -1 when fn returned,
-// or the vector of the first exception it raised (fn is abandoned there; callee-saved
-// registers and the stack are restored). The error code is in vmx_caught_error.
+// Runs fn(arg) with every exception vector (0-31 but NMI) caught: returns -1 when fn
+// returned, or the vector of the first exception it raised (fn is abandoned there;
+// callee-saved registers and the stack are restored). The error code is in
+// vmx_caught_error. It installs its own rt_set_handler handlers for those vectors and
+// clears them afterwards: a handler a test had set there must be set again.
 int vmx_catch(void (*fn)(void*), void* arg);
 extern uint64_t vmx_caught_error;
 
@@ -459,7 +461,9 @@ struct vmx_vcpu {
 // sharing the host's CR3, GDT and IDT (vmx_write_guest_state). Returning from
 // guest_code does vmx_guest_done().
 void vmx_vcpu_init(struct vmx_vcpu* v, void (*guest_code)(void));
-// Same, on an existing VMCS region (no allocation; the region is VMCLEARed first).
+// Same, on an existing VMCS region (no allocation; the region is VMCLEARed first). With
+// v->vmcs as the region it resets a vcpu to the default state, keeping its bitmaps
+// (zeroed again) and stack: one VMCS per test case without exhausting the pool.
 void vmx_vcpu_init_on(struct vmx_vcpu* v, void* vmcs, void (*guest_code)(void));
 void vmx_default_controls(struct vmx_vcpu* v);
 void vmx_write_host_state(void);
