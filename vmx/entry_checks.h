@@ -51,9 +51,11 @@ struct EntryCheckResult {
 
 // What the checks need besides the VMCS and the capabilities.
 struct EntryContext {
-  PhysAccess* mem = nullptr;  // physical memory: the shadow VMCS header behind the VMCS
-                              // link pointer, the guest's PDPTEs (PAE paging without EPT)
-  uint64_t vmxon_ptr = 0;     // 26.3.1.5: the link pointer must not be the VMXON pointer
+  PhysAccess* mem = nullptr;  // physical memory: VTPR in the virtual-APIC page (26.2.1.1),
+                              // the VMCS header behind the VMCS link pointer, the guest's
+                              // PDPTEs (PAE paging without EPT); null reads as all 1s
+  uint64_t vmxon_ptr = 0;     // the VMXON region; not used by the checks: 26.3.1.5 compares
+                              // the VMCS link pointer with the current VMCS (Vmcs::pa)
   bool host_ia32e = false;    // the processor's IA32_EFER.LMA when it executes VMLAUNCH/
                               // VMRESUME (26.2.4: must equal "host address-space size")
   bool launch = false;        // VMLAUNCH (true) or VMRESUME
