@@ -6,6 +6,7 @@
 #include <random>
 
 #include "mmu/nested.h"
+#include "mmu/tlb_set.h"
 #include "tests/mmu/mmu_rig.h"
 
 using namespace mmutest;
@@ -522,4 +523,45 @@ TEST_CASE("2-D walk over random tables: one outcome, exact counts, a result", "[
     INFO("outcome " << o);
     CHECK(seen[o] > 0);
   }
+}
+
+TEST_CASE("Cached mappings: stale until INVEPT; INVVPID spares gpa", "[mmu][nested][tlb]") {
+  // The machine's miss path in miniature: look up under {PCID, VPID, EP4TA tag}, walk
+  // on a miss, cache what a walk found.
+  Rig g;
+  g.gpt.map(0x400000, 0x5000, 1, {GP, GP, GP, GL});
+  g.publish();
+  auto leaf = g.ept_map(0x5000, 0x800000);
+  mmu::Tlb tlb;
+  mmu::TlbSet set({&tlb});
+  g.c.ept_tag = set.ept_tag(g.c.ept.eptp);
+  auto translate = [&](uint64_t lin, mmu::NestedResult* walked = nullptr) -> uint64_t {
+    const mmu::TlbTag tag{0, 1, g.c.ept_tag};
+    if (mmu::TlbEntry* e = tlb.lookup(lin, tag); e && mmu::tlb_serves(e->t, acc(Access::kRead)))
+      return e->t.pa(lin);
+    auto r = g.go(lin, acc(Access::kRead), &set.gpa());
+    REQUIRE(r.ok());
+    tlb.insert(lin, tag, r.t);
+    if (walked) *walked = r;
+    return r.t.pa(lin);
+  };
+  CHECK(translate(0x400010) == 0x800010);
+  // The hypervisor moves the page without INVEPT: the combined mapping is stale.
+  g.host.set(leaf[3], 0x900000 | RWX | WB);
+  CHECK(translate(0x400010) == 0x800010);
+  // INVVPID drops the combined mapping; the guest-physical one still says 0x800000.
+  set.invvpid_single(1);
+  mmu::NestedResult r;
+  CHECK(translate(0x400010, &r) == 0x800010);
+  CHECK(r.ept_walks == 0);
+  CHECK(r.gtlb_hits == 5);
+  // INVEPT single-context drops both: the walk sees the new EPT entry.
+  set.invept_single(g.c.ept.eptp | 0x40);  // same EP4TA, other attribute bits
+  CHECK(translate(0x400010, &r) == 0x900010);
+  CHECK(r.ept_walks == 5);
+  // Another EP4TA gets another tag: nothing cached for it.
+  const uint16_t old_tag = g.c.ept_tag;
+  g.c.ept_tag = set.ept_tag(0x300000 | 0x1E);
+  CHECK(g.c.ept_tag != old_tag);
+  CHECK(!tlb.lookup(0x400010, mmu::TlbTag{0, 1, g.c.ept_tag}));
 }
