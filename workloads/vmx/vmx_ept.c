@@ -301,6 +301,64 @@ static void test_pml(struct vmx_vcpu* v) {
   invept_all();
 }
 
+// Misconfigurations along the whole walk (29.3.3.1): a guest linear address maps, through
+// guest page tables, to guest-physical 512 GiB + 8 KiB (PML4 entry 1 of the EPT), which
+// only this EPT path reaches;
+// each case breaks one entry on that path.
+static void test_misconfig_walk(struct vmx_vcpu* v) {
+  const uint64_t lin = 0x0000008000000000ull, gpa = (512ull << 30) + 0x2000;
+  uint64_t* pml4 = pt_new_root();
+  pt_identity(pml4, 4ull << 30);
+  pt_map(pml4, lin, gpa, 4096, PTE_P | PTE_W | PTE_A | PTE_D, PTE_W | PTE_A);
+  *(uint64_t*)pages[1] = 0x6666;
+  ept_map(&ept, gpa, (uint64_t)pages[1], 4096, EPT_RWX | EPT_MEMTYPE(MT_WB));
+  vmx_write(VMCS_GUEST_CR3, (uint64_t)pml4);
+  g_addr = (volatile uint64_t*)lin;
+  vmx_vcpu_set_guest(v, guest_read);
+  expect_sync(v, 0x6666, "guest-physical 512 GiB + 8 KiB through its own EPT path");
+  struct {
+    const char* name;
+    int level;
+    uint64_t set, clear;
+  } k[] = {
+      {"PDPTE: reserved bit 3 of a non-leaf entry", 3, 1u << 3, 0},
+      {"PDE: reserved bit 6 of a non-leaf entry", 2, 1u << 6, 0},
+      {"PML4E: bit 7 (no 512 GiB pages)", 4, 1u << 7, 0},
+      {"PTE: memory type 3", 1, EPT_MEMTYPE(3), EPT_MEMTYPE(7)},
+      {"PTE: memory type 7", 1, EPT_MEMTYPE(7), EPT_MEMTYPE(7)},
+      {"PTE: write and execute without read", 1, EPT_W | EPT_X, EPT_RWX},
+  };
+  for (unsigned i = 0; i < sizeof k / sizeof k[0]; i++) {
+    uint64_t* e = ept_entry(&ept, gpa, k[i].level);
+    uint64_t good = *e;
+    *e = (good & ~k[i].clear) | k[i].set;
+    invept_all();
+    expect_ept_exit(v, guest_read, EXIT_REASON_EPT_MISCONFIG, gpa, 0, 0, k[i].name);
+    *e = good;
+    expect_sync(v, 0x6666, "after fixing the entry");
+  }
+  // Execute-only without the capability is a misconfiguration too.
+  if (!(vmx_caps.ept_vpid & EPT_CAP_EXEC_ONLY)) {
+    uint64_t* e = ept_entry(&ept, gpa, 1);
+    uint64_t good = *e;
+    *e = (good & ~(uint64_t)EPT_RWX) | EPT_X;
+    invept_all();
+    expect_ept_exit(v, guest_read, EXIT_REASON_EPT_MISCONFIG, gpa, 0, 0, "execute-only unsupported");
+    *e = good;
+    expect_sync(v, 0x6666, "after fixing the entry");
+  }
+  // Not present at the PDPTE: a violation (not a misconfiguration) with no permissions.
+  uint64_t* pdpte = ept_entry(&ept, gpa, 3);
+  uint64_t good = *pdpte;
+  *pdpte = 0;
+  invept_all();
+  expect_ept_exit(v, guest_read, EXIT_REASON_EPT_VIOLATION, gpa, Q_READ | Q_LINEAR_VALID | Q_FINAL, lin,
+                  "PDPTE not present");
+  *pdpte = good;
+  expect_sync(v, 0x6666, "after restoring the PDPTE");
+  vmx_write(VMCS_GUEST_CR3, rt_read_cr3());
+}
+
 static void guest_hello(void) { vmx_guest_sync(0x600D); }
 
 int main(void) {
@@ -326,6 +384,7 @@ int main(void) {
   CHECK_EQ(got, 0x600D, "guest report");
   test_permissions(&v);
   test_misconfig(&v);
+  test_misconfig_walk(&v);
   test_remap(&v);
   test_paging_structure(&v);
   test_ad(&v);
