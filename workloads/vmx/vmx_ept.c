@@ -303,8 +303,7 @@ static void test_pml(struct vmx_vcpu* v) {
 
 // Misconfigurations along the whole walk (29.3.3.1): a guest linear address maps, through
 // guest page tables, to guest-physical 512 GiB + 8 KiB (PML4 entry 1 of the EPT), which
-// only this EPT path reaches;
-// each case breaks one entry on that path.
+// only this EPT path reaches; each case breaks one entry on that path.
 static void test_misconfig_walk(struct vmx_vcpu* v) {
   const uint64_t lin = 0x0000008000000000ull, gpa = (512ull << 30) + 0x2000;
   uint64_t* pml4 = pt_new_root();
