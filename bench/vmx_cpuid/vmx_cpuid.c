@@ -34,7 +34,7 @@ int main(void) {
   uint64_t trips = 0;
   uint32_t reason;
   for (;;) {
-    int r = vmx_enter(&v.regs, v.launched);
+    int r = vmx_enter(&v, v.launched);
     if (r != VMX_SUCCEED) {
       rt_printf("vmx_cpuid: FAIL, VM entry failed (status %d, error %u)\n", r, vmx_insn_error());
       return 1;

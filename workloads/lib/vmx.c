@@ -5,12 +5,16 @@
 #include "rt.h"
 #include "trap.h"
 
+// The layout vmx_entry.asm relies on.
+_Static_assert(offsetof(struct vmx_vcpu, regs) == 0, "regs first");
+_Static_assert(offsetof(struct vmx_gprs, r15) == 112, "struct vmx_gprs offsets");
+_Static_assert(offsetof(struct vmx_vcpu, host_rsp) == 120, "host_rsp after regs");
+
 struct vmx_caps vmx_caps;
 void* vmx_vmxon_region;
 uint64_t vmx_caught_error;
 
 // vmx_entry.asm
-int vmx_enter(struct vmx_gprs* regs, uint64_t launched);
 int vmx_catch_raw(void (*fn)(void*), void* arg);
 extern char vmx_exit_point[], vmx_catch_landing[], vmx_guest_return[];
 uint64_t vmx_catch_rsp;  // nonzero while vmx_catch_raw runs: its stack to go back to
@@ -278,7 +282,7 @@ void vmx_write_host_state(void) {
   vmx_write(VMCS_HOST_SYSENTER_EIP, rt_rdmsr(MSR_IA32_SYSENTER_EIP));
   if (vmx_allowed1(vmx_caps.exit, EXIT_LOAD_EFER)) vmx_write(VMCS_HOST_EFER, rt_rdmsr(MSR_IA32_EFER));
   if (vmx_allowed1(vmx_caps.exit, EXIT_LOAD_PAT)) vmx_write(VMCS_HOST_PAT, rt_rdmsr(MSR_IA32_PAT));
-  // HOST_RSP is written by vmx_enter before each entry, on its own frame.
+  // HOST_RSP is written by vmx_enter, on its own frame, when that frame moves.
   vmx_write(VMCS_HOST_RIP, (uint64_t)vmx_exit_point);
 }
 
@@ -342,6 +346,7 @@ void vmx_write_guest_state(struct vmx_vcpu* v, void (*guest_code)(void)) {
 void vmx_vcpu_init_on(struct vmx_vcpu* v, void* vmcs, void (*guest_code)(void)) {
   v->vmcs = vmcs;
   v->launched = false;
+  v->host_rsp = 0;  // HOST_RSP of this VMCS not written yet
   if (vmclear(vmx_pa(vmcs)) != VMX_SUCCEED || vmptrld(vmx_pa(vmcs)) != VMX_SUCCEED) {
     rt_printf("vmx: VMCLEAR/VMPTRLD of %p failed\n", vmcs);
     rt_exit(RT_EXIT_ASSERT);
@@ -367,7 +372,7 @@ void vmx_vcpu_load(struct vmx_vcpu* v) {
 
 uint32_t vmx_vcpu_run(struct vmx_vcpu* v) {
   vmx_vcpu_load(v);
-  int r = vmx_enter(&v->regs, v->launched);
+  int r = vmx_enter(v, v->launched);
   v->entry_status = (enum vmx_status)r;
   if (r == VMX_FAIL_INVALID) return VMX_RUN_FAIL_INVALID;
   if (r == VMX_FAIL_VALID) {

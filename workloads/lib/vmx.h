@@ -439,6 +439,7 @@ struct vmx_gprs {
 };
 struct vmx_vcpu {
   struct vmx_gprs regs;     // must stay first (vmx_entry.asm)
+  uint64_t host_rsp;        // HOST_RSP last written to this VMCS (vmx_entry.asm; 0: none)
   void* vmcs;               // its region (identity-mapped: address = physical address)
   bool launched;            // VMLAUNCH succeeded since the last VMCLEAR
   void* stack;              // the guest's stack page(s)
@@ -479,10 +480,11 @@ void vmx_vcpu_load(struct vmx_vcpu* v);
 // v->insn_error has the number).
 uint32_t vmx_vcpu_run(struct vmx_vcpu* v);
 // The trampoline itself (vmx_entry.asm), for hot loops that read only what they need:
-// loads regs, VMLAUNCH (launched = 0) or VMRESUME, and returns VMX_SUCCEED after the
-// next VM exit (regs then hold the guest's GPRs) or the failure status. The caller keeps
-// its vcpu's launched flag and must have its VMCS current.
-int vmx_enter(struct vmx_gprs* regs, uint64_t launched);
+// loads v->regs, VMLAUNCH (launched = 0) or VMRESUME, and returns VMX_SUCCEED after the
+// next VM exit (v->regs then hold the guest's GPRs) or the failure status. HOST_RSP is
+// written only when the trampoline's stack pointer differs from v->host_rsp. The caller
+// keeps v->launched and must have v's VMCS current.
+int vmx_enter(struct vmx_vcpu* v, uint64_t launched);
 // Guest RIP += VM-exit instruction length (after an instruction's exit).
 void vmx_skip_insn(void);
 // Runs the guest, serving its VMCALL services (print, report, assert: vmx_guest_*) and

@@ -22,16 +22,19 @@ R_R12 equ 88
 R_R13 equ 96
 R_R14 equ 104
 R_R15 equ 112
+V_HOST_RSP equ 120                  ; struct vmx_vcpu: host_rsp follows regs
 
 extern vmx_catch_rsp
 
 section .text
 global vmx_enter, vmx_exit_point, vmx_guest_return, vmx_catch_raw, vmx_catch_landing
 
-; int vmx_enter(struct vmx_gprs* regs, uint64_t launched)
-; Loads the guest GPRs and executes VMLAUNCH (launched = 0) or VMRESUME. Returns 0 after
-; a VM exit (through vmx_exit_point, HOST_RIP), 1 on VMfailInvalid, 2 on VMfailValid
-; (SDM Vol. 3C 31.2). HOST_RSP is this frame: [rsp] = launched, [rsp + 8] = regs.
+; int vmx_enter(struct vmx_vcpu* v, uint64_t launched)
+; Loads the guest GPRs (v->regs) and executes VMLAUNCH (launched = 0) or VMRESUME.
+; Returns 0 after a VM exit (through vmx_exit_point, HOST_RIP), 1 on VMfailInvalid, 2 on
+; VMfailValid (SDM Vol. 3C 31.2). HOST_RSP is this frame: [rsp] = launched, [rsp + 8] =
+; v; it is written only when it differs from v->host_rsp (a hot loop calls from the
+; same frame every time).
 vmx_enter:
     push rbp
     push rbx
@@ -41,9 +44,13 @@ vmx_enter:
     push r15
     push rdi
     push rsi
+    cmp rsp, [rdi + V_HOST_RSP]
+    je .rsp_written
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
     jbe .fail_early                 ; CF or ZF: the VMWRITE itself failed
+    mov [rdi + V_HOST_RSP], rsp
+.rsp_written:
     mov rax, [rdi + R_RAX]
     mov rbx, [rdi + R_RBX]
     mov rcx, [rdi + R_RCX]
@@ -90,7 +97,7 @@ vmx_enter:
 ; frame). RFLAGS is 2 (SDM Vol. 3C 27.5.3).
 vmx_exit_point:
     push rdi
-    mov rdi, [rsp + 16]             ; regs
+    mov rdi, [rsp + 16]             ; v (its regs come first)
     mov [rdi + R_RAX], rax
     mov [rdi + R_RBX], rbx
     mov [rdi + R_RCX], rcx
