@@ -47,6 +47,51 @@ enum class PagingEvent : uint8_t {
   kPkruChange,        // WRPKRU / XRSTOR of PKRU
 };
 
+// ---- VMX as the core sees it (issue 5) -------------------------------------------
+// The VMX unit (vmx/) keeps this view current at VMXON, VM entry, VM exit and VMXOFF;
+// instruction semantics read it and never look at a VMCS (STYLE.md principles 5, 7).
+enum class VmxMode : uint8_t { kOff, kRoot, kNonRoot };
+
+// What an instruction that VMX non-root operation may intercept is (SDM Vol. 3C 25.1):
+// the instruction asks `intercepted(c, d, kind, arg)` at the point the SDM gives the
+// exit its priority (after #UD and privilege-level faults, 25.1.1); vmx/intercept.cpp
+// holds the table that says which control makes each kind exit.
+enum class Intercept : uint8_t {
+  kCpuid, kGetsec, kHlt, kInvd, kInvlpg, kRdpmc, kRdtsc, kRdtscp, kVmcall, kVmclear,
+  kVmlaunch, kVmptrld, kVmptrst, kVmread, kVmresume, kVmwrite, kVmxoff, kVmxon, kInvept,
+  kInvvpid, kVmfunc,
+  kMovToCr,    // arg = CR number
+  kMovFromCr,  // arg = CR number
+  kClts,
+  kLmsw,       // arg = the 16-bit source value
+  kMovDr,
+  kIo,         // arg = port | size << 16 | in << 24 (string and REP from the form)
+  kRdmsr,      // arg = MSR index (ECX)
+  kWrmsr,      // arg = MSR index (ECX)
+  kMwait, kMonitor, kPause, kWbinvd, kXsetbv, kRdrand, kRdseed, kInvpcid,
+  kDescTable,  // SGDT SIDT LGDT LIDT SLDT STR LLDT LTR (which one: the form)
+  kXsaves,     // arg = the requested-feature bitmap (EDX:EAX & XCR0|XSS)
+  kXrstors,
+  kCount
+};
+static_assert(unsigned(Intercept::kCount) <= 64);
+
+struct VmxView {
+  VmxMode mode = VmxMode::kOff;
+  uint64_t may_exit = 0;  // bit per Intercept: the Bus decides (Bus::intercept)
+  // CR0/CR4 as MOV from CR / SMSW read them: bits set in the guest/host mask come from
+  // the read shadow; MOV to CR / LMSW / CLTS leave those bits of the register alone
+  // (25.3). Zero outside non-root operation, which makes both rules the identity.
+  uint64_t cr0_mask = 0, cr0_shadow = 0, cr4_mask = 0, cr4_shadow = 0;
+  // Bits of CR0/CR4 that must be 1 / may be 1 in VMX operation (23.8; 26.3.1.1 with
+  // "unrestricted guest" for PE and PG); checked by MOV to CR on the bits it changes.
+  uint64_t cr0_fixed0 = 0, cr0_fixed1 = ~0ull, cr4_fixed0 = 0, cr4_fixed1 = ~0ull;
+  // TSC as RDTSC/RDTSCP/RDMSR read it in non-root operation (25.3, 25.6.5):
+  // ((TSC * tsc_multiplier) >> 48) + tsc_offset with TSC scaling, else TSC + tsc_offset.
+  uint64_t tsc_offset = 0;
+  uint64_t tsc_multiplier = 0;  // 0: no scaling
+};
+
 struct TlbEntry {
   uint64_t vpn = ~0ull;   // linear page number (lin >> 12); ~0 = invalid
   uintptr_t addend = 0;   // host address = linear address + addend
@@ -105,6 +150,14 @@ class Bus {
   // The TSC was written (IA32_TSC, IA32_TSC_ADJUST): timers that compare against it
   // (the APIC's TSC-deadline mode) re-arm.
   virtual void tsc_changed(Cpu& c) { (void)c; }
+  // An instruction in VMX non-root operation asks whether it is intercepted (only when
+  // its bit is set in Cpu::vmx.may_exit). True: the VM exit happened (the CPU is now
+  // in root operation at the host's RIP) and the instruction must not execute. May
+  // raise the faults non-root operation adds (#UD for disabled instructions).
+  virtual bool intercept(Cpu& c, const DecodedInst& d, Intercept kind, uint64_t arg) {
+    (void)c, (void)d, (void)kind, (void)arg;
+    return false;
+  }
   // HLT, MWAIT: the processor stops fetching until an event (activity state set).
   virtual void halt(Cpu& c);
   // Triple fault or another shutdown condition (SDM Vol. 3A 6.15, #DF).
@@ -124,6 +177,9 @@ struct Cpu : CpuState {
   TlbEntry tlb_read[kTlbSize];
   TlbEntry tlb_write[kTlbSize];
   TlbEntry tlb_exec[kTlbSize];
+
+  // VMX operation (vmx/ keeps it; see VmxView).
+  VmxView vmx;
 
   // Counters: retired instructions and simulated cycles (time derives from these).
   uint64_t icount = 0;
@@ -272,5 +328,13 @@ struct Cpu : CpuState {
     for (auto& e : tlb_write) e = TlbEntry{};
   }
 };
+
+// The one way instruction bodies meet VMX (STYLE.md principle 7): true when the
+// instruction caused a VM exit and must return at once without executing. Every form
+// that can call this ends its block (F_END), so the block loop does not run guest
+// instructions after an exit.
+inline bool intercepted(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg = 0) {
+  return NS_UNLIKELY((c.vmx.may_exit >> unsigned(k)) & 1) && c.bus->intercept(c, d, k, arg);
+}
 
 }  // namespace isa

@@ -6,7 +6,8 @@ namespace isa::exec {
 namespace {
 
 struct Cpuid {
-  static void run(Cpu& c, const DecodedInst&) {
+  static void run(Cpu& c, const DecodedInst& d) {
+    if (intercepted(c, d, Intercept::kCpuid)) return;  // SDM Vol. 3C 25.1.2
     uint32_t out[4];
     c.bus->cpuid(c, uint32_t(c.r[RAX]), uint32_t(c.r[RCX]), out);
     c.set_reg<uint32_t>(RAX, out[0]);
@@ -19,6 +20,8 @@ struct Cpuid {
 struct Rdrand {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
+    const bool seed = d.form == Form::rdseed_rv;
+    if (intercepted(c, d, seed ? Intercept::kRdseed : Intercept::kRdrand)) return;
     c.set_reg<T>(d.rm, T(c.bus->random64(c)));
     set_flags_eager(c, kCF);
   }

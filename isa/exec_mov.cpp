@@ -122,6 +122,11 @@ struct XchgZA {  // 90+r with a register other than the NOP encoding
 struct Nop {
   static void run(Cpu&, const DecodedInst&) {}
 };
+// PAUSE: a NOP with a cost (docs/TIMING.md); exits with "PAUSE exiting" (SDM Vol. 3C
+// 25.1.3).
+struct Pause {
+  static void run(Cpu& c, const DecodedInst& d) { intercepted(c, d, Intercept::kPause); }
+};
 struct NopE {  // 0F 1F /0 and the reserved hint NOPs: the operand is not accessed
   template <class T, bool M>
   static void run(Cpu&, const DecodedInst&) {}
@@ -265,7 +270,7 @@ void register_mov(HandlerTable& t) {
   bind_v<XchgEG>(t, Form::xchg_ev_gv);
   bind_v<XchgZA>(t, Form::xchg_zv_rax);
   bind_na<Nop>(t, Form::nop_90);
-  bind_na<Nop>(t, Form::pause);
+  bind_na<Pause>(t, Form::pause);
   for (Form f : {Form::nop_ev, Form::nop_ev_18, Form::nop_ev_19, Form::nop_ev_1a, Form::nop_ev_1b,
                  Form::nop_ev_1c, Form::nop_ev_1d, Form::nop_ev_1e, Form::nop_ev_1f})
     bind_v<NopE>(t, f);

@@ -251,9 +251,10 @@ void xgetbv(Cpu& c, const DecodedInst&) {
 
 // XSETBV (SDM Vol. 2 "XSETBV", Vol. 1 13.3): CPL 0 only; ECX must be 0; bit 0 must be
 // set, only supported bits, and AVX requires SSE.
-void xsetbv(Cpu& c, const DecodedInst&) {
+void xsetbv(Cpu& c, const DecodedInst& d) {
   if (!(c.cr4 & CR4_OSXSAVE)) raise_ud();
   if (c.cpl != 0 || (c.rflags & FLAG_VM)) raise_gp0();
+  if (intercepted(c, d, Intercept::kXsetbv)) return;  // unconditional (SDM Vol. 3C 25.1.2)
   uint64_t v = (c.r[RDX] << 32) | uint32_t(c.r[RAX]);
   if (uint32_t(c.r[RCX]) != 0) raise_gp0();
   if (!(v & 1) || (v & ~kXcr0Supported) || ((v & 4) && !(v & 2))) raise_gp0();

@@ -40,7 +40,8 @@ enum FormFlags : uint32_t {
   F_I64 = 1u << 0,     // invalid (#UD) in 64-bit mode
   F_O64 = 1u << 1,     // valid only in 64-bit mode
   F_BRANCH = 1u << 2,  // may change RIP non-sequentially: ends a decoded block
-  F_END = 1u << 3,     // changes state the decoder or the block depends on: ends a block
+  F_END = 1u << 3,     // changes state the decoder or the block depends on, or may cause a
+                       // VM exit (isa::intercepted): ends a block
   F_LOCKABLE = 1u << 4,    // LOCK allowed (with a memory destination); otherwise LOCK is #UD
   F_REP = 1u << 5,     // string form: REP/REPE/REPNE meaningful
   F_VEX = 1u << 6,     // VEX-encoded (C4/C5)

@@ -16,7 +16,7 @@ namespace {
 
 constexpr CpuidBit NOFEAT{0, 0, kEax, 0xFF};
 
-enum class MsrAccess : uint8_t { RW, RO, ADDR, FN, GP };
+enum class MsrAccess : uint8_t { RW, RO, ADDR, FN, GP, BUS };
 
 struct Row {
   uint32_t index, count;
@@ -210,6 +210,11 @@ uint64_t read_msr(Cpu& c, uint32_t index) {
   switch (r.access) {
     case MsrAccess::GP: raise_gp0();
     case MsrAccess::FN: return read_fn(c, id, s);
+    case MsrAccess::BUS: {
+      uint64_t v;
+      if (!c.bus->platform_rdmsr(c, index, v)) raise_gp0();
+      return v;
+    }
     default: return *s;
   }
 }
@@ -240,23 +245,38 @@ void write_msr(Cpu& c, uint32_t index, uint64_t v) {
       if (id == MsrId::GS_BASE) c.seg_base_eff[GS] = v;
       return;
     case MsrAccess::FN: write_fn(c, id, i, s, v); return;
+    case MsrAccess::BUS:
+      if (!c.bus->platform_wrmsr(c, index, v)) raise_gp0();
+      return;
   }
 }
 
-uint64_t read_tsc_value(const Cpu& c) { return read_tsc(c); }
+// In VMX non-root operation RDTSC, RDTSCP and RDMSR(IA32_TSC) see the TSC scaled by the
+// TSC multiplier (a fixed-point 16.48 factor) and offset (SDM Vol. 3C 25.3, 24.6.5);
+// outside it the view's offset is 0 and there is no multiplier.
+uint64_t read_tsc_value(const Cpu& c) {
+  uint64_t t = read_tsc(c);
+  if (NS_UNLIKELY(c.vmx.tsc_multiplier))
+    t = uint64_t((static_cast<unsigned __int128>(t) * c.vmx.tsc_multiplier) >> 48);
+  return t + c.vmx.tsc_offset;
+}
 
 namespace {
 
 // RDMSR/WRMSR (SDM Vol. 2B): CPL 0 only (virtual-8086 mode runs at CPL 3); ECX
 // selects the MSR, EDX:EAX is the value (upper halves of RAX/RDX cleared).
-void rdmsr(Cpu& c, const DecodedInst&) {
+// In non-root operation the exit (MSR bitmaps, SDM Vol. 3C 25.1.3) comes after the
+// privilege check and before any other #GP (an unknown MSR exits, 25.1.1).
+void rdmsr(Cpu& c, const DecodedInst& d) {
   if (c.cpl != 0) raise_gp0();
+  if (intercepted(c, d, Intercept::kRdmsr, uint32_t(c.r[RCX]))) return;
   const uint64_t v = read_msr(c, uint32_t(c.r[RCX]));
   c.set_reg<uint32_t>(RAX, uint32_t(v));
   c.set_reg<uint32_t>(RDX, uint32_t(v >> 32));
 }
-void wrmsr(Cpu& c, const DecodedInst&) {
+void wrmsr(Cpu& c, const DecodedInst& d) {
   if (c.cpl != 0) raise_gp0();
+  if (intercepted(c, d, Intercept::kWrmsr, uint32_t(c.r[RCX]))) return;
   write_msr(c, uint32_t(c.r[RCX]), (c.r[RDX] << 32) | uint32_t(c.r[RAX]));
 }
 
@@ -266,14 +286,18 @@ void wrmsr(Cpu& c, const DecodedInst&) {
 void check_tsd(const Cpu& c) {
   if ((c.cr4 & 4) && c.protected_mode() && c.cpl != 0) raise_gp0();
 }
-void rdtsc(Cpu& c, const DecodedInst&) {
+void rdtsc(Cpu& c, const DecodedInst& d) {
   check_tsd(c);
+  if (d.form == Form::rdtsc && intercepted(c, d, Intercept::kRdtsc)) return;
   const uint64_t t = read_tsc_value(c);
   c.set_reg<uint32_t>(RAX, uint32_t(t));
   c.set_reg<uint32_t>(RDX, uint32_t(t >> 32));
 }
 void rdtscp(Cpu& c, const DecodedInst& d) {
   if (!has_feature(c, feat::kRdtscp)) raise_ud();
+  check_tsd(c);
+  // Non-root: #UD unless "enable RDTSCP"; exits with "RDTSC exiting" (25.3).
+  if (intercepted(c, d, Intercept::kRdtscp)) return;
   rdtsc(c, d);
   c.set_reg<uint32_t>(RCX, uint32_t(c.tsc_aux));
 }
@@ -286,7 +310,12 @@ void rdpid(Cpu& c, const DecodedInst& d) {
 // RDPMC (SDM Vol. 2B): the platform has no performance counters (CPUID leaf 0xA is
 // zero, PLATFORM.md), so every ECX names an invalid counter: #GP(0), as is CPL > 0
 // with CR4.PCE = 0.
-void rdpmc(Cpu&, const DecodedInst&) { raise_gp0(); }
+// In non-root operation RDPMC exiting comes after the CPL/PCE check (25.1.1).
+void rdpmc(Cpu& c, const DecodedInst& d) {
+  if (c.protected_mode() && c.cpl != 0 && !(c.cr4 & CR4_PCE)) raise_gp0();
+  if (intercepted(c, d, Intercept::kRdpmc)) return;
+  raise_gp0();
+}
 
 // RD/WRFSBASE, RD/WRGSBASE (SDM Vol. 2B): 64-bit mode only (the form is F_O64),
 // #UD unless CR4.FSGSBASE; 32-bit forms zero-extend; WR*BASE r64 checks canonicity.

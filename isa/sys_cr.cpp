@@ -63,6 +63,13 @@ void commit(Cpu& c, uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer, boo
 void write_cr0(Cpu& c, uint64_t v) {
   if (v >> 32) raise_gp0();                       // bits 63:32 are reserved
   v = (v & CR0_DEFINED) | CR0_ET;                 // ET is hardwired to 1; other reserved bits ignored
+  if (c.vmx.mode != VmxMode::kOff) {
+    // VMX: in non-root operation bits set in the CR0 guest/host mask keep their value
+    // (SDM Vol. 3C 25.3; the mask is 0 in root operation), and in VMX operation the
+    // result must respect the fixed bits (23.8, with 26.3.1.1's unrestricted guest).
+    v = (v & ~c.vmx.cr0_mask) | (c.cr0 & c.vmx.cr0_mask);
+    if ((v & c.vmx.cr0_fixed0) != c.vmx.cr0_fixed0 || (v & ~c.vmx.cr0_fixed1)) raise_gp0();
+  }
   if ((v & CR0_PG) && !(v & CR0_PE)) raise_gp0();  // paging without protection
   if ((v & CR0_NW) && !(v & CR0_CD)) raise_gp0();  // not-write-through without cache disable
   const bool pg_on = (v & CR0_PG) && !(c.cr0 & CR0_PG);
@@ -104,6 +111,10 @@ void write_cr3(Cpu& c, uint64_t v) {
 
 void write_cr4(Cpu& c, uint64_t v) {
   if (v & ~cr4_allowed(c)) raise_gp0();
+  if (c.vmx.mode != VmxMode::kOff) {  // as for CR0 above (25.3, 23.8)
+    v = (v & ~c.vmx.cr4_mask) | (c.cr4 & c.vmx.cr4_mask);
+    if ((v & c.vmx.cr4_fixed0) != c.vmx.cr4_fixed0 || (v & ~c.vmx.cr4_fixed1)) raise_gp0();
+  }
   if (ia32e(c)) {
     if (!(v & CR4_PAE)) raise_gp0();                       // SDM Vol. 3A 9.8.5.4
     if ((v ^ c.cr4) & CR4_LA57) raise_gp0();               // LA57 fixed in IA-32e mode (4.5)
@@ -141,12 +152,14 @@ void check_cr(Cpu& c, unsigned n) {
   if (c.cpl != 0) raise_gp0();
 }
 
+// CR0/CR4 reads in VMX non-root operation: host-owned bits (set in the guest/host
+// mask) come from the read shadow (SDM Vol. 3C 25.3); the identity otherwise.
 uint64_t read_cr(Cpu& c, unsigned n) {
   switch (n) {
-    case 0: return c.cr0;
+    case 0: return (c.cr0 & ~c.vmx.cr0_mask) | (c.vmx.cr0_shadow & c.vmx.cr0_mask);
     case 2: return c.cr2;
     case 3: return c.cr3;
-    case 4: return c.cr4;
+    case 4: return (c.cr4 & ~c.vmx.cr4_mask) | (c.vmx.cr4_shadow & c.vmx.cr4_mask);
     default: return c.bus->read_cr8(c);  // CR8 = TPR[7:4] (SDM Vol. 3A 11.8.6.1)
   }
 }
@@ -154,12 +167,14 @@ uint64_t read_cr(Cpu& c, unsigned n) {
 // MOV r, CRn: 64-bit in 64-bit mode, 32-bit otherwise (the operand size is ignored).
 void mov_rd_cd(Cpu& c, const DecodedInst& d) {
   check_cr(c, d.reg);
+  if (intercepted(c, d, Intercept::kMovFromCr, d.reg)) return;  // CR3/CR8 store exiting
   uint64_t v = read_cr(c, d.reg);
   c.r[d.rm] = c.long64 ? v : uint32_t(v);
 }
 
 void mov_cd_rd(Cpu& c, const DecodedInst& d) {
   check_cr(c, d.reg);
+  if (intercepted(c, d, Intercept::kMovToCr, d.reg)) return;  // masks, CR3 targets, CR8
   uint64_t v = c.long64 ? c.r[d.rm] : uint32_t(c.r[d.rm]);
   switch (d.reg) {
     case 0: write_cr0(c, v); break;
@@ -173,16 +188,20 @@ void mov_cd_rd(Cpu& c, const DecodedInst& d) {
   }
 }
 
-// CLTS (SDM Vol. 2A): CPL 0; clears CR0.TS only (no translation change).
-void clts(Cpu& c, const DecodedInst&) {
+// CLTS (SDM Vol. 2A): CPL 0; clears CR0.TS only (no translation change). In VMX
+// non-root operation a host-owned TS is left alone, or the instruction exits when
+// the shadow's TS is 1 (SDM Vol. 3C 25.1.3, 25.3).
+void clts(Cpu& c, const DecodedInst& d) {
   if (c.cpl != 0) raise_gp0();
-  c.cr0 &= ~CR0_TS;
+  if (intercepted(c, d, Intercept::kClts)) return;
+  c.cr0 &= ~(CR0_TS & ~c.vmx.cr0_mask);
 }
 
 // INVLPG m (SDM Vol. 2A): CPL 0. The operand is a linear address formed without
 // limit or canonical checks (a non-canonical address invalidates nothing).
 void invlpg(Cpu& c, const DecodedInst& d) {
   if (c.cpl != 0) raise_gp0();
+  if (intercepted(c, d, Intercept::kInvlpg)) return;
   uint64_t lin = c.seg_base_eff[d.seg] + c.ea(d);
   if (!c.long64) lin = uint32_t(lin);
   c.bus->paging_event(c, PagingEvent::kInvlpg, lin);
@@ -195,6 +214,8 @@ void invpcid(Cpu& c, const DecodedInst& d) {
   if (!has_feature(c, feat::kInvpcid)) raise_ud();
   if (c.v86()) raise_ud();
   if (c.cpl != 0) raise_gp0();
+  // Non-root: #UD unless "enable INVPCID", an exit with "INVLPG exiting" (25.3).
+  if (intercepted(c, d, Intercept::kInvpcid)) return;
   uint64_t type = c.long64 ? c.r[d.reg] : uint32_t(c.r[d.reg]);
   uint64_t desc[2];
   c.read_bytes(d.seg, c.ea(d), desc, 16);

@@ -25,32 +25,36 @@ bool overlaps(const Cpu& c, unsigned i, uint64_t a, uint64_t size) {
   return a < b + n && b < a + size;
 }
 
-// DR4/DR5 alias DR6/DR7 when CR4.DE = 0 and are #UD when it is 1 (17.2.2).
-unsigned check_dr_access(Cpu& c, unsigned n) {
+// DR4/DR5 alias DR6/DR7 when CR4.DE = 0 and are #UD when it is 1 (17.2.2). In VMX
+// non-root operation "MOV-DR exiting" comes after the #UD and privilege checks and
+// before the general-detect #DB (SDM Vol. 3C 25.1.1, 25.1.3). Returns -1 when the
+// instruction exited.
+int check_dr_access(Cpu& c, const DecodedInst& d, unsigned n) {
   if (n > 7) raise_ud();
   if (c.cpl != 0) raise_gp0();
-  if (n == 4 || n == 5) {
-    if (c.cr4 & kCr4De) raise_ud();
-    n += 2;
-  }
+  if ((n == 4 || n == 5) && (c.cr4 & kCr4De)) raise_ud();
+  if (intercepted(c, d, Intercept::kMovDr)) return -1;
+  if (n == 4 || n == 5) n += 2;
   // General detect: any MOV DR faults with DR6.BD while DR7.GD is set (17.2.4).
   if (c.dr[7] & kDr7Gd) {
     c.dr[6] |= DR6_BD;
     raise_fault(VEC_DB);
   }
-  return n;
+  return int(n);
 }
 
 // MOV r, DRn: the register is 64 bits wide in 64-bit mode and 32 bits otherwise.
 template <class T, bool M>
 void mov_rd_dd(Cpu& c, const DecodedInst& d) {
-  unsigned n = check_dr_access(c, d.reg);
+  const int n = check_dr_access(c, d, d.reg);
+  if (n < 0) return;
   c.set_reg<T>(d.rm, T(c.dr[n]));
 }
 
 template <class T, bool M>
 void mov_dd_rd(Cpu& c, const DecodedInst& d) {
-  unsigned n = check_dr_access(c, d.reg);
+  const int n = check_dr_access(c, d, d.reg);
+  if (n < 0) return;
   uint64_t v = c.reg<T>(d.rm);
   if (n >= 6) {
     if (v >> 32) raise_gp0();  // upper half of DR6/DR7 is reserved (must be zero)

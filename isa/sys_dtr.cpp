@@ -24,6 +24,7 @@ template <bool IDT>
 struct LoadDtr {
   static void run(Cpu& c, const DecodedInst& d) {
     if (c.cpl != 0) raise_gp0();
+    if (intercepted(c, d, Intercept::kDescTable)) return;  // SDM Vol. 3C 25.1.3
     const uint64_t ea = c.ea(d);
     uint8_t b[10];
     c.read_bytes(d.seg, ea, b, c.long64 ? 10 : 6);
@@ -48,6 +49,7 @@ template <bool IDT>
 struct StoreDtr {
   static void run(Cpu& c, const DecodedInst& d) {
     check_umip(c);
+    if (intercepted(c, d, Intercept::kDescTable)) return;
     const DescriptorTableReg& r = IDT ? c.idtr : c.gdtr;
     uint8_t b[10];
     std::memcpy(b, &r.limit, 2);
@@ -68,6 +70,7 @@ struct Lldt {
   static void run(Cpu& c, const DecodedInst& d) {
     protected_only(c);
     if (c.cpl != 0) raise_gp0();
+    if (intercepted(c, d, Intercept::kDescTable)) return;
     const uint16_t sel = exec::read_e<uint16_t, M>(c, d);
     const uint16_t err = sel & 0xFFFC;
     if (err == 0) {
@@ -91,19 +94,22 @@ struct Sldt {
   static void run(Cpu& c, const DecodedInst& d) {
     protected_only(c);
     check_umip(c);
+    if (intercepted(c, d, Intercept::kDescTable)) return;
     if constexpr (M) c.write<uint16_t>(d.seg, c.ea(d), c.ldtr.selector);
     else c.set_reg<T>(d.rm, T(c.ldtr.selector));
   }
 };
 
 // SMSW: a register destination receives CR0 at the operand size (bits above 15 of
-// CR0 included); memory receives bits 15:0.
+// CR0 included); memory receives bits 15:0. In VMX non-root operation host-owned
+// bits read from the CR0 read shadow (SDM Vol. 3C 25.3).
 struct Smsw {
   template <class T, bool M>
   static void run(Cpu& c, const DecodedInst& d) {
     check_umip(c);
-    if constexpr (M) c.write<uint16_t>(d.seg, c.ea(d), uint16_t(c.cr0));
-    else c.set_reg<T>(d.rm, T(c.cr0));
+    const uint64_t cr0 = (c.cr0 & ~c.vmx.cr0_mask) | (c.vmx.cr0_shadow & c.vmx.cr0_mask);
+    if constexpr (M) c.write<uint16_t>(d.seg, c.ea(d), uint16_t(cr0));
+    else c.set_reg<T>(d.rm, T(cr0));
   }
 };
 
@@ -113,6 +119,9 @@ struct Lmsw {
   static void run(Cpu& c, const DecodedInst& d) {
     if (c.cpl != 0) raise_gp0();
     const uint16_t v = exec::read_e<uint16_t, M>(c, d);
+    // Non-root: an exit when a host-owned bit would differ from the shadow (25.1.3);
+    // otherwise write_cr0 leaves host-owned bits alone.
+    if (intercepted(c, d, Intercept::kLmsw, v)) return;
     write_cr0(c, (c.cr0 & ~0xEull) | (v & 0xF) | (c.cr0 & 1));
   }
 };

@@ -14,8 +14,10 @@ constexpr uint64_t kMiscEnableMonitor = 1ull << 18;  // IA32_MISC_ENABLE.ENABLE_
 
 // WBINVD/INVD: CPL 0 (#GP(0) otherwise, virtual-8086 mode included). Caches are not
 // modelled, so there is nothing to write back or discard.
-void wbinvd(Cpu& c, const DecodedInst&) {
+void wbinvd(Cpu& c, const DecodedInst& d) {
   if (c.cpl != 0) raise_gp0();
+  // Non-root (SDM Vol. 3C 25.1.2/25.1.3): INVD always exits, WBINVD with its control.
+  intercepted(c, d, d.form == Form::invd ? Intercept::kInvd : Intercept::kWbinvd);
 }
 
 // MONITOR/MWAIT (SDM Vol. 2B): #UD unless CPUID.1:ECX.MONITOR and IA32_MISC_ENABLE
@@ -32,6 +34,7 @@ void check_monitor(Cpu& c) {
 // MWAIT never waits for it (below).
 void monitor(Cpu& c, const DecodedInst& d) {
   check_monitor(c);
+  if (intercepted(c, d, Intercept::kMonitor)) return;
   if (uint32_t(c.r[RCX]) != 0) raise_gp0();
   uint64_t off = c.r[RAX];
   off = d.asize == 8 ? off : d.asize == 4 ? uint32_t(off) : uint16_t(off);
@@ -43,8 +46,9 @@ void monitor(Cpu& c, const DecodedInst& d) {
 // store to the monitored range cannot happen while the only CPU waits, so MWAIT
 // returns at once: software re-checks its condition, as it must anyway. Waiting
 // like HLT would end runs that have no interrupt source yet (issue 4).
-void mwait(Cpu& c, const DecodedInst&) {
+void mwait(Cpu& c, const DecodedInst& d) {
   check_monitor(c);
+  if (intercepted(c, d, Intercept::kMwait)) return;
   uint32_t ext = uint32_t(c.r[RCX]);
   uint32_t ok = (cpuid_reg(c, 5, 0, kEcx) & 2) ? 1 : 0;
   if (ext & ~ok) raise_gp0();
@@ -76,8 +80,9 @@ void wrpkru(Cpu& c, const DecodedInst&) {
 
 // HLT (SDM Vol. 2A): CPL 0; the machine decides what halting means (Bus::halt). RIP
 // already points past HLT, which is where execution resumes after an interrupt.
-void hlt(Cpu& c, const DecodedInst&) {
+void hlt(Cpu& c, const DecodedInst& d) {
   if (c.cpl != 0) raise_gp0();
+  if (intercepted(c, d, Intercept::kHlt)) return;
   c.bus->halt(c);
 }
 
@@ -92,12 +97,19 @@ void xsaves_checks(Cpu& c) {
   if (!has_feature(c, feat::kXsaves) || !(c.cr4 & (1u << 18))) raise_ud();
   if (c.cpl != 0) raise_gp0();
 }
+// Non-root operation (SDM Vol. 3C 25.3, 25.1.3): #UD unless "enable XSAVES/XRSTORS";
+// an exit when the requested-feature bitmap meets the XSS-exiting bitmap.
+uint64_t requested_features(const Cpu& c) {
+  return ((c.r[RDX] << 32) | uint32_t(c.r[RAX])) & (c.xcr0 | c.msr.xss);
+}
 void xsaves(Cpu& c, const DecodedInst& d) {
   xsaves_checks(c);
+  if (intercepted(c, d, Intercept::kXsaves, requested_features(c))) return;
   g_xsavec(c, d);
 }
 void xrstors(Cpu& c, const DecodedInst& d) {
   xsaves_checks(c);
+  if (intercepted(c, d, Intercept::kXrstors, requested_features(c))) return;
   if (c.cr0 & 8) raise_fault(VEC_NM);  // CR0.TS
   const uint64_t off = c.ea(d);
   if ((c.seg_base_eff[d.seg] + off) & 63) raise_gp0();

@@ -252,6 +252,7 @@ struct Ltr {
   static void run(Cpu& c, const DecodedInst& d) {
     protected_only(c);
     if (c.cpl != 0) raise_gp0();
+    if (intercepted(c, d, Intercept::kDescTable)) return;  // SDM Vol. 3C 25.1.3
     const uint16_t sel = exec::read_e<uint16_t, M>(c, d);
     const uint16_t err = sel & 0xFFFC;
     if (err == 0) raise_gp0();
@@ -277,6 +278,7 @@ struct Str {
   static void run(Cpu& c, const DecodedInst& d) {
     protected_only(c);
     check_umip(c);
+    if (intercepted(c, d, Intercept::kDescTable)) return;
     // Memory destinations are 16 bits; registers get the selector zero-extended.
     if constexpr (M) c.write<uint16_t>(d.seg, c.ea(d), c.tr.selector);
     else c.set_reg<T>(d.rm, T(c.tr.selector));

@@ -11,6 +11,7 @@ namespace {
 constexpr uint32_t kEcx1 = (1u << 0)     // SSE3
                            | (1u << 1)   // PCLMULQDQ
                            | (1u << 3)   // MONITOR/MWAIT (isa/sys_misc.cpp)
+                           | (1u << 5)   // VMX (vmx/)
                            | (1u << 9)   // SSSE3
                            | (1u << 12)  // FMA
                            | (1u << 13)  // CMPXCHG16B
@@ -125,6 +126,13 @@ CpuModel make_model(const char* name, const char* description, uint32_t fms, uin
       {0x08B, ucode << 32},    // IA32_BIOS_SIGN_ID: microcode revision
   };
   m.tlb = tlb;
+  // VMX: every model offers the same VMX feature set (vmx/caps.h server_caps): CR4
+  // bits the model supports (CPUID-gated, as isa/sys_cr.cpp allows them) may be 1.
+  uint64_t cr4 = 0x00772FFF;  // VME..UMIP, VMXE, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP, PKE
+  if (ecx7 & kEcx7La57) cr4 |= 1u << 12;  // LA57
+  m.vmx = vmx::server_caps(m.maxphyaddr, cr4);
+  // Costs in cycles (docs/TIMING.md gives the sources).
+  m.vmx_timing = vmx::VmxTiming{350, 400, 20, 20, 100, 100, 10, 200, 100, 150, 100, 100, 30};
   // Clocks from MSR_PLATFORM_INFO's maximum non-turbo ratio (bits 15:8) times the
   // 100 MHz bus clock, and a 25 MHz core crystal (SDM Vol. 3A 19.7.3 Table 19-91
   // lists 25 MHz for server parts). CPUID 15H: TSC = crystal * EBX / EAX; 16H: base,

@@ -10,6 +10,7 @@
 #include "isa/decoded_inst.h"
 #include "isa/forms.h"
 #include "mmu/tlb.h"
+#include "vmx/vmx.h"
 
 namespace sim {
 
@@ -44,6 +45,11 @@ struct CpuModel {
   TimingParams timing;
   std::vector<MsrDefault> msr_defaults;  // applied at reset (isa/msr.def names them)
   mmu::TlbGeometry tlb;  // modelled TLB capacity and associativity (mmu/tlb.h)
+  // VMX: the feature set the capability MSRs report (vmx/caps.h) and the costs of VMX
+  // operations (vmx/vmx.h VmxTiming: the instructions' costs are charged at decode time
+  // below, VM entry/exit and MSR-list entries by vmx/ when they happen).
+  vmx::VmxCaps vmx;
+  vmx::VmxTiming vmx_timing;
   // Clocks. One simulated cycle is one core clock at the nominal (non-turbo)
   // frequency, which is also the TSC's (invariant TSC). The core crystal clock drives
   // the local APIC timer (SDM Vol. 3A 11.5.4: the timer counts the crystal clock on
@@ -77,6 +83,17 @@ struct CpuModel {
         if (d.reg == 0 || d.reg == 4) n += timing.mode_switch;
         break;
       case isa::Form::wrmsr: n += timing.mode_switch; break;  // serialising, may switch modes
+      // VMX instructions: their whole cost from the VMX timing table.
+      case isa::Form::vmread_ey_gy: n = vmx_timing.vmread; break;
+      case isa::Form::vmwrite_gy_ey: n = vmx_timing.vmwrite; break;
+      case isa::Form::vmptrld_mq: n = vmx_timing.vmptrld; break;
+      case isa::Form::vmclear_mq: n = vmx_timing.vmclear; break;
+      case isa::Form::vmptrst_mq: n = vmx_timing.vmptrst; break;
+      case isa::Form::vmxon_mq: n = vmx_timing.vmxon; break;
+      case isa::Form::vmxoff: n = vmx_timing.vmxoff; break;
+      case isa::Form::invept_gy_mdq: n = vmx_timing.invept; break;
+      case isa::Form::invvpid_gy_mdq: n = vmx_timing.invvpid; break;
+      case isa::Form::vmfunc: n = vmx_timing.vmfunc; break;
       default: break;
     }
     return n < 255 ? n : 255;

@@ -36,6 +36,7 @@ Machine::Machine(const MachineConfig& cfg)
       mem_(cfg.ram_bytes),
       rng_(cfg.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull) {
   bind_system_forms(isa::handler_table());
+  bind_vmx_forms(isa::handler_table());
   cpu_.bus = this;
   dev_ctx_.events = &events_;
   dev_ctx_.cycles = &cpu_.cycles;
@@ -83,6 +84,9 @@ void Machine::reset_common() {
   c.flush_tlb();
   code_.flush_jump_cache();
   reset_paging();  // sim/translate.cpp: empty modelled TLB
+  vmx_.reset(c);   // outside VMX operation, no VMCS
+  vpid_tag_ = ept_tag_ = 0;
+  ctx_guest_ = false;
   apply_model_msrs(c, *model_);  // sim/system.cpp: the model's power-up MSR values
   // Time restarts at 0, so the devices restart with it (power-on state, firmware
   // tables rewritten; loaders never use the firmware area).
@@ -335,6 +339,11 @@ Block* Machine::build_block(uint64_t rip) {
 // delivered through the IDT (isa/sys_int.cpp). The chain it starts is remembered so
 // that a triple fault can report its first exception.
 void Machine::on_fault(const CpuFault& f, uint64_t rip) {
+  if (f.vector == vmx::kVecVmExit) {  // a VM exit raised inside an access (vmx/vmx.h)
+    cpu_.ev.pending_dbg = 0;
+    vmx_.complete_pending_exit(cpu_);
+    return;
+  }
   counters.faults++;
   cpu_.ev.pending_dbg = 0;  // the instruction did not complete: no debug traps
   chain_first_ = f;

@@ -38,6 +38,7 @@
 #include "sim/dev/irq.h"
 #include "sim/events.h"
 #include "sim/interrupts.h"
+#include "vmx/vmx.h"
 
 namespace sim {
 
@@ -72,7 +73,7 @@ struct RunResult {
   std::string message;
 };
 
-class Machine final : public isa::Bus {
+class Machine final : public isa::Bus, private vmx::Env {
  public:
   explicit Machine(const MachineConfig& cfg);
   ~Machine() override;
@@ -162,6 +163,11 @@ class Machine final : public isa::Bus {
   // The modelled, tagged TLB (mmu/tlb.h); geometry from the CPU model.
   mmu::Tlb& tlb() { return tlb_; }
 
+  // The VMX unit (vmx/vmx.h); the glue (instruction binding, Env, intercepts) is
+  // sim/vmx_glue.cpp.
+  vmx::Vmx& vmx() { return vmx_; }
+  bool intercept(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg) override;
+
  private:
   // Linear -> physical. Issue 3 replaces the identity with the page walker.
   uint64_t translate(uint64_t lin, isa::Access a);
@@ -200,6 +206,16 @@ class Machine final : public isa::Bus {
   void protect_code_page(uint64_t pa);
   uint64_t pc_of(uint64_t rip) const;
   void reset_common();
+  // vmx::Env (sim/vmx_glue.cpp).
+  void phys_read(uint64_t pa, void* dst, size_t n) override;
+  void phys_write(uint64_t pa, const void* src, size_t n) override;
+  void vmx_context_changed(isa::Cpu& c) override;
+  void vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) override;
+  bool vmx_intr_pending() override;
+  uint8_t vmx_intr_acknowledge() override;
+  void vmx_trace(isa::Cpu& c, const char* line) override;
+  void vmx_arm_preemption_timer(uint64_t due) override;
+  void vmx_shutdown(isa::Cpu& c, const char* why) override;
 
   MachineConfig cfg_;
   const CpuModel* model_;
@@ -233,6 +249,12 @@ class Machine final : public isa::Bus {
   mmu::PagingControls ctl_;      // paging_controls(): built from ctl_in_
   uint64_t ctl_in_[6] = {};      // CR0, CR3, CR4, EFER, RFLAGS.AC, PKRU it was built from
   bool ctl_valid_ = false;
+  // The translation context's TLB tags (VMX): VPID and EPT tag of non-root operation
+  // with VPID / EPT enabled, else 0 (sim/vmx_glue.cpp keeps them).
+  uint16_t vpid_tag_ = 0, ept_tag_ = 0;
+  bool ctx_guest_ = false;  // the context is non-root operation
+  // VMX (declared last: it uses the machine as its Env).
+  vmx::Vmx vmx_{*this, model_->vmx, model_->vmx_timing};
 };
 
 }  // namespace sim

@@ -40,37 +40,44 @@ inline void io_breakpoints(Cpu& c, uint16_t port, unsigned size) {
   if (c.cr4 & (1u << 3)) isa::match_io_breakpoints(c, port, size);
 }
 
-template <unsigned N>
-uint32_t in_value(Cpu& c, uint16_t port) {
-  check_io(c, port, N);
-  uint32_t v = c.bus->port_in(c, port, N);
-  io_breakpoints(c, port, N);
-  return v;
-}
-
-template <unsigned N>
-void out_value(Cpu& c, uint16_t port, uint32_t v) {
-  check_io(c, port, N);
-  c.bus->port_out(c, port, N, v);
-  io_breakpoints(c, port, N);
+// Port I/O in VMX non-root operation: after the I/O-permission checks, which have
+// priority, the I/O bitmaps or unconditional I/O exiting decide (SDM Vol. 3C 25.1.1,
+// 25.1.3). The callers return at once when the instruction exited.
+inline uint64_t io_arg(uint16_t port, unsigned size, bool in) {
+  return port | uint64_t(size) << 16 | uint64_t(in) << 24;
 }
 
 // IN AL/AX/EAX, imm8 or DX; OUT likewise. The 64-bit operand size is 32 for I/O.
 template <class T>
-void in_acc_ib(Cpu& c, const DecodedInst& d) {
-  c.set_reg<T>(isa::RAX, T(in_value<sizeof(T)>(c, uint8_t(d.imm))));
+void in_acc(Cpu& c, const DecodedInst& d, uint16_t port) {
+  check_io(c, port, sizeof(T));
+  if (isa::intercepted(c, d, isa::Intercept::kIo, io_arg(port, sizeof(T), true))) return;
+  uint32_t v = c.bus->port_in(c, port, sizeof(T));
+  io_breakpoints(c, port, sizeof(T));
+  c.set_reg<T>(isa::RAX, T(v));
 }
 template <class T>
-void in_acc_dx(Cpu& c, const DecodedInst&) {
-  c.set_reg<T>(isa::RAX, T(in_value<sizeof(T)>(c, uint16_t(c.r[isa::RDX]))));
+void out_acc(Cpu& c, const DecodedInst& d, uint16_t port) {
+  check_io(c, port, sizeof(T));
+  if (isa::intercepted(c, d, isa::Intercept::kIo, io_arg(port, sizeof(T), false))) return;
+  c.bus->port_out(c, port, sizeof(T), c.reg<T>(isa::RAX));
+  io_breakpoints(c, port, sizeof(T));
+}
+template <class T>
+void in_acc_ib(Cpu& c, const DecodedInst& d) {
+  in_acc<T>(c, d, uint8_t(d.imm));
+}
+template <class T>
+void in_acc_dx(Cpu& c, const DecodedInst& d) {
+  in_acc<T>(c, d, uint16_t(c.r[isa::RDX]));
 }
 template <class T>
 void out_ib_acc(Cpu& c, const DecodedInst& d) {
-  out_value<sizeof(T)>(c, uint8_t(d.imm), c.reg<T>(isa::RAX));
+  out_acc<T>(c, d, uint8_t(d.imm));
 }
 template <class T>
-void out_dx_acc(Cpu& c, const DecodedInst&) {
-  out_value<sizeof(T)>(c, uint16_t(c.r[isa::RDX]), c.reg<T>(isa::RAX));
+void out_dx_acc(Cpu& c, const DecodedInst& d) {
+  out_acc<T>(c, d, uint16_t(c.r[isa::RDX]));
 }
 
 // INS/OUTS (SDM Vol. 2A "INS", Vol. 2B "OUTS"): port DX; INS writes ES:rDI (no
@@ -96,6 +103,12 @@ void string_io(Cpu& c, const DecodedInst& d) {
     if (rep) c.set_reg<A>(isa::RCX, cx);
     if (rep) c.cycles += done * elem_cycles;  // REP: every element, on top of the base
   };
+  // Non-root: the whole instruction exits before its first element (SDM Vol. 3C
+  // 25.1.3; the I/O-permission check comes first).
+  if (c.vmx.may_exit) {
+    check_io(c, port, sizeof(T));
+    if (isa::intercepted(c, d, isa::Intercept::kIo, io_arg(port, sizeof(T), In))) return;
+  }
   auto element = [&] {
     if constexpr (In) {
       check_io(c, port, sizeof(T));
@@ -213,8 +226,11 @@ uint64_t Machine::random64(isa::Cpu&) {
 }
 
 // Platform MSRs: the x2APIC range (0x800-0x8FF) and IA32_TSC_DEADLINE belong to the
-// local APIC (sim/dev/lapic.h); nothing else.
+// local APIC (sim/dev/lapic.h); the VMX capability MSRs (0x480-0x492, read-only) to the
+// VMX unit.
 bool Machine::platform_rdmsr(isa::Cpu&, uint32_t index, uint64_t& value) {
+  if (index >= vmx::MSR_VMX_BASIC && index <= vmx::MSR_VMX_PROCBASED_CTLS3)
+    return vmx_.rdmsr(index, value);
   return platform_->rdmsr(index, value);
 }
 bool Machine::platform_wrmsr(isa::Cpu&, uint32_t index, uint64_t value) {

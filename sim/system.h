@@ -13,6 +13,8 @@ namespace sim {
 struct CpuModel;
 
 void bind_system_forms(isa::HandlerTable& t);
+// The VMX instruction forms, bound to vmx::Vmx (sim/vmx_glue.cpp).
+void bind_vmx_forms(isa::HandlerTable& t);
 // An instruction longer than 15 bytes: #GP(0) (SDM Vol. 2A 2.3.11).
 void bind_too_long(isa::DecodedInst& d);
 // Power-up MSR values of the model (CpuModel::msr_defaults), applied at every reset

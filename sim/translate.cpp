@@ -76,7 +76,7 @@ unsigned ac_alignment(unsigned size) {
 
 // Physical accesses of the slow paths: RAM with fixed-size copies for the common
 // sizes (a variable-size memcpy is a library call), anything else through PhysMem.
-void phys_read(mmu::PhysMem& mem, uint64_t pa, void* dst, unsigned n) {
+void mem_read(mmu::PhysMem& mem, uint64_t pa, void* dst, unsigned n) {
   if (NS_LIKELY(mem.in_ram(pa, n))) {
     const uint8_t* src = mem.ram() + pa;
     switch (n) {
@@ -90,7 +90,7 @@ void phys_read(mmu::PhysMem& mem, uint64_t pa, void* dst, unsigned n) {
   mem.read(pa, dst, n);
 }
 
-void phys_write(mmu::PhysMem& mem, uint64_t pa, const void* src, unsigned n) {
+void mem_write(mmu::PhysMem& mem, uint64_t pa, const void* src, unsigned n) {
   if (NS_LIKELY(mem.in_ram(pa, n))) {
     uint8_t* dst = mem.ram() + pa;
     switch (n) {
@@ -139,10 +139,13 @@ const mmu::PagingControls& Machine::paging_controls() {
   return ctl_;
 }
 
-// SDM Vol. 3A 4.10.1: the current PCID is CR3[11:0] with CR4.PCIDE = 1, else 0.
+// SDM Vol. 3A 4.10.1: the current PCID is CR3[11:0] with CR4.PCIDE = 1, else 0; VPID
+// and EPT tag come from the VMX context (Vol. 3C 28.3.1, sim/vmx_glue.cpp).
 mmu::TlbTag Machine::tlb_tag() const {
   mmu::TlbTag t;
   t.pcid = (cpu_.cr4 & CR4_PCIDE) ? uint16_t(cpu_.cr3 & 0xFFF) : 0;
+  t.vpid = vpid_tag_;
+  t.ept = ept_tag_;
   return t;
 }
 
@@ -233,7 +236,7 @@ void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Acc
   while (size) {
     unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
     const Xlate x = translate_access(lin, wa);
-    phys_read(mem_, x.pa, d, chunk);
+    mem_read(mem_, x.pa, d, chunk);
     fill_tlb(lin, x.pa, a);
     host_tlb_large_ |= x.large;
     lin += chunk, d += chunk, size -= chunk;
@@ -270,7 +273,7 @@ void Machine::write_pages(uint64_t lin, const void* src, unsigned size, const mm
       counters.smc_invalidations += code_.invalidate_page(pa);
       mem_.clear_code_page(pa);
     }
-    phys_write(mem_, pa, s, lens[i]);
+    mem_write(mem_, pa, s, lens[i]);
     if (fill) {
       fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
       host_tlb_large_ |= (i ? x1 : x0).large;

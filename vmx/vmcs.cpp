@@ -98,7 +98,7 @@ void Vmcs::load(PhysAccess& m, uint64_t region) {
 
 void Vmcs::store(PhysAccess& m) const {
   uint8_t buf[kVmcsFieldsOffset + 8 * kFieldCount] = {};
-  const uint32_t hdr = revision | (shadow ? VMCS_SHADOW_INDICATOR : 0);
+  const uint32_t hdr = revision | (shadow ? uint32_t(VMCS_SHADOW_INDICATOR) : 0u);
   std::memcpy(buf, &hdr, 4);
   std::memcpy(buf + 4, &abort, 4);
   buf[kVmcsLaunchOffset] = launched ? 1 : 0;

@@ -1,0 +1,125 @@
+// The machine's side of VMX: the VMX instruction forms bound to vmx::Vmx (STYLE.md
+// principle 1: declared in isa/, implemented in vmx/, bound here), the services vmx/
+// asks of the machine (vmx::Env), and Bus::intercept.
+#include <cstring>
+
+#include "isa/bind.h"
+#include "sim/machine.h"
+#include "sim/platform.h"
+#include "sim/system.h"
+
+namespace sim {
+namespace {
+
+using isa::Cpu;
+using isa::DecodedInst;
+
+vmx::Vmx& unit(Cpu& c) { return static_cast<Machine*>(c.bus)->vmx(); }
+
+template <void (vmx::Vmx::*Fn)(Cpu&, const DecodedInst&)>
+void vmx_form(Cpu& c, const DecodedInst& d) {
+  (unit(c).*Fn)(c, d);
+}
+
+}  // namespace
+
+void bind_vmx_forms(isa::HandlerTable& t) {
+  using isa::Form;
+  using vmx::Vmx;
+  t.set_all(Form::vmxon_mq, &vmx_form<&Vmx::vmxon>);
+  t.set_all(Form::vmxoff, &vmx_form<&Vmx::vmxoff>);
+  t.set_all(Form::vmclear_mq, &vmx_form<&Vmx::vmclear>);
+  t.set_all(Form::vmptrld_mq, &vmx_form<&Vmx::vmptrld>);
+  t.set_all(Form::vmptrst_mq, &vmx_form<&Vmx::vmptrst>);
+  t.set_all(Form::vmread_ey_gy, &vmx_form<&Vmx::vmread>);
+  t.set_all(Form::vmwrite_gy_ey, &vmx_form<&Vmx::vmwrite>);
+  t.set_all(Form::vmlaunch, &vmx_form<&Vmx::vmlaunch>);
+  t.set_all(Form::vmresume, &vmx_form<&Vmx::vmresume>);
+  t.set_all(Form::invept_gy_mdq, &vmx_form<&Vmx::invept>);
+  t.set_all(Form::invvpid_gy_mdq, &vmx_form<&Vmx::invvpid>);
+  t.set_all(Form::vmcall, &vmx_form<&Vmx::vmcall>);
+  t.set_all(Form::vmfunc, &vmx_form<&Vmx::vmfunc>);
+}
+
+bool Machine::intercept(Cpu& c, const DecodedInst& d, isa::Intercept k, uint64_t arg) {
+  return vmx_.intercept(c, d, k, arg);
+}
+
+// ---- vmx::Env --------------------------------------------------------------------------
+
+// VMX structures (VMCS regions, bitmaps, MSR lists) are physical memory: RAM, MMIO or
+// unassigned space like any access. Writes to a page holding decoded code invalidate it.
+void Machine::phys_read(uint64_t pa, void* dst, size_t n) {
+  auto* d = static_cast<uint8_t*>(dst);
+  while (n) {
+    const size_t chunk = std::min<size_t>(n, isa::kPageSize - (pa & 0xFFF));
+    mem_.read(pa, d, unsigned(chunk));
+    pa += chunk, d += chunk, n -= chunk;
+  }
+}
+
+void Machine::phys_write(uint64_t pa, const void* src, size_t n) {
+  auto* s = static_cast<const uint8_t*>(src);
+  while (n) {
+    const size_t chunk = std::min<size_t>(n, isa::kPageSize - (pa & 0xFFF));
+    if (mem_.in_ram(pa, 1) && mem_.page_has_code(pa)) {
+      counters.smc_invalidations += code_.invalidate_page(pa);
+      mem_.clear_code_page(pa);
+    }
+    mem_.write(pa, s, unsigned(chunk));
+    pa += chunk, s += chunk, n -= chunk;
+  }
+}
+
+// VM entry / VM exit / VMXOFF: a new translation context. The host-pointer TLB and
+// the jump cache hold translations of the old one; the paging controls are rebuilt;
+// the TLB tags follow VPID and EPT (SDM Vol. 3C 28.3.1). Without VPID, entries and
+// exits invalidate VPID 0's linear and combined mappings (28.3.3.3).
+void Machine::vmx_context_changed(isa::Cpu& c) {
+  const bool guest = c.vmx.mode == isa::VmxMode::kNonRoot && vmx_.current();
+  uint16_t vpid = 0;
+  bool vpid_on = false;
+  if (guest) {
+    const vmx::Vmcs& v = *vmx_.current();
+    const uint32_t proc = uint32_t(v.get(vmx::Field::CPU_BASED_VM_EXEC_CONTROL));
+    const uint32_t proc2 = (proc & vmx::CPU_SECONDARY_CONTROLS)
+                               ? uint32_t(v.get(vmx::Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+    vpid_on = proc2 & vmx::CPU2_VPID;
+    if (vpid_on) vpid = uint16_t(v.get(vmx::Field::VIRTUAL_PROCESSOR_ID));
+  }
+  // An entry without VPID, or an exit from a guest that ran with VPID 0. (Until the
+  // TLB has per-VPID invalidation, everything goes: more than required, never less.)
+  if ((guest && !vpid_on) || (ctx_guest_ && !guest && vpid_tag_ == 0))
+    for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
+  ctx_guest_ = guest;
+  vpid_tag_ = vpid;
+  ept_tag_ = 0;  // EPT translation is wired with the 2-D walk (issue 5, in progress)
+  flush_host_tlb();
+  code_.flush_jump_cache();
+  ctl_valid_ = false;
+  paging_cr0_ = c.cr0;
+  paging_cr4_ = c.cr4;
+  c.attention = true;
+}
+
+void Machine::vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) {
+  // Until the TLB carries VPID/EPT semantics (mmu/, issue 5 in progress) every VMX
+  // invalidation flushes everything: more than the SDM requires, never less.
+  (void)kind, (void)vpid, (void)eptp, (void)addr;
+  for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
+  flush_host_tlb();
+  code_.flush_jump_cache();
+}
+
+bool Machine::vmx_intr_pending() { return intc_ && intc_->intr_pending(); }
+uint8_t Machine::vmx_intr_acknowledge() { return intc_ ? intc_->acknowledge() : 0; }
+
+void Machine::vmx_trace(isa::Cpu&, const char* line) {
+  if (dev_ctx_.trace) dev_ctx_.trace("vmx", line);
+}
+
+void Machine::vmx_arm_preemption_timer(uint64_t due) { (void)due; }
+
+void Machine::vmx_shutdown(isa::Cpu& c, const char* why) { shutdown(c, why); }
+
+}  // namespace sim

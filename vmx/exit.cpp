@@ -1,0 +1,281 @@
+// VM exits (SDM Vol. 3C chapter 27): recording the exit information (27.2), saving
+// guest state (27.3), the VM-exit MSR-store list (27.4), loading host state and the
+// VM-exit MSR-load list (27.5), VMX aborts (27.7); and the statistics every exit feeds.
+#include <cstdio>
+
+#include "vmx/vmx.h"
+
+namespace vmx {
+
+using isa::Cpu;
+
+namespace {
+
+// The core's segment attributes -> VMCS access rights (24.4.1): P = 0 is "unusable".
+uint32_t ar_from_attr(uint16_t attr) {
+  uint32_t ar = attr & 0xF0FF;
+  if (!(attr & 0x80)) ar |= 1u << 16;
+  return ar;
+}
+
+}  // namespace
+
+[[noreturn]] void Vmx::raise_exit(const ExitInfo& e) {
+  pending_exit_ = e;
+  isa::raise_fault(kVecVmExit);
+}
+
+void Vmx::complete_pending_exit(Cpu& c) { vm_exit(c, pending_exit_); }
+
+void Vmx::vm_exit(Cpu& c, const ExitInfo& e) {
+  Vmcs& v = *current_;
+  // 27.2: exit reason, qualification, guest addresses, interruption and instruction
+  // information. The valid bit of the VM-entry interruption-information field is
+  // cleared by every VM exit (27.2.?, "VM exits... clear bit 31").
+  v.set(Field::VM_EXIT_REASON, e.reason);
+  v.set(Field::EXIT_QUALIFICATION, e.qualification);
+  if (e.has_linear) v.set(Field::GUEST_LINEAR_ADDRESS, e.guest_linear);
+  if (e.has_physical && caps_.has(Feature::EPT)) v.set(Field::GUEST_PHYSICAL_ADDRESS, e.guest_physical);
+  v.set(Field::VM_EXIT_INTR_INFO, e.intr_info);
+  v.set(Field::VM_EXIT_INTR_ERROR_CODE, e.intr_error);
+  v.set(Field::IDT_VECTORING_INFO_FIELD, 0);
+  v.set(Field::VM_EXIT_INSTRUCTION_LEN, e.instr_len);
+  v.set(Field::VMX_INSTRUCTION_INFO, e.instr_info);
+  v.set(Field::VM_ENTRY_INTR_INFO_FIELD, v.get(Field::VM_ENTRY_INTR_INFO_FIELD) & ~uint64_t(INTR_INFO_VALID));
+  save_guest_state(c, e);
+  record_exit(c, e);
+  c.cycles += timing_.vm_exit;
+  char line[160];
+  std::snprintf(line, sizeof line, "vmexit reason=%s(%u) qual=0x%llx rip=0x%llx vmcs=0x%llx",
+                exit_reason_label(e.reason & 0xFFFF), e.reason & 0xFFFF,
+                static_cast<unsigned long long>(e.qualification),
+                static_cast<unsigned long long>(c.rip()), static_cast<unsigned long long>(v.pa));
+  env_.vmx_trace(c, line);
+  // 27.4: the VM-exit MSR-store list holds guest MSR values; an entry that cannot be
+  // read (x2APIC range, SMBASE, reserved bits, RDMSR #GP) is a VMX abort.
+  const uint64_t store = v.get(Field::VM_EXIT_MSR_STORE_ADDR);
+  const uint32_t nstore = uint32_t(v.get(Field::VM_EXIT_MSR_STORE_COUNT));
+  for (uint32_t i = 0; i < nstore; i++) {
+    uint64_t ent[2];
+    env_.phys_read(store + 16ull * i, ent, 16);
+    const uint32_t index = uint32_t(ent[0]);
+    bool ok = i < caps_.max_msr_list() && !(ent[0] >> 32) && (index >> 8) != 0x8 && index != 0x9E;
+    if (ok) {
+      try {
+        ent[1] = isa::read_msr(c, index);
+      } catch (const isa::CpuFault&) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      const uint32_t abort = 2;  // 27.7: "failure saving guest MSRs"
+      env_.phys_write(v.pa + 4, &abort, 4);
+      env_.vmx_shutdown(c, "VMX abort: VM-exit MSR-store list (SDM 27.4)");
+      return;
+    }
+    env_.phys_write(store + 16ull * i + 8, &ent[1], 8);
+    c.cycles += timing_.msr_list_entry;
+  }
+  load_host_state(c);
+}
+
+// 27.3: guest state as it is at the exit (RIP was set by the caller to the instruction
+// or, for trap-like exits, to the next one).
+void Vmx::save_guest_state(Cpu& c, const ExitInfo& e) {
+  (void)e;
+  Vmcs& v = *current_;
+  const uint32_t exitc = uint32_t(v.get(Field::VM_EXIT_CONTROLS));
+  const uint32_t pin = uint32_t(v.get(Field::PIN_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
+                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  // 27.3.1: control registers, debug registers, MSRs.
+  v.set(Field::GUEST_CR0, c.cr0);
+  v.set(Field::GUEST_CR3, c.cr3);
+  v.set(Field::GUEST_CR4, c.cr4);
+  if (exitc & EXIT_SAVE_DEBUG_CONTROLS) {
+    v.set(Field::GUEST_DR7, c.dr[7]);
+    v.set(Field::GUEST_IA32_DEBUGCTL, c.msr.debugctl);
+  }
+  v.set(Field::GUEST_SYSENTER_CS, c.msr.sysenter_cs);
+  v.set(Field::GUEST_SYSENTER_ESP, c.msr.sysenter_esp);
+  v.set(Field::GUEST_SYSENTER_EIP, c.msr.sysenter_eip);
+  if (exitc & EXIT_SAVE_IA32_PAT) v.set(Field::GUEST_IA32_PAT, c.msr.pat);
+  if (exitc & EXIT_SAVE_IA32_EFER) v.set(Field::GUEST_IA32_EFER, c.efer);
+  // 27.2 / IA32_VMX_MISC[5]: "IA-32e mode guest" records EFER.LMA.
+  uint64_t entry = v.get(Field::VM_ENTRY_CONTROLS) & ~uint64_t(ENTRY_IA32E_MODE_GUEST);
+  if (c.efer & isa::EFER_LMA) entry |= ENTRY_IA32E_MODE_GUEST;
+  v.set(Field::VM_ENTRY_CONTROLS, entry);
+  // 27.3.2: segment registers and descriptor-table registers.
+  static constexpr Field kSel[6] = {Field::GUEST_ES_SELECTOR, Field::GUEST_CS_SELECTOR,
+                                    Field::GUEST_SS_SELECTOR, Field::GUEST_DS_SELECTOR,
+                                    Field::GUEST_FS_SELECTOR, Field::GUEST_GS_SELECTOR};
+  static constexpr Field kBase[6] = {Field::GUEST_ES_BASE, Field::GUEST_CS_BASE,
+                                     Field::GUEST_SS_BASE, Field::GUEST_DS_BASE,
+                                     Field::GUEST_FS_BASE, Field::GUEST_GS_BASE};
+  static constexpr Field kLimit[6] = {Field::GUEST_ES_LIMIT, Field::GUEST_CS_LIMIT,
+                                      Field::GUEST_SS_LIMIT, Field::GUEST_DS_LIMIT,
+                                      Field::GUEST_FS_LIMIT, Field::GUEST_GS_LIMIT};
+  static constexpr Field kAr[6] = {Field::GUEST_ES_AR_BYTES, Field::GUEST_CS_AR_BYTES,
+                                   Field::GUEST_SS_AR_BYTES, Field::GUEST_DS_AR_BYTES,
+                                   Field::GUEST_FS_AR_BYTES, Field::GUEST_GS_AR_BYTES};
+  for (unsigned s = 0; s < 6; s++) {
+    const isa::SegmentReg& r = c.seg[s];
+    v.set(kSel[s], r.selector);
+    v.set(kBase[s], r.base);
+    v.set(kLimit[s], r.limit);
+    v.set(kAr[s], ar_from_attr(r.attr));
+  }
+  v.set(Field::GUEST_LDTR_SELECTOR, c.ldtr.selector);
+  v.set(Field::GUEST_LDTR_BASE, c.ldtr.base);
+  v.set(Field::GUEST_LDTR_LIMIT, c.ldtr.limit);
+  v.set(Field::GUEST_LDTR_AR_BYTES, ar_from_attr(c.ldtr.attr));
+  v.set(Field::GUEST_TR_SELECTOR, c.tr.selector);
+  v.set(Field::GUEST_TR_BASE, c.tr.base);
+  v.set(Field::GUEST_TR_LIMIT, c.tr.limit);
+  v.set(Field::GUEST_TR_AR_BYTES, ar_from_attr(c.tr.attr));
+  v.set(Field::GUEST_GDTR_BASE, c.gdtr.base);
+  v.set(Field::GUEST_GDTR_LIMIT, c.gdtr.limit);
+  v.set(Field::GUEST_IDTR_BASE, c.idtr.base);
+  v.set(Field::GUEST_IDTR_LIMIT, c.idtr.limit);
+  // 27.3.3: RIP, RSP, RFLAGS.
+  v.set(Field::GUEST_RIP, c.rip());
+  v.set(Field::GUEST_RSP, c.r[isa::RSP]);
+  v.set(Field::GUEST_RFLAGS, c.get_rflags());
+  // 27.3.4: non-register state.
+  uint32_t intr = 0;
+  if (c.ev.shadow & isa::SHADOW_STI) intr |= INTERRUPTIBILITY_STI;
+  if (c.ev.shadow & isa::SHADOW_MOV_SS) intr |= INTERRUPTIBILITY_MOV_SS;
+  if ((pin & PIN_VIRTUAL_NMIS) ? vnmi_blocked_ : c.ev.nmi_blocked) intr |= INTERRUPTIBILITY_NMI;
+  v.set(Field::GUEST_INTERRUPTIBILITY_INFO, intr);
+  uint32_t act = ACTIVITY_ACTIVE;
+  switch (c.ev.activity) {
+    case isa::Activity::kHlt: act = ACTIVITY_HLT; break;
+    case isa::Activity::kShutdown: act = ACTIVITY_SHUTDOWN; break;
+    case isa::Activity::kWaitForSipi: act = ACTIVITY_WAIT_SIPI; break;
+    default: break;
+  }
+  v.set(Field::GUEST_ACTIVITY_STATE, act);
+  v.set(Field::GUEST_PENDING_DBG_EXCEPTIONS, c.ev.pending_dbg & (PENDING_DBG_B0_B3 | PENDING_DBG_BS));
+  // PDPTEs with EPT and PAE paging (27.3.4).
+  const bool pae = (c.cr0 & isa::CR0_PG) && (c.cr4 & isa::CR4_PAE) && !(c.efer & isa::EFER_LMA);
+  if ((proc2 & CPU2_EPT) && pae)
+    for (unsigned i = 0; i < 4; i++) v.set(Field(unsigned(Field::GUEST_PDPTR0) + i), c.pdpte[i]);
+}
+
+// 27.5: host state. The processor is in root operation afterwards with the host's
+// CR0/CR3/CR4, flat segments from the host selectors, RFLAGS = 2, DR7 = 0x400.
+void Vmx::load_host_state(Cpu& c) {
+  Vmcs& v = *current_;
+  const uint32_t exitc = uint32_t(v.get(Field::VM_EXIT_CONTROLS));
+  const bool host64 = exitc & EXIT_HOST_ADDR_SPACE_SIZE;
+  // 27.5.1: control registers, debug registers, MSRs.
+  c.cr0 = v.get(Field::HOST_CR0) | isa::CR0_ET;
+  c.cr3 = v.get(Field::HOST_CR3);
+  c.cr4 = v.get(Field::HOST_CR4);
+  if (host64) c.cr4 |= isa::CR4_PAE;
+  else c.cr4 &= ~uint64_t(isa::CR4_PCIDE);
+  c.dr[7] = 0x400;
+  c.msr.debugctl = 0;
+  c.msr.sysenter_cs = v.get(Field::HOST_IA32_SYSENTER_CS);
+  c.msr.sysenter_esp = v.get(Field::HOST_IA32_SYSENTER_ESP);
+  c.msr.sysenter_eip = v.get(Field::HOST_IA32_SYSENTER_EIP);
+  if (exitc & EXIT_LOAD_IA32_PAT) c.msr.pat = v.get(Field::HOST_IA32_PAT);
+  if (exitc & EXIT_LOAD_IA32_EFER) {
+    c.efer = v.get(Field::HOST_IA32_EFER);
+  } else {
+    const uint64_t lm = isa::EFER_LMA | isa::EFER_LME;
+    c.efer = (c.efer & ~lm) | (host64 ? lm : 0);
+  }
+  // 27.5.2: segment registers. CS: accessed execute/read code, DPL 0, L = host64;
+  // SS/DS/ES/FS/GS: accessed read/write data, unusable when the selector is null
+  // (SS stays usable... its DPL is 0 either way); TR: busy TSS; LDTR unusable.
+  isa::SegmentReg& cs = c.seg[isa::CS];
+  cs.selector = uint16_t(v.get(Field::HOST_CS_SELECTOR));
+  cs.base = 0;
+  cs.limit = 0xFFFFFFFF;
+  cs.attr = host64 ? 0xA09B : 0xC09B;
+  static constexpr unsigned kData[5] = {isa::ES, isa::SS, isa::DS, isa::FS, isa::GS};
+  static constexpr Field kSel[5] = {Field::HOST_ES_SELECTOR, Field::HOST_SS_SELECTOR,
+                                    Field::HOST_DS_SELECTOR, Field::HOST_FS_SELECTOR,
+                                    Field::HOST_GS_SELECTOR};
+  for (unsigned i = 0; i < 5; i++) {
+    isa::SegmentReg& r = c.seg[kData[i]];
+    r.selector = uint16_t(v.get(kSel[i]));
+    r.base = 0;
+    r.limit = 0xFFFFFFFF;
+    r.attr = r.selector ? 0xC093 : 0x0000;
+  }
+  c.seg[isa::FS].base = v.get(Field::HOST_FS_BASE);
+  c.seg[isa::GS].base = v.get(Field::HOST_GS_BASE);
+  c.tr.selector = uint16_t(v.get(Field::HOST_TR_SELECTOR));
+  c.tr.base = v.get(Field::HOST_TR_BASE);
+  c.tr.limit = 0x67;
+  c.tr.attr = 0x008B;
+  c.ldtr = isa::SegmentReg{0, 0, 0, 0};
+  c.gdtr = {v.get(Field::HOST_GDTR_BASE), 0xFFFF};
+  c.idtr = {v.get(Field::HOST_IDTR_BASE), 0xFFFF};
+  // 27.5.3: RIP, RSP, RFLAGS.
+  c.rip() = v.get(Field::HOST_RIP);
+  c.r[isa::RSP] = v.get(Field::HOST_RSP);
+  c.set_rflags(isa::FLAG_FIXED1);
+  // Non-register state: no interrupt shadows, active, no pending debug traps.
+  c.ev.shadow = 0;
+  c.ev.activity = isa::Activity::kActive;
+  c.ev.pending_dbg = 0;
+  c.vmx.mode = isa::VmxMode::kRoot;
+  set_view(c);
+  c.update_mode();
+  // 27.5.4: PDPTEs of a PAE host outside IA-32e mode, from HOST_CR3 (a reserved bit
+  // set in a present entry is a VMX abort, 27.7).
+  if ((c.cr0 & isa::CR0_PG) && (c.cr4 & isa::CR4_PAE) && !(c.efer & isa::EFER_LMA)) {
+    uint64_t p[4];
+    env_.phys_read(c.cr3 & 0xFFFFFFE0ull, p, 32);
+    const uint64_t rsvd = 0x1E6ull | ~((1ull << caps_.maxphyaddr) - 1);
+    for (unsigned i = 0; i < 4; i++) {
+      if ((p[i] & 1) && (p[i] & rsvd)) {
+        const uint32_t abort = 4;  // "failure loading host PDPTEs"
+        env_.phys_write(v.pa + 4, &abort, 4);
+        env_.vmx_shutdown(c, "VMX abort: host PDPTE (SDM 27.5.4)");
+        return;
+      }
+      c.pdpte[i] = p[i];
+    }
+  }
+  env_.vmx_arm_preemption_timer(~0ull);
+  env_.vmx_context_changed(c);
+  // 27.5.6: the VM-exit MSR-load list; a failing entry is a VMX abort.
+  uint32_t bad = 0;
+  if (!load_msr_list(c, v.get(Field::VM_EXIT_MSR_LOAD_ADDR),
+                     uint32_t(v.get(Field::VM_EXIT_MSR_LOAD_COUNT)), bad)) {
+    const uint32_t abort = 3;  // "failure loading host MSRs"
+    env_.phys_write(v.pa + 4, &abort, 4);
+    env_.vmx_shutdown(c, "VMX abort: VM-exit MSR-load list (SDM 27.5.6)");
+  }
+  c.attention = true;
+}
+
+// Statistics: the exit is counted by reason and by VMCS now; the root-mode cycles
+// until the next VM entry are added to the same pair then (flush_stats).
+void Vmx::record_exit(Cpu& c, const ExitInfo& e) {
+  const unsigned basic = e.reason & 0xFFFF;
+  const unsigned slot = basic < kExitReasonSlots ? basic : kExitReasonSlots - 1;
+  counters.exits++;
+  counters.by_reason[slot].count++;
+  counters.by_vmcs[{current_->pa, uint16_t(basic)}].count++;
+  last_exit_cycle_ = c.cycles;
+  last_exit_vmcs_ = current_->pa;
+  last_exit_reason_ = uint16_t(basic);
+  last_exit_open_ = true;
+}
+
+void Vmx::flush_stats(uint64_t now) {
+  if (!last_exit_open_) return;
+  last_exit_open_ = false;
+  const uint64_t dt = now > last_exit_cycle_ ? now - last_exit_cycle_ : 0;
+  const unsigned slot = last_exit_reason_ < kExitReasonSlots ? last_exit_reason_ : kExitReasonSlots - 1;
+  counters.by_reason[slot].root_cycles += dt;
+  counters.by_vmcs[{last_exit_vmcs_, last_exit_reason_}].root_cycles += dt;
+}
+
+}  // namespace vmx

@@ -1,0 +1,220 @@
+// The VMX unit of one logical processor (SDM Vol. 3C chapters 23-31): VMX operation,
+// the VMX instructions, VM entry and VM exit, and the decisions of non-root operation.
+// The core (isa/) sees it only through Cpu::vmx (isa::VmxView) and Bus::intercept; the
+// machine (sim/) binds the VMX instruction forms to the methods below and provides
+// the Env services.
+//
+// State machine (23.3, 23.7, 23.8):
+//   off  --VMXON-->  root  --VMLAUNCH/VMRESUME (entry succeeds)-->  non-root
+//   non-root  --VM exit-->  root          root  --VMXOFF-->  off
+//   VMLAUNCH/VMRESUME that fail their early checks stay in root (VMfail); a failure
+//   while loading guest state or MSRs is a VM exit with bit 31 of the exit reason set
+//   (26.7), which also lands in root. A failure while loading host state on a VM exit
+//   is a VMX abort (27.7): the processor shuts down.
+//
+// VMCSs. The current VMCS and other active ones are cached here (Vmcs objects, at
+// most kVmcsCache; the least recently used one is written back to its region to make
+// room, as hardware may do). VMCLEAR writes a VMCS back and forgets it; VMPTRLD loads
+// one from its region unless cached. The region layout is vmx/vmcs.h's.
+//
+// Exits. An instruction's intercept (Bus::intercept -> Vmx::intercept) performs the
+// exit directly, before the instruction executes, and the instruction returns at
+// once (isa::intercepted). Exits detected deep inside an access (EPT violations, the
+// APIC-access page) are raised as the fault vector kVecVmExit after `pending_exit` is
+// filled; the run loop, which has restored RIP to the instruction, then calls
+// complete_pending_exit(). Exits at instruction boundaries (interrupts, windows, the
+// preemption timer, MTF) come from boundary().
+#pragma once
+#include <cstdint>
+#include <map>
+
+#include "isa/cpu.h"
+#include "isa/system.h"
+#include "vmx/caps.h"
+#include "vmx/controls.h"
+#include "vmx/entry_checks.h"
+#include "vmx/vmcs.h"
+
+namespace vmx {
+
+enum class ExitReason : uint16_t {
+#define EXIT_REASON(name, num, label) name = num,
+#include "vmx/exit_reasons.def"
+#undef EXIT_REASON
+};
+constexpr unsigned kExitReasonSlots = 80;  // basic reasons 0..79
+// "cpuid", "ept_violation"...; "reason_N" style text for numbers without a row.
+const char* exit_reason_label(unsigned basic);
+
+// VM-instruction error numbers (30.4).
+enum : uint32_t {
+  VMERR_VMCALL_IN_ROOT = 1, VMERR_VMCLEAR_BAD_ADDR = 2, VMERR_VMCLEAR_VMXON_PTR = 3,
+  VMERR_VMLAUNCH_NOT_CLEAR = 4, VMERR_VMRESUME_NOT_LAUNCHED = 5,
+  VMERR_VMRESUME_AFTER_VMXOFF = 6, VMERR_ENTRY_BAD_CONTROLS = 7,
+  VMERR_ENTRY_BAD_HOST_STATE = 8, VMERR_VMPTRLD_BAD_ADDR = 9, VMERR_VMPTRLD_VMXON_PTR = 10,
+  VMERR_VMPTRLD_BAD_REVISION = 11, VMERR_UNSUPPORTED_FIELD = 12,
+  VMERR_VMWRITE_READ_ONLY = 13, VMERR_VMXON_IN_ROOT = 15, VMERR_ENTRY_MOV_SS = 26,
+  VMERR_BAD_INVEPT_INVVPID = 28,
+};
+
+// The fault vector that stands for "a VM exit is pending" in isa::CpuFault (never an
+// architectural exception: those are 0-31).
+constexpr uint8_t kVecVmExit = 0xFE;
+
+// What a VM exit records in the exit-information fields (27.2).
+struct ExitInfo {
+  uint32_t reason = 0;          // basic reason, plus EXIT_REASON_* flags
+  uint64_t qualification = 0;
+  uint64_t guest_linear = 0;
+  uint64_t guest_physical = 0;
+  uint32_t intr_info = 0, intr_error = 0;
+  uint32_t instr_len = 0, instr_info = 0;
+  bool has_linear = false;      // GUEST_LINEAR_ADDRESS is written (else left alone)
+  bool has_physical = false;    // GUEST_PHYSICAL_ADDRESS is written
+  bool trap_like = false;       // guest RIP is after the instruction (MTF, APIC write...)
+};
+
+// Cycle costs of VMX operations (the CPU model's timing table; docs/TIMING.md).
+struct VmxTiming {
+  uint16_t vm_entry = 0;   // VMLAUNCH/VMRESUME that enters (checks + guest-state load)
+  uint16_t vm_exit = 0;    // a VM exit (guest-state save + host-state load)
+  uint16_t vmread = 0, vmwrite = 0, vmptrld = 0, vmclear = 0, vmptrst = 0;
+  uint16_t vmxon = 0, vmxoff = 0, invept = 0, invvpid = 0, vmfunc = 0;
+  uint16_t msr_list_entry = 0;  // each entry of an MSR load/store list
+};
+
+// What the unit needs from the machine.
+class Env : public PhysAccess {
+ public:
+  // Translation or the mode changed wholesale (VM entry, VM exit, VMXOFF): whatever the
+  // machine caches by linear address or by the old paging controls must go. The
+  // modelled TLB is tagged (VPID, EPTP) and is not flushed by this.
+  virtual void vmx_context_changed(isa::Cpu& c) = 0;
+  // Invalidations of the modelled TLB (28.3.3): VPID-tagged linear/combined mappings,
+  // EPTP-tagged guest-physical/combined mappings.
+  enum class Flush : uint8_t {
+    kVpidAddress, kVpidSingle, kVpidAll, kVpidSingleNonGlobal, kEptSingle, kEptAll,
+  };
+  virtual void vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) = 0;
+  // The external-interrupt controller as the CPU's INTR pin sees it.
+  virtual bool vmx_intr_pending() = 0;
+  virtual uint8_t vmx_intr_acknowledge() = 0;
+  // A trace line ("vmentry ...", "vmexit ..."); the machine drops it when tracing is off.
+  virtual void vmx_trace(isa::Cpu& c, const char* line) = 0;
+  // The VMX-preemption timer: fire at simulated cycle `due` (~0 = disarm).
+  virtual void vmx_arm_preemption_timer(uint64_t due) = 0;
+  // VMX abort (27.7) or another condition that shuts the processor down.
+  virtual void vmx_shutdown(isa::Cpu& c, const char* why) = 0;
+};
+
+// Statistics: every exit by basic reason and by VMCS, with the cycles the processor
+// then spent in root operation until the next VM entry (attributed to that exit).
+struct ExitStats {
+  uint64_t count = 0;
+  uint64_t root_cycles = 0;
+};
+struct VmxCounters {
+  uint64_t entries = 0, launches = 0, exits = 0;
+  uint64_t entry_fail_controls = 0, entry_fail_host = 0, entry_fail_guest = 0,
+           entry_fail_msr = 0;
+  uint64_t vmfail_invalid = 0, vmfail_valid = 0;
+  uint64_t vmread = 0, vmwrite = 0, vmread_shadow = 0, vmwrite_shadow = 0;
+  uint64_t vmptrld = 0, vmclear = 0, vmcs_cache_evictions = 0;
+  uint64_t invept = 0, invvpid = 0, vmfunc = 0;
+  ExitStats by_reason[kExitReasonSlots];
+  // (VMCS region address, basic reason) -> stats.
+  std::map<std::pair<uint64_t, uint16_t>, ExitStats> by_vmcs;
+};
+
+class Vmx {
+ public:
+  Vmx(Env& env, const VmxCaps& caps, const VmxTiming& timing);
+
+  const VmxCaps& caps() const { return caps_; }
+  const VmxTiming& timing() const { return timing_; }
+  // Power-on / INIT: outside VMX operation, no VMCS, view cleared.
+  void reset(isa::Cpu& c);
+
+  // ---- capability MSRs (Appendix A), for the machine's RDMSR --------------------
+  bool rdmsr(uint32_t index, uint64_t& value) const { return read_cap_msr(caps_, index, value); }
+
+  // ---- instructions (30.3): complete instruction bodies --------------------------
+  void vmxon(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmxoff(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmclear(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmptrld(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmptrst(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmread(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmwrite(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmlaunch(isa::Cpu& c, const isa::DecodedInst& d) { vm_entry(c, d, true); }
+  void vmresume(isa::Cpu& c, const isa::DecodedInst& d) { vm_entry(c, d, false); }
+  void invept(isa::Cpu& c, const isa::DecodedInst& d);
+  void invvpid(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmcall(isa::Cpu& c, const isa::DecodedInst& d);
+  void vmfunc(isa::Cpu& c, const isa::DecodedInst& d);
+
+  // ---- non-root operation -----------------------------------------------------------
+  // Bus::intercept: true when the instruction caused a VM exit (performed already).
+  bool intercept(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg);
+  // A VM exit raised from inside an access: records `e` and throws the kVecVmExit
+  // fault; the run loop calls complete_pending_exit() with RIP at the instruction.
+  [[noreturn]] void raise_exit(const ExitInfo& e);
+  void complete_pending_exit(isa::Cpu& c);
+  // Performs a VM exit now (27): guest state saved, host state loaded.
+  void vm_exit(isa::Cpu& c, const ExitInfo& e);
+
+  // Where the CPU is (isa::Cpu::vmx.mode mirrors it for the core).
+  bool non_root(const isa::Cpu& c) const { return c.vmx.mode == isa::VmxMode::kNonRoot; }
+  // The VMCS controlling non-root operation (valid in non-root), for the machine.
+  const Vmcs* current() const { return current_; }
+  uint64_t vmxon_pointer() const { return vmxon_ptr_; }
+
+  // Closes the root-time accounting of the last exit (end of a run, statistics).
+  void flush_stats(uint64_t now);
+  VmxCounters counters;
+
+ private:
+  // Instruction plumbing (vmx/insns.cpp).
+  bool common_checks(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k);
+  void succeed(isa::Cpu& c);
+  void fail(isa::Cpu& c, uint32_t error);  // VMfailValid(error), or VMfailInvalid
+  void fail_invalid(isa::Cpu& c);
+  uint64_t read_pointer_operand(isa::Cpu& c, const isa::DecodedInst& d);
+  Vmcs* find_cached(uint64_t pa);
+  Vmcs* load_vmcs(uint64_t pa);  // into the cache (LRU eviction)
+  void evict(Vmcs* v);           // write back and forget
+  // VM entry (vmx/entry.cpp).
+  void vm_entry(isa::Cpu& c, const isa::DecodedInst& d, bool launch);
+  void load_guest_state(isa::Cpu& c, const uint64_t pdpte[4]);
+  bool load_msr_list(isa::Cpu& c, uint64_t addr, uint32_t count, uint32_t& failed_index);
+  void inject_event(isa::Cpu& c);
+  void entry_failure(isa::Cpu& c, uint32_t reason, uint64_t qualification, const char* why);
+  void set_view(isa::Cpu& c);  // recompute Cpu::vmx for the current mode
+  // VM exit (vmx/exit.cpp).
+  void save_guest_state(isa::Cpu& c, const ExitInfo& e);
+  void load_host_state(isa::Cpu& c);
+  void record_exit(isa::Cpu& c, const ExitInfo& e);
+  // Intercept decisions (vmx/intercept.cpp).
+  bool wants_exit(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg,
+                  ExitInfo& e);
+  uint64_t intercept_mask() const;
+
+  Env& env_;
+  VmxCaps caps_;
+  VmxTiming timing_;
+  uint64_t vmxon_ptr_ = ~0ull;
+  Vmcs* current_ = nullptr;  // null: the current-VMCS pointer is invalid (~0)
+  static constexpr unsigned kVmcsCache = 8;
+  Vmcs cache_[kVmcsCache];
+  uint64_t cache_stamp_[kVmcsCache] = {};
+  uint64_t cache_clock_ = 0;
+  ExitInfo pending_exit_;
+  bool vnmi_blocked_ = false;  // virtual-NMI blocking (with "virtual NMIs")
+  // Root-time accounting of the last exit: the VMCS and reason it is charged to.
+  uint64_t last_exit_cycle_ = 0;
+  uint64_t last_exit_vmcs_ = ~0ull;
+  uint16_t last_exit_reason_ = 0;
+  bool last_exit_open_ = false;
+};
+
+}  // namespace vmx
