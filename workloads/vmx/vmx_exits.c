@@ -18,7 +18,7 @@ STUB(pause) STUB(wbinvd) STUB(invd) STUB(rdrand) STUB(rdseed) STUB(xsetbv) STUB(
 STUB(ud2) STUB(pf) STUB(sgdt) STUB(str) STUB(vmxon) STUB(vmclear) STUB(vmptrld)
 STUB(vmptrst) STUB(vmread) STUB(vmwrite) STUB(vmlaunch) STUB(vmresume) STUB(vmxoff)
 STUB(invept) STUB(invvpid) STUB(mtf) STUB(nop) STUB(dr7_write) STUB(insb) STUB(out_dx_word)
-STUB(lmsw_mem) STUB(invpcid) STUB(cr0_am)
+STUB(lmsw_mem) STUB(invpcid) STUB(cr0_am) STUB(sidt) STUB(lgdt) STUB(sldt) STUB(ltr)
 #undef STUB
 extern char guest_buf[];
 
@@ -207,6 +207,11 @@ static void s_invpcid(struct vmx_vcpu* v) {
   proc_set(PROC_INVLPG_EXITING, 0);
   proc2_set(PROC2_INVPCID);
 }
+static void s_desc_lgdt(struct vmx_vcpu* v) {
+  (void)v;
+  proc2_set(PROC2_DESC_TABLE_EXITING);
+  __asm__ volatile("sgdt %0" : "=m"(*(char(*)[10])(guest_buf + 0x100)));  // a valid image
+}
 static void s_mtf(struct vmx_vcpu* v) { (void)v; proc_set(PROC_MTF, 0); }
 static void s_intr_window(struct vmx_vcpu* v) {
   (void)v;
@@ -387,6 +392,10 @@ static const struct exit_case kCases[] = {
     {"invept", "26.1.2", has_invept, s_none, AT(invept), EXIT_REASON_INVEPT, 0, QUAL(0), II_MEM_MASK | (0xFu << 28), II_MEM_RAX | II_REG2(3), 0, 0, false},
     {"invvpid", "26.1.2", has_invvpid, s_none, AT(invvpid), EXIT_REASON_INVVPID, 0, QUAL(0), II_MEM_MASK | (0xFu << 28), II_MEM_RAX | II_REG2(3), 0, 0, false},
     {"sgdt", "25.6.2", has_desc_exiting, s_desc, AT(sgdt), EXIT_REASON_GDTR_IDTR, 0, QUAL(8), (II_MEM_MASK & ~II_REGFORM) | (3u << 28), II_MEM_RAX | (0u << 28), 0, 0, false},
+    {"sidt", "25.6.2", has_desc_exiting, s_desc, AT(sidt), EXIT_REASON_GDTR_IDTR, 0, QUAL(0), (II_MEM_MASK & ~II_REGFORM) | (3u << 28), II_MEM_RAX | (1u << 28), 0, 0, false},
+    {"lgdt", "25.6.2", has_desc_exiting, s_desc_lgdt, AT(lgdt), EXIT_REASON_GDTR_IDTR, 0, QUAL(0x100), (II_MEM_MASK & ~II_REGFORM) | (3u << 28), II_MEM_RAX | (2u << 28), 0, 0, false},
+    {"sldt", "25.6.2", has_desc_exiting, s_desc, AT(sldt), EXIT_REASON_LDTR_TR, 0, QUAL(0), (0xFu << 3) | II_REGFORM | (3u << 28), II_REG1(0) | II_REGFORM | (0u << 28), 0, 0, false},
+    {"ltr", "25.6.2", has_desc_exiting, s_desc, AT(ltr), EXIT_REASON_LDTR_TR, 0, QUAL(0), (0xFu << 3) | II_REGFORM | (3u << 28), II_REG1(0) | II_REGFORM | (3u << 28), 0, 0, false},
     {"str", "25.6.2", has_desc_exiting, s_desc, AT(str), EXIT_REASON_LDTR_TR, 0, QUAL(0), (0xFu << 3) | II_REGFORM | (3u << 28), II_REG1(0) | II_REGFORM | (1u << 28), 0, 0, false},
     {"exception_ud", "25.6.3", 0, s_ud, AT(ud2), EXIT_REASON_EXCEPTION_NMI, ANY_LEN, QUAL(0), 0, 0, c_ud, 0, false},
     {"exception_pf_all", "25.6.3", 0, s_pf_all, AT(pf), EXIT_REASON_EXCEPTION_NMI, ANY_LEN, QUAL(0x8000000000ull), 0, 0, c_pf, 0, false},

@@ -385,6 +385,29 @@ I cr0_am
     mov cr0, rbx
 A cr0_am
 
+STUB sidt
+    lea rax, [guest_buf]
+I sidt
+    sidt [rax]
+A sidt
+
+STUB lgdt
+    lea rax, [guest_buf]            ; the host put its GDTR image at +100H
+I lgdt
+    lgdt [rax + 0x100]
+A lgdt
+
+STUB sldt
+I sldt
+    sldt ax
+A sldt
+
+STUB ltr
+    mov ax, 0x30
+I ltr
+    ltr ax
+A ltr
+
 STUB mtf
 I mtf
     nop

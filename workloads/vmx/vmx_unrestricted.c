@@ -1,10 +1,11 @@
 // Unrestricted guests (SDM Vol. 3C 25.6.2, 26.3.1.1, 26.3.1.2): with EPT, a guest may
 // run in real mode (CR0.PE = PG = 0) and in protected mode without paging; VM exits
 // from both save the guest's state as it is (16-bit IP, CR0 without PE). Without the
-// control, the same CR0 fails the entry (exit 33).
+// control, the same CR0 fails the entry (exit 33). The 32-bit guest also attempts task
+// switches, which exit.
 #include "vmx_test.h"
 
-extern char rm_guest[], pm_guest[], pm_vmcall[];
+extern char rm_guest[], pm_guest[], pm_vmcall[], pm_task_jmp[], pm_task_call[];
 static uint8_t rm_stack[4096] __attribute__((aligned(4096)));
 
 static void seg(int s, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar) {
@@ -96,6 +97,31 @@ int main(void) {
     CHECK((v.regs.rbx & (CR0_PE | CR0_PG)) == CR0_PE, "protected mode: CR0 PE = 1, PG = 0 (%lx)", v.regs.rbx);
     CHECK_EQ(v.regs.rdx, 0x5A5A, "protected mode: push/pop on the flat stack");
     CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)pm_vmcall, "protected mode: EIP of the VMCALL");
+  }
+  // Task switches cause VM exits (26.4.2 "task switches are not allowed in VMX non-root
+  // operation"); the qualification has the selector and the source (28.2.1, Table 28-2).
+  static uint64_t gdt[8] __attribute__((aligned(16)));
+  static uint8_t tss[0x68] __attribute__((aligned(16)));
+  gdt[1] = 0x00CF9B000000FFFFull;  // code32
+  gdt[2] = 0x00CF93000000FFFFull;  // data32
+  gdt[3] = 0x00CF9B000000FFFFull;  // code32 (the CS selector 0x18 of the guest)
+  uint64_t t = (uint64_t)tss;
+  gdt[4] = 0x67 | ((t & 0xFFFFFF) << 16) | (0x89ull << 40) | ((t >> 24 & 0xFF) << 56);  // 32-bit TSS, available
+  vmx_write(VMCS_GUEST_GDTR_BASE, (uint64_t)gdt);
+  vmx_write(VMCS_GUEST_GDTR_LIMIT, sizeof gdt - 1);
+  struct {
+    const char* name;
+    char* rip;
+    uint32_t source;
+  } k[] = {{"far JMP to a TSS", pm_task_jmp, 2}, {"far CALL to a TSS", pm_task_call, 0}};
+  for (int i = 0; i < 2; i++) {
+    vmx_write(VMCS_GUEST_RIP, (uint64_t)k[i].rip);
+    r = vmx_vcpu_run(&v);
+    CHECK(r == EXIT_REASON_TASK_SWITCH, "%s: exit %u (%s)", k[i].name, r, vmx_exit_name(r));
+    if (r == EXIT_REASON_TASK_SWITCH) {
+      CHECK_EQ(v.exit_qual, 0x20 | (k[i].source << 30), k[i].name);
+      CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)k[i].rip, "task switch: guest RIP at the instruction");
+    }
   }
   return vmx_test_finish("vmx_unrestricted");
 }

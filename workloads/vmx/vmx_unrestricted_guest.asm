@@ -34,3 +34,15 @@ pm_vmcall:
     vmcall
     hlt
 pm_guest_end:
+
+; Task switches (exit 9): a far JMP and a far CALL to a TSS selector (0x20 in the
+; guest's own GDT, vmx_unrestricted.c).
+align 16
+global pm_task_jmp, pm_task_call
+pm_task_jmp:
+    jmp 0x20:0
+pm_task_call:
+    call 0x20:0
+    mov eax, VMX_HC_DONE
+    vmcall
+    hlt
