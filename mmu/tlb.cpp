@@ -9,6 +9,8 @@ Tlb::Tlb(const TlbGeometry& g) : g_(g) {
   small_.assign(size_t(g_.sets) * g_.ways, TlbEntry{});
   small_vpn_.assign(small_.size(), kNoVpn);
   small_stamp_.assign(small_.size(), 0);
+  small_occ_.reserve(small_.size());
+  small_occ_at_.assign(small_.size(), 0);
   large_.assign(g_.large, TlbEntry{});
 }
 
@@ -71,6 +73,10 @@ void Tlb::insert(uint64_t lin, const TlbTag& tag, const Translation& t) {
     if (free != SIZE_MAX) v = free;
     victim = &small_[v];
     if (victim->valid && !same(*victim)) counters.evictions++;
+    if (small_vpn_[v] == kNoVpn) {
+      small_occ_at_[v] = uint32_t(small_occ_.size());
+      small_occ_.push_back(uint32_t(v));
+    }
     small_vpn_[v] = lin >> 12;
     small_stamp_[v] = clock_ + 1;
   }
@@ -91,8 +97,10 @@ void Tlb::drop_large(size_t i) {
 
 template <class Pred>
 void Tlb::drop_if(Pred&& p) {
-  for (size_t i = 0; i < small_.size(); i++)
-    if (small_[i].valid && p(small_[i])) drop_small(i);
+  // Backwards: drop_small moves the last valid index into the freed place, which has
+  // then been looked at already.
+  for (size_t k = small_occ_.size(); k-- > 0;)
+    if (p(small_[small_occ_[k]])) drop_small(small_occ_[k]);
   for (size_t i = large_used_; i-- > 0;)
     if (p(large_[i])) drop_large(i);
 }

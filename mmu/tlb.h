@@ -130,6 +130,11 @@ class Tlb {
   void drop_small(size_t i) {
     small_[i].valid = false;
     small_vpn_[i] = kNoVpn;
+    // Swap-remove from the occupancy list.
+    const uint32_t at = small_occ_at_[i], last = small_occ_.back();
+    small_occ_[at] = last;
+    small_occ_at_[last] = at;
+    small_occ_.pop_back();
     counters.invalidations++;
   }
   void drop_large(size_t i);
@@ -144,6 +149,10 @@ class Tlb {
   std::vector<uint64_t> small_vpn_;  // lin >> 12 of each valid small_ entry, else kNoVpn:
                                      // a lookup scans these 8-byte keys, not the entries
   std::vector<uint64_t> small_stamp_;  // LRU stamps of small_, likewise
+  std::vector<uint32_t> small_occ_;     // indices of the valid small_ entries, any order:
+                                        // flushes cost O(valid entries), not O(capacity)
+                                        // (VM entries and exits without VPID flush)
+  std::vector<uint32_t> small_occ_at_;  // position of each valid entry in small_occ_
   std::vector<TlbEntry> large_;      // valid entries are large_[0, large_used_)
   unsigned large_used_ = 0;
   uint64_t clock_ = 0;

@@ -1,5 +1,8 @@
 // The tagged TLB: lookups by PCID/global, capacity and LRU, and each invalidation of
 // SDM Vol. 3A 4.10.4.1.
+#include <functional>
+#include <random>
+
 #include "mmu/tlb_set.h"
 #include "tests/mmu/mmu_rig.h"
 
@@ -344,4 +347,50 @@ TEST_CASE("TlbSet: VMX invalidations over every cache, tags recycled clean", "[m
   set.flush_all();
   CHECK(data.valid_entries() == 0);
   CHECK(set.tags().find(0x200000) == 0);
+}
+
+TEST_CASE("TLB: invalidations find every valid entry after random fills and evictions", "[mmu][tlb][vmx]") {
+  std::mt19937 rng(5);
+  mmu::TlbGeometry geo;
+  geo.sets = 8;
+  geo.ways = 4;
+  geo.large = 4;
+  mmu::Tlb t(geo);
+  struct Put {
+    uint64_t lin;
+    mmu::TlbTag tag;
+  };
+  std::vector<Put> puts;
+  for (unsigned round = 0; round < 2000; round++) {
+    const unsigned n = rng() % 40;
+    for (unsigned i = 0; i < n; i++) {
+      const bool large = rng() % 8 == 0;
+      const uint64_t lin = large ? uint64_t(rng() % 16) << 21 : uint64_t(rng() % 256) << 12;
+      const mmu::TlbTag tg = tag(uint16_t(rng() % 2), uint16_t(rng() % 3), uint16_t(rng() % 3));
+      t.insert(lin, tg, tr(0x1000, rng() % 4 == 0, large ? 21 : 12));
+      puts.push_back({lin, tg});
+    }
+    const uint16_t v = uint16_t(rng() % 3), e = uint16_t(1 + rng() % 2);
+    std::function<bool(const Put&)> gone;
+    switch (rng() % 5) {
+      case 0: t.invvpid_single(v); gone = [&](const Put& p) { return p.tag.vpid == v; }; break;
+      case 1: t.invept_single(e); gone = [&](const Put& p) { return p.tag.ept == e; }; break;
+      case 2: t.invvpid_all(); gone = [&](const Put& p) { return p.tag.vpid != 0; }; break;
+      case 3: t.invept_global(); gone = [&](const Put& p) { return p.tag.ept != 0; }; break;
+      default: t.flush_all(); gone = [](const Put&) { return true; }; break;
+    }
+    for (const Put& p : puts) {
+      if (!gone(p)) continue;
+      const mmu::TlbEntry* hit = t.lookup(p.lin, p.tag);
+      // A hit may only come from an entry that the invalidation did not cover.
+      if (hit) CHECK(!gone({hit->lin_base, hit->tag}));
+    }
+    unsigned found = 0;
+    for (uint64_t lin = 0; lin < (1u << 20); lin += 0x1000)
+      for (uint16_t p = 0; p < 2; p++)
+        for (uint16_t vp = 0; vp < 3; vp++)
+          for (uint16_t ep = 0; ep < 3; ep++) found += t.lookup(lin, tag(p, vp, ep)) != nullptr;
+    if (t.valid_entries() == 0) CHECK(found == 0);
+    if (round % 50 == 0) puts.clear();
+  }
 }
