@@ -54,3 +54,9 @@ static inline bool vmx_test_on_bochs(void) { return rt_inb(0xE9) == 0xE9; }
   (vmx_test_on_bochs() ? (rt_printf("skipped on Bochs: %s\n", what), true) : false)
 
 int vmx_test_finish(const char* name);
+
+// Turns the current VMCS's 64-bit guest into one without IA-32e mode or paging (SDM Vol.
+// 3C 26.3.1.1: PE and PG may be 0 under "unrestricted guest", which the caller sets with
+// EPT): real mode with CS base = code and IP = 0, or flat 32-bit protected mode at EIP =
+// code (CS 18H, SS/DS/ES 10H); a 4 KiB stack of its own.
+void vmx_test_legacy_guest(bool real, uint64_t code);
