@@ -27,3 +27,9 @@ python3 "$here/peers.py" run "$engines" --build build/release --json "$out" "$@"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 python3 "$here/peers.py" table "$out"
+
+# VMX round trips (issue 5): the CPUID-exit benchmark under nestsim and Bochs.
+echo
+echo "VMX round trips (bench/vmx_cpuid, CPUID exits):"
+python3 "$here/vmx_cpuid.py" --engines nestsim,bochs --build build/release \
+        --json build/release/bench/vmx_cpuid.json
