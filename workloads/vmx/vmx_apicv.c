@@ -1,6 +1,7 @@
 // APIC virtualization (SDM Vol. 3C chapter 30): the TPR shadow through MOV CR8 and the
 // TPR-below-threshold exit; the APIC-access page (exits with offset and access type,
-// TPR virtualized, APIC-register virtualization); virtualize-x2APIC-mode TPR accesses;
+// TPR virtualized, APIC-register virtualization, the APIC-write exit); virtualize-x2APIC-
+// mode TPR accesses;
 // virtual-interrupt delivery from RVI with a virtualized EOI and the EOI-induced exit.
 // The APIC-access page is an ordinary RAM page: the real local APIC is never touched.
 #include "vmx_test.h"
@@ -127,7 +128,9 @@ static void test_apic_access(struct vmx_vcpu* v) {
   set_vreg(0x80, 0x50);
   g_off = 0x80;
   CHECK_EQ(run_sync(v, "TPR read through the APIC-access page"), 0x50, "virtualized TPR read");
-  // APIC-register virtualization: reads come from the virtual-APIC page (30.4.1).
+  // APIC-register virtualization: reads come from the virtual-APIC page (30.4.1); a
+  // write of the ICR goes to the virtual-APIC page and then exits (APIC write, 56,
+  // trap-like, qualification = the offset; 30.4.3.3).
   if (vmx_has_proc2(PROC2_APIC_REG_VIRT)) {
     base(v, guest_apic_read);
     proc2(PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT);
@@ -136,6 +139,18 @@ static void test_apic_access(struct vmx_vcpu* v) {
     g_off = 0x30;
     CHECK_EQ(run_sync(v, "version read with APIC-register virtualization"), 0x50014,
              "virtualized read of the version register");
+    base(v, guest_apic_write);
+    proc2(PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT);
+    vmx_write(VMCS_APIC_ACCESS_ADDR, vmx_pa(access_page));
+    g_off = 0x300;
+    g_val = 0x4041;
+    uint32_t r = vmx_vcpu_run_guest(v, 0);
+    CHECK(r == EXIT_REASON_APIC_WRITE, "ICR write: exit %u (%s), expected APIC write", r, vmx_exit_name(r));
+    if (r == EXIT_REASON_APIC_WRITE) {
+      CHECK_EQ(v->exit_qual, 0x300, "APIC-write exit: the offset");
+      CHECK_EQ(vreg(0x300), 0x4041, "ICR write landed in the virtual-APIC page");
+      run_sync(v, "guest continues after the APIC-write exit");
+    }
   }
 }
 
