@@ -418,6 +418,7 @@ uint32_t vmx_vcpu_run_guest(struct vmx_vcpu* v, uint64_t* arg) {
         rt_puts((const char*)v->regs.rbx);
         break;
       case VMX_HC_REPORT:
+        rt_printf("guest report %s=%s\n", (const char*)v->regs.rbx, (const char*)v->regs.rcx);
         rt_report((const char*)v->regs.rbx, "%s", (const char*)v->regs.rcx);
         break;
       case VMX_HC_ASSERT: {

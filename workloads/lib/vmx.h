@@ -506,7 +506,7 @@ enum {
   VMX_HC_DONE = 0x564D0000,    // the guest is finished
   VMX_HC_SYNC = 0x564D0001,    // RBX: a value for the hypervisor; returns to it
   VMX_HC_PRINT = 0x564D0002,   // RBX: NUL-terminated text to print
-  VMX_HC_REPORT = 0x564D0003,  // RBX: key, RCX: value (rt_report)
+  VMX_HC_REPORT = 0x564D0003,  // RBX: key, RCX: value (printed, and recorded with rt_report)
   VMX_HC_ASSERT = 0x564D0004,  // RBX: struct vmx_guest_assert*
 };
 struct vmx_guest_assert {
