@@ -2,8 +2,8 @@
 // VMWRITE of a field whose bit is clear in the VMREAD/VMWRITE bitmap access the shadow
 // VMCS named by the VMCS link pointer, without a VM exit; a set bit, or an encoding with
 // bits beyond 14:0, exits (23/25); with the link pointer all-ones the instructions fail
-// with VMfailInvalid in the guest. A shadow VMCS is VMPTRLD-able by the hypervisor, and
-// VMLAUNCH of it fails.
+// with VMfailInvalid in the guest; VMWRITE of a read-only field follows MISC bit 29. A
+// shadow VMCS is VMPTRLD-able by the hypervisor, and VMLAUNCH of it fails.
 #include "vmx_test.h"
 
 static struct vmx_shadow sh;
@@ -26,6 +26,13 @@ static void guest_shadow(void) {
   // Bits beyond 14:0 of the encoding: always an exit.
   vmread_checked((1ull << 15) | VMCS_GUEST_RIP, &v);
   vmx_guest_sync(2);
+}
+
+// Guest: VMWRITE of a read-only exit-information field that the bitmap passes to the
+// shadow VMCS: allowed exactly when IA32_VMX_MISC[29] says VMWRITE may write them.
+static void guest_readonly(void) {
+  enum vmx_status s = vmwrite_checked(VMCS_EXIT_QUALIFICATION, 0xE0E0);
+  vmx_guest_sync(s);
 }
 
 // Guest after the link pointer is set to all-ones: VMfailInvalid, no exit.
@@ -115,6 +122,19 @@ int main(void) {
     vmx_skip_insn();
     r = vmx_vcpu_run_guest(&v, &arg);
     CHECK(r == VMX_EXIT_GUEST_SYNC && arg == 2, "guest continues: exit %u", r);
+  }
+
+  // VMWRITE of a read-only field through the shadow (A.6, MISC bit 29; 31.3 VMWRITE).
+  vmx_field_bitmap_set(sh.vmwrite_bitmap, VMCS_EXIT_QUALIFICATION, false);
+  vmx_vcpu_set_guest(&v, guest_readonly);
+  r = vmx_vcpu_run_guest(&v, &arg);
+  CHECK(r == VMX_EXIT_GUEST_SYNC, "VMWRITE of a read-only field in the shadow: exit %u (%s)", r,
+        vmx_exit_name(r));
+  if (vmx_caps.misc & VMX_MISC_VMWRITE_ANY) {
+    CHECK_EQ(arg, VMX_SUCCEED, "VMWRITE of the exit qualification with MISC bit 29");
+    CHECK_EQ(shadow_read(VMCS_EXIT_QUALIFICATION, v.vmcs), 0xE0E0, "the shadow holds the written value");
+  } else {
+    CHECK_EQ(arg, VMX_FAIL_VALID, "VMWRITE of the exit qualification without MISC bit 29");
   }
 
   // Link pointer all-ones: the guest's VMREAD/VMWRITE fail with VMfailInvalid, no exit.
