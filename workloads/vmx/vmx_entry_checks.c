@@ -11,7 +11,7 @@
 // "fail got ..."). Cases that need a feature the CPU lacks are skipped and said so.
 #include "vmx_test.h"
 
-enum outcome { ENTERED, FAIL7, FAIL8, EXIT33, EXIT34 };
+enum outcome { ENTERED, FAIL7, FAIL8, EXIT33, EXIT34, ENTERED_ANY };
 enum op { FN, OR, CLR, SET };
 
 struct entry_case {
@@ -120,6 +120,7 @@ GATE(g_load_debug, vmx_allowed1(vmx_caps.entry, ENTRY_LOAD_DEBUG))
 GATE(g_hlt_state, vmx_caps.misc & VMX_MISC_ACTIVITY_HLT)
 GATE(g_no_sipi_state, !(vmx_caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI))
 GATE(g_no_shadowing, !p2(PROC2_VMCS_SHADOWING))
+GATE(g_unrestricted_ept, p2(PROC2_UNRESTRICTED_GUEST) && p2(PROC2_EPT))
 #undef GATE
 // Bochs 2.7 panics ("unsupported event injection type 7") instead of failing the entry
 // when the CPU has no monitor trap flag (type 7 is then reserved).
@@ -326,6 +327,52 @@ static void m_link_shadow_indicator(void) {
   uint32_t* p = spare;
   p[0] = VMX_BASIC_REVISION(vmx_caps.basic) | (1u << 31);
   set(VMCS_LINK_POINTER, vmx_pa(spare));
+}
+
+// ---- PAE paging and unrestricted guests (26.3.1.1, 26.3.1.2, 26.3.1.6) -------------------
+// Guest code for these (vmx_unrestricted_guest.asm): 32-bit (ends with VMCALL of
+// VMX_HC_DONE) and 16-bit (VMCALL with AX = 1234H).
+extern char pm_guest[], rm_guest[];
+static uint64_t* pdpt;  // a PAE page-directory-pointer table for 32-bit guests
+static uint64_t* pae_pd;  // its page directory: the first GiB in 2 MiB pages
+// A 32-bit protected-mode guest with PAE paging (not IA-32e mode): its PDPTEs are
+// checked at entry (from CR3 without EPT, from the VMCS fields with EPT).
+static void pae_guest(uint64_t pdpte_flags) {
+  vmx_test_legacy_guest(false, (uint64_t)pm_guest);
+  memset(pdpt, 0, 32);
+  pdpt[0] = vmx_pa(pae_pd) | pdpte_flags;
+  vmx_write(VMCS_GUEST_CR3, vmx_pa(pdpt));
+  vmx_set_bits(VMCS_GUEST_CR4, CR4_PAE, 0);
+  vmx_set_bits(VMCS_GUEST_CR0, CR0_PG, 0);
+}
+static void m_pae_valid(void) { pae_guest(1); }
+static void m_pae_pdpte_reserved(void) { pae_guest(1 | (1u << 1)); }
+static void m_pae_pdpte_beyond(void) { pae_guest(1 | beyond); }
+static void m_pae_pdpte_field_ept(void) {
+  ept_on();
+  pae_guest(1);
+  for (int i = 0; i < 4; i++) set(VMCS_GUEST_PDPTE0 + 2 * i, 0);
+  set(VMCS_GUEST_PDPTE0, vmx_pa(pae_pd) | 1 | (1u << 5));  // bits 8:5 reserved
+}
+static void unrestricted_on(void) {
+  ept_on();
+  proc2_on(PROC2_UNRESTRICTED_GUEST);
+}
+static void m_real_mode_valid(void) {
+  unrestricted_on();
+  vmx_test_legacy_guest(true, (uint64_t)rm_guest);
+}
+static void m_real_mode_ss_dpl(void) {
+  m_real_mode_valid();
+  orf(VMCS_GUEST_SS_AR, 3u << AR_DPL_SHIFT);
+}
+static void m_pg_without_pe(void) {
+  m_real_mode_valid();
+  orf(VMCS_GUEST_CR0, CR0_PG);  // paging with CR0.PE = 0
+}
+static void m_real_mode_without_unrestricted(void) {
+  ept_on();
+  vmx_test_legacy_guest(true, (uint64_t)rm_guest);
 }
 
 // ---- MSR loading (26.4) ------------------------------------------------------------------
@@ -594,6 +641,15 @@ static const struct entry_case kCases[] = {
     F("guest_link_pointer_beyond_maxphyaddr", GNR, EXIT33, ENTRY_FAIL_QUAL_LINK, m_link_beyond, 0),
     F("guest_link_pointer_revision", GNR, EXIT33, ENTRY_FAIL_QUAL_LINK, m_link_revision, 0),
     F("guest_link_pointer_shadow_without_shadowing", GNR, EXIT33, ENTRY_FAIL_QUAL_LINK, m_link_shadow_indicator, g_no_shadowing),
+    // 26.3.1.6 PDPTEs of a PAE guest; unrestricted guests (26.3.1.1, 26.3.1.2)
+    F("guest_pae_paging_valid", "26.3.1.6", ENTERED, 0, m_pae_valid, 0),
+    F("guest_pae_pdpte_reserved_bit", "26.3.1.6", EXIT33, ENTRY_FAIL_QUAL_PDPTE, m_pae_pdpte_reserved, 0),
+    F("guest_pae_pdpte_beyond_maxphyaddr", "26.3.1.6", EXIT33, ENTRY_FAIL_QUAL_PDPTE, m_pae_pdpte_beyond, 0),
+    F("guest_pae_pdpte_field_reserved_ept", "26.3.1.6", EXIT33, ENTRY_FAIL_QUAL_PDPTE, m_pae_pdpte_field_ept, g_ept),
+    F("unrestricted_real_mode_valid", GCR, ENTERED_ANY, 0, m_real_mode_valid, g_unrestricted_ept),
+    F("real_mode_without_unrestricted_guest", GCR, EXIT33, 0, m_real_mode_without_unrestricted, g_ept),
+    F("unrestricted_pg_without_pe", GCR, EXIT33, 0, m_pg_without_pe, g_unrestricted_ept),
+    F("unrestricted_real_mode_ss_dpl_3", GSEG, EXIT33, 0, m_real_mode_ss_dpl, g_unrestricted_ept),
     // 26.4 MSR loading
     F("msr_load_fs_base", MSRL, EXIT34, 1, m_msr_fs_base, 0),
     F("msr_load_x2apic_range_second", MSRL, EXIT34, 2, m_msr_x2apic, 0),
@@ -641,7 +697,7 @@ static void guest_enter(void) {}  // returns: VMCALL(VMX_HC_DONE)
 
 static const char* outcome_name(enum outcome o) {
   static const char* const n[] = {"enters", "VMfailValid(7)", "VMfailValid(8)", "exit 33",
-                                  "exit 34"};
+                                  "exit 34", "enters (any exit)"};
   return n[o];
 }
 
@@ -676,6 +732,7 @@ static bool run_case(struct vmx_vcpu* v, const struct entry_case* c, void (*fn)(
   describe(got, size, r, v);
   switch (c->out) {
     case ENTERED: return r == EXIT_REASON_VMCALL && v->regs.rax == VMX_HC_DONE;
+    case ENTERED_ANY: return r < VMX_RUN_FAIL_INVALID && !(r & EXIT_REASON_ENTRY_FAILURE);
     case FAIL7: return r == VMX_RUN_FAIL_VALID && v->insn_error == VMXERR_ENTRY_INVALID_CONTROL;
     case FAIL8: return r == VMX_RUN_FAIL_VALID && v->insn_error == VMXERR_ENTRY_INVALID_HOST;
     case EXIT33:
@@ -732,7 +789,13 @@ int main(void) {
   vapic = vmx_alloc_page();
   spare = vmx_alloc_page();
   msr_area = vmx_alloc_page();
-  if (vmx_has_proc2(PROC2_EPT)) ept_init(&ept, false);
+  pdpt = vmx_alloc_page();
+  pae_pd = vmx_alloc_page();
+  for (unsigned i = 0; i < 512; i++) pae_pd[i] = ((uint64_t)i << 21) | 0x83;  // P, RW, PS
+  if (vmx_has_proc2(PROC2_EPT)) {  // identity: the cases that enter with EPT on run
+    ept_init(&ept, false);
+    ept_identity(&ept, 4ull << 30, (vmx_caps.ept_vpid & EPT_CAP_1G) ? 1ull << 30 : 1ull << 21);
+  }
   struct vmx_vcpu v;
   vmx_vcpu_init(&v, guest_enter);
   unsigned ran = 0, skipped = 0, failed = 0;
