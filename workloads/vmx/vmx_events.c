@@ -227,6 +227,41 @@ static void test_windows(struct vmx_vcpu* v) {
   rt_printf("vmx_events: interrupt and NMI windows %s\n", vmx_test_failures == before ? "pass" : "FAIL");
 }
 
+// VM entry with a pending debug exception (26.7.3): delivered before the guest's first
+// instruction, here caught by the exception bitmap with the pending bits as the exit
+// qualification; and VM entry into the HLT state with an injected event, which wakes
+// the guest (26.7.1: the event is delivered, the activity state becomes active).
+static void test_entry_state(struct vmx_vcpu* v) {
+  unsigned before = vmx_test_failures;
+  start(v, g_events);
+  vmx_write(VMCS_GUEST_RFLAGS, 0x102);            // TF
+  vmx_write(VMCS_GUEST_PENDING_DBG, 1u << 14);    // BS
+  vmx_write(VMCS_EXCEPTION_BITMAP, 1u << 1);
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_EXCEPTION_NMI, "pending #DB at entry: exit %u (%s)", r, vmx_exit_name(r));
+  if (r == EXIT_REASON_EXCEPTION_NMI) {
+    CHECK_EQ(vmx_read(VMCS_EXIT_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | 1, "pending #DB: vector 1");
+    CHECK(vmx_read(VMCS_EXIT_QUALIFICATION) & (1u << 14), "pending #DB: qualification has BS (%lx)",
+          vmx_read(VMCS_EXIT_QUALIFICATION));
+    CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)g_events, "pending #DB: before the first instruction");
+  }
+  if (vmx_caps.misc & VMX_MISC_ACTIVITY_HLT) {
+    start(v, g_events);
+    rt_set_handler(0x50, guest_handler);
+    vmx_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+    vmx_write(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | 0x50);
+    vmx_write(VMCS_GUEST_RFLAGS, 0x202);
+    uint64_t count = 0;
+    r = vmx_vcpu_run_guest(v, &count);
+    rt_set_handler(0x50, 0);
+    CHECK(r == VMX_EXIT_GUEST_SYNC && count == 1 && seen.vector == 0x50,
+          "HLT state with an injected interrupt: exit %u (%s), %lu events", r, vmx_exit_name(r), count);
+    CHECK_EQ(vmx_read(VMCS_GUEST_ACTIVITY_STATE), ACTIVITY_ACTIVE, "activity state after the injection");
+  }
+  rt_printf("vmx_events: entry with a pending #DB and into HLT %s\n",
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
 // An INIT signal in VMX non-root operation is a VM exit (reason 3), never a reset
 // (SDM Vol. 3C 26.2, 25.2); in root operation it would stay blocked and pending, so the
 // hypervisor never sends one itself. Last in the run: a simulator that resets instead
@@ -274,6 +309,7 @@ int main(void) {
   test_external(&v, true, false);
   test_external(&v, false, false);
   test_windows(&v);
+  test_entry_state(&v);
   test_init(&v);
   return vmx_test_finish("vmx_events");
 }
