@@ -63,8 +63,8 @@ struct EntryContext {
 
 EntryCheckResult check_controls(const Vmcs& v, const VmxCaps& caps, const EntryContext& ctx);
 EntryCheckResult check_host_state(const Vmcs& v, const VmxCaps& caps, const EntryContext& ctx);
-// On success with PAE paging and EPT off, `pdpte` receives the four PDPTEs the entry
-// loads from guest CR3 (26.3.2.4); otherwise it is left unchanged.
+// On success with PAE paging and EPT off, `pdpte` (may be null) receives the four PDPTEs
+// the entry loads from guest CR3 (26.3.2.4); otherwise it is left unchanged.
 EntryCheckResult check_guest_state(const Vmcs& v, const VmxCaps& caps, const EntryContext& ctx,
                                    uint64_t pdpte[4]);
 

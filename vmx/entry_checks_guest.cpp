@@ -382,7 +382,7 @@ EntryCheckResult pdptes(const Guest& g, uint64_t out[4]) {
     const uint64_t p = e[i];
     CC("26.3.1.6", !(p & 1) || ((p & kPdpteReservedLow) == 0 && addr_ok(g.c, p)));
   }
-  if (!ept)
+  if (!ept && out)
     for (int i = 0; i < 4; i++) out[i] = e[i];
   return {};
 }

@@ -1544,6 +1544,13 @@ TEST_CASE("Entry checks: PDPTEs (26.3.1.6)", "[entry]") {
        }},
       {"IA-32e mode: PDPTEs unchecked", [](Rig& r) { r.set(F::GUEST_PDPTR0, ~0ull); }},
   });
+  SECTION("without an output array the PDPTEs are checked, not returned") {
+    Rig r;
+    r.pae32(false);
+    CHECK(check_guest_state(r.v, r.caps, r.ctx, nullptr).ok());
+    r.mem.put64(GUEST_PDPT, 0x7);
+    CHECK(check_guest_state(r.v, r.caps, r.ctx, nullptr).qualification == ENTRY_QUAL_PDPTE);
+  }
   SECTION("a failed PDPTE check leaves the output alone") {
     Rig r;
     r.pae32(false);
