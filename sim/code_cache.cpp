@@ -26,7 +26,7 @@ void CodeCache::insert(Block* b) {
   by_pc_[key(b->phys_pc, b->mode)] = b;
   for (uint64_t p : b->phys)
     if (p != ~0ull) by_page_[p].push_back(b);
-  jump_[slot_of(b->pc)] = b;
+  set_slot(slot_of(b->pc), b);
 }
 
 Block* CodeCache::lookup_phys(uint64_t phys_pc, isa::CodeSize mode) const {
@@ -38,7 +38,7 @@ void CodeCache::enter(Block* b, uint64_t pc) {
   Block*& slot = jump_[slot_of(b->pc)];
   if (b->pc != pc && slot == b) slot = nullptr;  // the old alias's entry
   b->pc = pc;
-  jump_[slot_of(pc)] = b;
+  set_slot(slot_of(pc), b);
 }
 
 unsigned CodeCache::invalidate_page(uint64_t pa) {
@@ -92,7 +92,13 @@ void CodeCache::flush() {
 }
 
 void CodeCache::flush_jump_cache() {
-  std::memset(jump_, 0, sizeof(jump_));
+  if (used_overflow_) {
+    std::memset(jump_, 0, sizeof(jump_));
+  } else {
+    for (unsigned i = 0; i < used_n_; i++) jump_[used_[i]] = nullptr;
+  }
+  used_n_ = 0;
+  used_overflow_ = false;
   epoch_++;
 }
 

@@ -100,6 +100,18 @@ class CodeCache {
   size_t arena_size_, arena_used_ = 0;
   uint64_t epoch_ = 1;
   mutable Block* jump_[1u << kJumpBits] = {};
+  // Slots written since the last flush_jump_cache(), so that a flush (every VM entry
+  // and exit, CR3 write...) clears a handful of slots instead of the whole array;
+  // past kUsedMax it clears everything.
+  static constexpr unsigned kUsedMax = 128;
+  uint16_t used_[kUsedMax];
+  unsigned used_n_ = 0;
+  bool used_overflow_ = false;
+  void set_slot(unsigned i, Block* b) {
+    jump_[i] = b;
+    if (used_n_ < kUsedMax) used_[used_n_++] = uint16_t(i);
+    else used_overflow_ = true;
+  }
   std::unordered_map<uint64_t, Block*> by_pc_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
   std::vector<Block*> dead_;  // scratch for invalidate_page

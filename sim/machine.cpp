@@ -86,7 +86,7 @@ void Machine::reset_common() {
   reset_paging();  // sim/translate.cpp: empty modelled TLB
   vmx_.reset(c);   // outside VMX operation, no VMCS
   vpid_tag_ = ept_tag_ = 0;
-  ctx_guest_ = false;
+  ctx_guest_ = ctx_vpid_on_ = false;
   apply_model_msrs(c, *model_);  // sim/system.cpp: the model's power-up MSR values
   // Time restarts at 0, so the devices restart with it (power-on state, firmware
   // tables rewritten; loaders never use the firmware area).

@@ -31,7 +31,9 @@
 #include "isa/system.h"
 #include "mmu/paging.h"
 #include "mmu/phys_mem.h"
+#include "mmu/nested.h"
 #include "mmu/tlb.h"
+#include "mmu/tlb_set.h"
 #include "sim/code_cache.h"
 #include "sim/cpu_model.h"
 #include "sim/dev/device.h"
@@ -154,6 +156,8 @@ class Machine final : public isa::Bus, private vmx::Env {
     // Paging (sim/translate.cpp): walks after a modelled-TLB miss, the paging-structure
     // references they made (reads and A/D writes), #PF raised by translation.
     uint64_t page_walks = 0, walk_refs = 0, page_faults = 0;
+    // Under EPT: EPT references among walk_refs, EPT violations/misconfigurations.
+    uint64_t ept_refs = 0, ept_exits = 0;
   };
   Counters counters;
   // Port accesses by port number (sim/system.cpp), for the statistics.
@@ -179,6 +183,7 @@ class Machine final : public isa::Bus, private vmx::Env {
     bool large;  // from a page larger than 4 KiB
   };
   Xlate translate_access(uint64_t lin, const mmu::WalkAccess& a);
+  Xlate translate_nested(uint64_t lin, const mmu::WalkAccess& a);  // under EPT
   const mmu::PagingControls& paging_controls();
   mmu::TlbTag tlb_tag() const;
   void load_pdptes_or_gp();
@@ -213,6 +218,7 @@ class Machine final : public isa::Bus, private vmx::Env {
   void vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) override;
   bool vmx_intr_pending() override;
   uint8_t vmx_intr_acknowledge() override;
+  bool vmx_tracing() const override { return bool(dev_ctx_.trace); }
   void vmx_trace(isa::Cpu& c, const char* line) override;
   void vmx_arm_preemption_timer(uint64_t due) override;
   void vmx_shutdown(isa::Cpu& c, const char* why) override;
@@ -243,8 +249,16 @@ class Machine final : public isa::Bus, private vmx::Env {
   // Paging state (sim/translate.cpp). Declared after model_, which sizes the TLB.
   mmu::Tlb tlb_{model_->tlb};   // data accesses
   mmu::Tlb itlb_{model_->tlb};  // instruction fetches (not charged, translate.cpp)
+  // Both TLBs plus the guest-physical TLB and EP4TA tags, for VMX invalidations.
+  mmu::TlbSet tlbs_{{&tlb_, &itlb_}, model_->tlb};
   bool page1g_ = model_page1g(*model_);  // CPUID.80000001H:EDX.Page1GB of the model
   bool host_tlb_large_ = false;  // the host TLB holds entries from large pages
+  // Host-TLB slots filled since the last flush_host_tlb() (as CodeCache does for its
+  // jump cache): a flush clears those, or everything past kHostTlbUsedMax.
+  static constexpr unsigned kHostTlbUsedMax = 64;
+  uint16_t host_tlb_used_[kHostTlbUsedMax];
+  unsigned host_tlb_used_n_ = 0;
+  bool host_tlb_used_overflow_ = true;
   uint64_t paging_cr0_ = 0, paging_cr4_ = 0;  // as the last paging event saw them
   mmu::PagingControls ctl_;      // paging_controls(): built from ctl_in_
   uint64_t ctl_in_[6] = {};      // CR0, CR3, CR4, EFER, RFLAGS.AC, PKRU it was built from
@@ -253,6 +267,10 @@ class Machine final : public isa::Bus, private vmx::Env {
   // with VPID / EPT enabled, else 0 (sim/vmx_glue.cpp keeps them).
   uint16_t vpid_tag_ = 0, ept_tag_ = 0;
   bool ctx_guest_ = false;  // the context is non-root operation
+  bool ctx_vpid_on_ = false;  // ... with "enable VPID"
+  // EPT of the current context (non-root operation with "enable EPT").
+  bool ept_on_ = false;
+  mmu::EptControls ept_ctl_;
   // VMX (declared last: it uses the machine as its Env).
   vmx::Vmx vmx_{*this, model_->vmx, model_->vmx_timing};
 };

@@ -150,6 +150,7 @@ mmu::TlbTag Machine::tlb_tag() const {
 }
 
 Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a) {
+  if (NS_UNLIKELY(ept_on_)) return translate_nested(lin, a);
   if (!(cpu_.cr0 & CR0_PG)) return {lin, false};
   const mmu::PagingControls& ctl = paging_controls();
   const mmu::TlbTag tag = tlb_tag();
@@ -180,6 +181,60 @@ Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a)
   return {r.t.pa(lin), r.t.shift > 12};
 }
 
+// VMX non-root operation with EPT (SDM Vol. 3C 28.2, 28.3): the guest walk composed
+// with EPT (mmu/nested.h), cached as combined mappings under the EP4TA tag. Each
+// reference of both walks is charged like a walk reference; EPT violations and
+// misconfigurations are VM exits raised from here (the run loop completes them with
+// RIP at the instruction).
+Machine::Xlate Machine::translate_nested(uint64_t lin, const mmu::WalkAccess& a) {
+  const mmu::PagingControls& ctl = paging_controls();
+  const mmu::TlbTag tag = tlb_tag();
+  const bool fetch = a.type == Access::kExec;
+  mmu::Tlb& tlb = fetch ? itlb_ : tlb_;
+  if (mmu::TlbEntry* e = tlb.lookup(lin, tag)) {
+    if (mmu::tlb_serves(e->t, a) && !mmu::access_fault(e->t, ctl, a) && (!a.write() || e->t.dirty))
+      return {e->t.pa(lin), e->t.shift > 12};
+    tlb.invalidate_page(lin, tag);
+  }
+  PhysPtes ptes(mem_, code_, counters.smc_invalidations);
+  mmu::NestedControls nc;
+  nc.guest = ctl;
+  nc.ept = ept_ctl_;
+  nc.ept_tag = ept_tag_;
+  nc.advanced_info = model_->vmx.ept_vpid & vmx::EPT_CAP_ADVANCED_INFO;
+  const mmu::NestedResult r = mmu::nested_walk(ptes, nc, lin, a, &tlbs_.gpa());
+  counters.page_walks++;
+  counters.walk_refs += r.refs();
+  counters.ept_refs += r.ept_refs;
+  if (!fetch) cpu_.cycles += model_->timing.tlb_miss + uint64_t(r.refs()) * model_->timing.walk_ref;
+  vmx::ExitInfo e;
+  switch (r.outcome) {
+    case mmu::NestedOutcome::kOk:
+      if (a.set_ad) tlb.insert(lin, tag, r.t);
+      return {r.t.pa(lin), r.t.shift > 12};
+    case mmu::NestedOutcome::kPageFault:
+      counters.page_faults++;
+      isa::raise_page_fault(lin, r.error);
+    case mmu::NestedOutcome::kEptViolation:
+      tlb.invalidate_page(lin, tag);
+      e.reason = uint32_t(vmx::ExitReason::EPT_VIOLATION);
+      e.qualification = r.qualification;
+      e.guest_linear = lin;
+      e.has_linear = (r.qualification >> 7) & 1;
+      break;
+    case mmu::NestedOutcome::kEptMisconfig:
+      e.reason = uint32_t(vmx::ExitReason::EPT_MISCONFIG);
+      break;
+    default:  // kPmlFull (PML is not enabled by this machine yet), kGeneralProtection
+      e.reason = uint32_t(vmx::ExitReason::PML_FULL);
+      break;
+  }
+  e.guest_physical = r.gpa;
+  e.has_physical = true;
+  counters.ept_exits++;
+  vmx_.raise_exit(e);
+}
+
 uint64_t Machine::translate(uint64_t lin, Access a) {
   mmu::WalkAccess wa;
   wa.type = a;
@@ -199,11 +254,22 @@ void Machine::fill_tlb(uint64_t lin, uint64_t pa, Access a) {
   e.vpn = lin >> 12;
   e.addend = uintptr_t(mem_.ram() + (pa & ~0xFFFull)) - (lin & ~0xFFFull);
   unsigned i = e.vpn & (isa::kTlbSize - 1);
+  if (host_tlb_used_n_ < kHostTlbUsedMax) host_tlb_used_[host_tlb_used_n_++] = uint16_t(i);
+  else host_tlb_used_overflow_ = true;
   (a == Access::kWrite ? cpu_.tlb_write : a == Access::kExec ? cpu_.tlb_exec : cpu_.tlb_read)[i] = e;
 }
 
 void Machine::flush_host_tlb() {
-  cpu_.flush_tlb();
+  if (host_tlb_used_overflow_) {
+    cpu_.flush_tlb();
+  } else {
+    for (unsigned k = 0; k < host_tlb_used_n_; k++) {
+      const unsigned i = host_tlb_used_[k];
+      cpu_.tlb_read[i] = cpu_.tlb_write[i] = cpu_.tlb_exec[i] = isa::TlbEntry{};
+    }
+  }
+  host_tlb_used_n_ = 0;
+  host_tlb_used_overflow_ = false;
   host_tlb_large_ = false;
 }
 
@@ -362,6 +428,27 @@ void Machine::write_privileged(isa::Cpu& c, uint64_t lin, const void* src, unsig
 // makes the MOV CR #GP(0) (its caller restores the old register value).
 void Machine::load_pdptes_or_gp() {
   PhysPtes ptes(mem_, code_, counters.smc_invalidations);
+  if (ept_on_) {
+    // Under EPT the PDPTEs are read through EPT (SDM Vol. 3C 28.3.3.2 / Vol. 3A 4.4.1).
+    uint64_t out[4];
+    const mmu::NestedResult r = mmu::load_pdptes_ept(ptes, ept_ctl_, cpu_.cr3, model_->maxphyaddr,
+                                                     out, &tlbs_.gpa(), ept_tag_);
+    counters.walk_refs += r.refs();
+    cpu_.cycles += uint64_t(r.refs()) * model_->timing.walk_ref;
+    if (r.outcome == mmu::NestedOutcome::kGeneralProtection) isa::raise_gp0();
+    if (r.outcome != mmu::NestedOutcome::kOk) {
+      vmx::ExitInfo e;
+      e.reason = uint32_t(r.outcome == mmu::NestedOutcome::kEptViolation ? vmx::ExitReason::EPT_VIOLATION
+                                                                         : vmx::ExitReason::EPT_MISCONFIG);
+      e.qualification = r.qualification;
+      e.guest_physical = r.gpa;
+      e.has_physical = true;
+      vmx_.raise_exit(e);
+    }
+    for (unsigned i = 0; i < 4; i++) cpu_.pdpte[i] = out[i];
+    ctl_valid_ = false;
+    return;
+  }
   counters.walk_refs += 4;
   cpu_.cycles += 4ull * model_->timing.walk_ref;
   if (!mmu::load_pdptes(ptes, cpu_.cr3, model_->maxphyaddr, cpu_.pdpte)) isa::raise_gp0();
@@ -369,7 +456,8 @@ void Machine::load_pdptes_or_gp() {
 }
 
 void Machine::reset_paging() {
-  for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
+  tlbs_.flush_all();
+  ept_on_ = false;
   flush_host_tlb();
   code_.flush_jump_cache();
   paging_cr0_ = paging_cr4_ = 0;

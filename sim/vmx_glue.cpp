@@ -78,7 +78,8 @@ void Machine::phys_write(uint64_t pa, const void* src, size_t n) {
 void Machine::vmx_context_changed(isa::Cpu& c) {
   const bool guest = c.vmx.mode == isa::VmxMode::kNonRoot && vmx_.current();
   uint16_t vpid = 0;
-  bool vpid_on = false;
+  bool vpid_on = false, ept = false;
+  uint64_t eptp = 0;
   if (guest) {
     const vmx::Vmcs& v = *vmx_.current();
     const uint32_t proc = uint32_t(v.get(vmx::Field::CPU_BASED_VM_EXEC_CONTROL));
@@ -86,14 +87,26 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
                                ? uint32_t(v.get(vmx::Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
     vpid_on = proc2 & vmx::CPU2_VPID;
     if (vpid_on) vpid = uint16_t(v.get(vmx::Field::VIRTUAL_PROCESSOR_ID));
+    ept = proc2 & vmx::CPU2_EPT;
+    if (ept) eptp = v.get(vmx::Field::EPT_POINTER);
   }
-  // An entry without VPID, or an exit from a guest that ran with VPID 0. (Until the
-  // TLB has per-VPID invalidation, everything goes: more than required, never less.)
-  if ((guest && !vpid_on) || (ctx_guest_ && !guest && vpid_tag_ == 0))
-    for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
+  // An entry without VPID, or an exit from a guest that ran without it (28.3.3.3).
+  if ((guest && !vpid_on) || (ctx_guest_ && !guest && !ctx_vpid_on_)) tlbs_.vm_transition_without_vpid();
   ctx_guest_ = guest;
+  ctx_vpid_on_ = vpid_on;
   vpid_tag_ = vpid;
-  ept_tag_ = 0;  // EPT translation is wired with the 2-D walk (issue 5, in progress)
+  ept_on_ = ept;
+  ept_tag_ = ept ? tlbs_.ept_tag(eptp) : 0;
+  if (ept) {
+    const uint64_t cap = model_->vmx.ept_vpid;
+    ept_ctl_ = mmu::EptControls{};
+    ept_ctl_.eptp = eptp;
+    ept_ctl_.maxphyaddr = model_->maxphyaddr;
+    ept_ctl_.exec_only = cap & vmx::EPT_CAP_EXEC_ONLY;
+    ept_ctl_.page2m = cap & vmx::EPT_CAP_2M;
+    ept_ctl_.page1g = cap & vmx::EPT_CAP_1G;
+    ept_ctl_.ad_supported = cap & vmx::EPT_CAP_AD;
+  }
   flush_host_tlb();
   code_.flush_jump_cache();
   ctl_valid_ = false;
@@ -102,11 +115,18 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
   c.attention = true;
 }
 
+// INVEPT / INVVPID (SDM Vol. 3C 28.3.3): the modelled TLBs by tag; the host-pointer TLB
+// and the jump cache hold only current translations, so they go whenever the current
+// context may be affected.
 void Machine::vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) {
-  // Until the TLB carries VPID/EPT semantics (mmu/, issue 5 in progress) every VMX
-  // invalidation flushes everything: more than the SDM requires, never less.
-  (void)kind, (void)vpid, (void)eptp, (void)addr;
-  for (mmu::Tlb* t : {&tlb_, &itlb_}) t->flush_all();
+  switch (kind) {
+    case Flush::kVpidAddress: tlbs_.invvpid_address(vpid, addr); break;
+    case Flush::kVpidSingle: tlbs_.invvpid_single(vpid); break;
+    case Flush::kVpidAll: tlbs_.invvpid_all(); break;
+    case Flush::kVpidSingleNonGlobal: tlbs_.invvpid_single_retaining_globals(vpid); break;
+    case Flush::kEptSingle: tlbs_.invept_single(eptp); break;
+    case Flush::kEptAll: tlbs_.invept_global(); break;
+  }
   flush_host_tlb();
   code_.flush_jump_cache();
 }

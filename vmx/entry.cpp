@@ -110,10 +110,12 @@ void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   c.vmx.mode = isa::VmxMode::kNonRoot;
   set_view(c);
   env_.vmx_context_changed(c);
-  std::snprintf(why, sizeof why, "vmentry %s vmcs=0x%llx rip=0x%llx", launch ? "launch" : "resume",
-                static_cast<unsigned long long>(current_->pa),
-                static_cast<unsigned long long>(c.rip()));
-  env_.vmx_trace(c, why);
+  if (env_.vmx_tracing()) {
+    std::snprintf(why, sizeof why, "vmentry %s vmcs=0x%llx rip=0x%llx", launch ? "launch" : "resume",
+                  static_cast<unsigned long long>(current_->pa),
+                  static_cast<unsigned long long>(c.rip()));
+    env_.vmx_trace(c, why);
+  }
   inject_event(c);
 }
 

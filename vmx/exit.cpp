@@ -45,12 +45,14 @@ void Vmx::vm_exit(Cpu& c, const ExitInfo& e) {
   save_guest_state(c, e);
   record_exit(c, e);
   c.cycles += timing_.vm_exit;
-  char line[160];
-  std::snprintf(line, sizeof line, "vmexit reason=%s(%u) qual=0x%llx rip=0x%llx vmcs=0x%llx",
-                exit_reason_label(e.reason & 0xFFFF), e.reason & 0xFFFF,
-                static_cast<unsigned long long>(e.qualification),
-                static_cast<unsigned long long>(c.rip()), static_cast<unsigned long long>(v.pa));
-  env_.vmx_trace(c, line);
+  if (env_.vmx_tracing()) {
+    char line[160];
+    std::snprintf(line, sizeof line, "vmexit reason=%s(%u) qual=0x%llx rip=0x%llx vmcs=0x%llx",
+                  exit_reason_label(e.reason & 0xFFFF), e.reason & 0xFFFF,
+                  static_cast<unsigned long long>(e.qualification),
+                  static_cast<unsigned long long>(c.rip()), static_cast<unsigned long long>(v.pa));
+    env_.vmx_trace(c, line);
+  }
   // 27.4: the VM-exit MSR-store list holds guest MSR values; an entry that cannot be
   // read (x2APIC range, SMBASE, reserved bits, RDMSR #GP) is a VMX abort.
   const uint64_t store = v.get(Field::VM_EXIT_MSR_STORE_ADDR);

@@ -97,11 +97,13 @@ uint64_t displacement(const DecodedInst& d) { return uint64_t(int64_t(d.disp)); 
 
 // The Intercept kinds that need a decision under the current controls: what the
 // core's may_exit mask holds while in non-root operation.
-uint64_t Vmx::intercept_mask() const {
+uint64_t Vmx::intercept_mask() {
   const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
   const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
                              ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  // Computed once per distinct pair of controls (every VM entry asks).
+  if (mask_valid_ && proc == mask_proc_ && proc2 == mask_proc2_) return mask_;
   uint64_t m = 0;
   for (const Rule& r : kRules) {
     bool on = false;
@@ -117,6 +119,7 @@ uint64_t Vmx::intercept_mask() const {
   if (!(proc & (CPU_UNCOND_IO_EXITING | CPU_USE_IO_BITMAPS))) m &= ~(1ull << unsigned(Intercept::kIo));
   if (!(proc & CPU_PAUSE_EXITING) && !(proc2 & CPU2_PAUSE_LOOP_EXITING))
     m &= ~(1ull << unsigned(Intercept::kPause));
+  mask_proc_ = proc, mask_proc2_ = proc2, mask_ = m, mask_valid_ = true;
   return m;
 }
 
@@ -248,7 +251,7 @@ bool Vmx::wants_exit(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg, Ex
     case Intercept::kMovDr: {
       // Qualification (Table 27-4): DR number 2:0, direction 4 (1 = MOV from DR), GPR 11:8.
       const bool from = d.form == isa::Form::mov_rd_dd;
-      e.qualification = d.reg & 7 | (from ? 1u << 4 : 0) | uint32_t(d.rm) << 8;
+      e.qualification = (d.reg & 7u) | (from ? 1u << 4 : 0) | uint32_t(d.rm) << 8;
       return true;
     }
     case Intercept::kIo: {
@@ -289,7 +292,7 @@ bool Vmx::wants_exit(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg, Ex
         const uint64_t off = c.r[in ? isa::RDI : isa::RSI];
         const uint64_t a = d.asize == 8 ? off : d.asize == 4 ? uint32_t(off) : uint16_t(off);
         e.has_linear = true;
-        e.guest_linear = c.seg_base_eff[in ? isa::ES : d.seg] + a;
+        e.guest_linear = c.seg_base_eff[in ? unsigned(isa::ES) : unsigned(d.seg)] + a;
       }
       return true;
     }

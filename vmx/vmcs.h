@@ -51,6 +51,12 @@ inline const char* field_name(Field f) { return field_info(f).name; }
 constexpr uint64_t width_mask(Width w) {
   return w == Width::W16 ? 0xFFFF : w == Width::W32 ? 0xFFFFFFFF : ~0ull;
 }
+// The same per field, inline for Vmcs::set (VM exits write ~60 fields).
+inline constexpr uint64_t kFieldMask[] = {
+#define VMCS_FIELD(name, enc, width, type, feature, flags) width_mask(Width::width),
+#include "vmx/vmcs_fields.def"
+#undef VMCS_FIELD
+};
 
 // Decodes a VMREAD/VMWRITE operand (24.11.2): the field it names and whether it is the
 // high half of a 64-bit field (access type 1). Fails (false) for encodings with bits
@@ -86,7 +92,7 @@ struct Vmcs {
 
   uint64_t get(Field f) const { return v[unsigned(f)]; }
   // Stores the value truncated to the field's width.
-  void set(Field f, uint64_t value) { v[unsigned(f)] = value & width_mask(field_info(f).width); }
+  void set(Field f, uint64_t value) { v[unsigned(f)] = value & kFieldMask[unsigned(f)]; }
   uint64_t& raw(Field f) { return v[unsigned(f)]; }
 
   void load(PhysAccess& m, uint64_t region);

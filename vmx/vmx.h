@@ -99,7 +99,9 @@ class Env : public PhysAccess {
   // The external-interrupt controller as the CPU's INTR pin sees it.
   virtual bool vmx_intr_pending() = 0;
   virtual uint8_t vmx_intr_acknowledge() = 0;
-  // A trace line ("vmentry ...", "vmexit ..."); the machine drops it when tracing is off.
+  // A trace line ("vmentry ...", "vmexit ..."); only formatted and sent while
+  // vmx_tracing() (formatting costs more than a whole VM exit otherwise).
+  virtual bool vmx_tracing() const = 0;
   virtual void vmx_trace(isa::Cpu& c, const char* line) = 0;
   // The VMX-preemption timer: fire at simulated cycle `due` (~0 = disarm).
   virtual void vmx_arm_preemption_timer(uint64_t due) = 0;
@@ -197,7 +199,7 @@ class Vmx {
   // Intercept decisions (vmx/intercept.cpp).
   bool wants_exit(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg,
                   ExitInfo& e);
-  uint64_t intercept_mask() const;
+  uint64_t intercept_mask();
 
   Env& env_;
   VmxCaps caps_;
@@ -209,6 +211,10 @@ class Vmx {
   uint64_t cache_stamp_[kVmcsCache] = {};
   uint64_t cache_clock_ = 0;
   ExitInfo pending_exit_;
+  // intercept_mask() of the last (primary, secondary) controls it was computed for.
+  uint32_t mask_proc_ = 0, mask_proc2_ = 0;
+  uint64_t mask_ = 0;
+  bool mask_valid_ = false;
   bool vnmi_blocked_ = false;  // virtual-NMI blocking (with "virtual NMIs")
   // Root-time accounting of the last exit: the VMCS and reason it is charged to.
   uint64_t last_exit_cycle_ = 0;
