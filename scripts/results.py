@@ -6,6 +6,7 @@
   results.py DB stat RUN NAME              one statistic (scalar, or a vector's entries)
   results.py DB plot RUN NAME OUT.png      a vector statistic as a bar chart (matplotlib)
   results.py DB diff RUN1 RUN2             the statistics that differ between two runs
+  results.py DB exits RUN                  VM exits by VMCS and reason, with their root-mode cycles
 
 RUN is a run id or 'last'. Only the Python standard library is needed, except for
 `plot`, which needs matplotlib (Debian: python3-matplotlib, installed by
@@ -17,7 +18,7 @@ import sqlite3
 import sys
 
 APPLICATION_ID = 0x6E657374  # "nest"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def fail(msg):
@@ -164,6 +165,22 @@ def cmd_diff(db, args):
         print(f"{name:<44} {x:>16} {y:>16} {change:>9}")
 
 
+def cmd_exits(db, args):
+    rid = run_id(db, args.run)
+    ver = db.execute("PRAGMA user_version").fetchone()[0]
+    if ver < 3:
+        fail("the database predates VM-exit records (schema 3)")
+    rows = db.execute("SELECT vmcs, reason, name, count, root_cycles FROM vm_exits"
+                      " WHERE run_id = ? ORDER BY vmcs, count DESC", (rid,)).fetchall()
+    if not rows:
+        print("no VM exits")
+        return
+    print(f"{'vmcs':>12}  {'reason':>6}  {'name':<26} {'exits':>12} {'root cycles':>14} {'per exit':>10}")
+    for vmcs, reason, name, count, cycles in rows:
+        per = f"{cycles / count:.0f}" if count else "-"
+        print(f"{vmcs:>#12x}  {reason:>6}  {name:<26} {count:>12} {cycles:>14} {per:>10}")
+
+
 def main():
     p = argparse.ArgumentParser(description="Query a nestsim results database.")
     p.add_argument("db")
@@ -181,9 +198,12 @@ def main():
     s = sub.add_parser("diff", help="the statistics that differ between two runs")
     s.add_argument("run1")
     s.add_argument("run2")
+    s = sub.add_parser("exits", help="VM exits by VMCS and reason, with root-mode cycles")
+    s.add_argument("run")
     args = p.parse_args()
     db = open_db(args.db)
-    {"list": cmd_list, "show": cmd_show, "stat": cmd_stat, "plot": cmd_plot, "diff": cmd_diff}[args.cmd](db, args)
+    {"list": cmd_list, "show": cmd_show, "stat": cmd_stat, "plot": cmd_plot, "diff": cmd_diff,
+     "exits": cmd_exits}[args.cmd](db, args)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,20 @@ CREATE TABLE reports(
 ) WITHOUT ROWID;
 )sql";
 
+// Schema 3 (issue 5): VM exits by VMCS and basic exit reason, with the cycles the
+// processor then spent in VMX root operation until the next VM entry.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE vm_exits(
+  run_id      INTEGER NOT NULL REFERENCES runs(id),
+  vmcs        INTEGER NOT NULL,
+  reason      INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  count       INTEGER NOT NULL,
+  root_cycles INTEGER NOT NULL,
+  PRIMARY KEY(run_id, vmcs, reason)
+) WITHOUT ROWID;
+)sql";
+
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql, const std::string& path) : path_(path) {
@@ -197,10 +211,11 @@ ResultsDb::ResultsDb(const std::string& path) : path_(path) {
                     ", this build knows up to " + std::to_string(kSchemaVersion) + ")");
     } else if (ver < 1) {
       throw DbError(path + ": nestsim results database with no schema version");
-    } else if (ver < 2) {
-      // Schema 1 -> 2: a new table; the runs of schema 1 are kept as they are.
-      exec(kSchemaV2);
-      exec("PRAGMA user_version=2");
+    } else if (ver < kSchemaVersion) {
+      // Schema 1 -> 2 -> 3: new tables only; earlier runs are kept as they are.
+      if (ver < 2) exec(kSchemaV2);
+      exec(kSchemaV3);
+      exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     }
     exec("COMMIT");
   } catch (const DbError&) {
@@ -244,6 +259,7 @@ int64_t ResultsDb::pragma_int(const char* name) {
 void ResultsDb::create_schema() {
   exec(kSchema);
   exec(kSchemaV2);
+  exec(kSchemaV3);
   exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str());
   exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
 }
@@ -312,6 +328,15 @@ void ResultsDb::end_run(int64_t id, const RunOutcome& o, const StatsRegistry& st
     Stmt rep(db_,
              "INSERT INTO reports(run_id, seq, cycle, key, value) VALUES(?1, ?2, ?3, ?4, ?5)",
              path_);
+    Stmt vmx(db_,
+             "INSERT INTO vm_exits(run_id, vmcs, reason, name, count, root_cycles)"
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+             path_);
+    for (const VmExitRecord& e : o.vm_exits) {
+      vmx.bind(1, id).bind(2, int64_t(e.vmcs)).bind(3, int64_t(e.reason)).bind(4, e.name);
+      vmx.bind(5, int64_t(e.count)).bind(6, int64_t(e.root_cycles));
+      vmx.run();
+    }
     for (size_t i = 0; i < o.reports.size(); i++) {
       const ReportRecord& r = o.reports[i];
       rep.bind(1, id).bind(2, int64_t(i)).bind(3, int64_t(r.cycle)).bind(4, r.key).bind(5, r.value);

@@ -50,6 +50,15 @@ struct ReportRecord {
   std::string key, value;
 };
 
+// VM exits of one (VMCS, basic exit reason) pair (table `vm_exits`).
+struct VmExitRecord {
+  uint64_t vmcs = 0;           // physical address of the VMCS region
+  uint16_t reason = 0;         // basic exit reason
+  std::string name;            // its label ("cpuid")
+  uint64_t count = 0;
+  uint64_t root_cycles = 0;    // cycles in root operation until the next VM entry
+};
+
 // What is known when it ends.
 struct RunOutcome {
   std::string status;       // "completed", "interrupted" or "error"
@@ -63,11 +72,12 @@ struct RunOutcome {
   uint64_t instructions = 0, cycles = 0;
   double host_seconds = 0;
   std::vector<ReportRecord> reports;  // in arrival order (table `reports`)
+  std::vector<VmExitRecord> vm_exits; // table `vm_exits`
 };
 
 class ResultsDb {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   static constexpr int32_t kApplicationId = 0x6E657374;  // "nest"
 
   explicit ResultsDb(const std::string& path);

@@ -230,6 +230,7 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
 
   // ---- devices (sim/platform.h) ---------------------------------------------------
   register_platform_stats(r, m.platform());
+  register_vmx_stats(r, m);
 }
 
 void register_run_stats(StatsRegistry& r, const RunResult& res) {

@@ -74,6 +74,12 @@ class StatsRegistry {
 // forms, and the counters of the system-architecture components that exist).
 // `m` must outlive the registry's use.
 void register_machine_stats(StatsRegistry& r, Machine& m);
+// VMX: entries, exits by reason with their root-operation cycles, VMX instructions
+// (sim/vmx_glue.cpp). The per-VMCS breakdown goes to the results database's vm_exits
+// table (vmx_exit_records).
+void register_vmx_stats(StatsRegistry& r, Machine& m);
+struct VmExitRecord;
+std::vector<VmExitRecord> vmx_exit_records(Machine& m);
 // The run's stop reason as a one-hot vector indexed by sim::StopReason. `res` must
 // outlive the registry's use.
 void register_run_stats(StatsRegistry& r, const RunResult& res);

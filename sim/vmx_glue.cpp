@@ -6,6 +6,8 @@
 #include "isa/bind.h"
 #include "sim/machine.h"
 #include "sim/platform.h"
+#include "sim/results_db.h"
+#include "sim/stats.h"
 #include "sim/system.h"
 
 namespace sim {
@@ -141,5 +143,58 @@ void Machine::vmx_trace(isa::Cpu&, const char* line) {
 void Machine::vmx_arm_preemption_timer(uint64_t due) { (void)due; }
 
 void Machine::vmx_shutdown(isa::Cpu& c, const char* why) { shutdown(c, why); }
+
+// ---- statistics ----------------------------------------------------------------------
+
+void register_vmx_stats(StatsRegistry& r, Machine& m) {
+  vmx::Vmx& x = m.vmx();
+  vmx::VmxCounters& n = x.counters;
+  isa::Cpu& c = m.cpu();
+  r.before_read([&x, &c] { x.flush_stats(c.cycles); });
+  r.scalar("vmx.entries", "entries", "successful VM entries (VMLAUNCH and VMRESUME)", &n.entries);
+  r.scalar("vmx.launches", "entries", "successful VMLAUNCHes", &n.launches);
+  r.scalar("vmx.exits", "exits", "VM exits, VM-entry failures (reasons 33, 34) included", &n.exits);
+  r.scalar("vmx.entry_fail_controls", "entries", "VMfailValid(7): invalid control fields",
+           &n.entry_fail_controls);
+  r.scalar("vmx.entry_fail_host", "entries", "VMfailValid(8): invalid host-state fields",
+           &n.entry_fail_host);
+  r.scalar("vmx.entry_fail_guest", "entries", "entry failures on guest state (exit reason 33)",
+           &n.entry_fail_guest);
+  r.scalar("vmx.entry_fail_msr", "entries", "entry failures loading MSRs (exit reason 34)",
+           &n.entry_fail_msr);
+  r.scalar("vmx.vmfail_invalid", "instructions", "VMX instructions ending in VMfailInvalid",
+           &n.vmfail_invalid);
+  r.scalar("vmx.vmfail_valid", "instructions", "VMX instructions ending in VMfailValid",
+           &n.vmfail_valid);
+  r.scalar("vmx.vmread", "instructions", "VMREADs that read a field", &n.vmread);
+  r.scalar("vmx.vmwrite", "instructions", "VMWRITEs that wrote a field", &n.vmwrite);
+  r.scalar("vmx.vmread_shadow", "instructions", "of which from a shadow VMCS without exit",
+           &n.vmread_shadow);
+  r.scalar("vmx.vmwrite_shadow", "instructions", "of which to a shadow VMCS without exit",
+           &n.vmwrite_shadow);
+  r.scalar("vmx.vmptrld", "instructions", "successful VMPTRLDs", &n.vmptrld);
+  r.scalar("vmx.vmclear", "instructions", "successful VMCLEARs", &n.vmclear);
+  r.scalar("vmx.vmcs_cache_evictions", "vmcs", "active VMCSs written back to make room",
+           &n.vmcs_cache_evictions);
+  r.scalar("vmx.invept", "instructions", "successful INVEPTs", &n.invept);
+  r.scalar("vmx.invvpid", "instructions", "successful INVVPIDs", &n.invvpid);
+  r.scalar("vmx.ept_refs", "references", "EPT paging-structure references of 2-D walks",
+           &m.counters.ept_refs);
+  auto label = [](size_t i) { return std::string(vmx::exit_reason_label(unsigned(i))); };
+  r.vector("vmx.exits_by_reason", "exits", "VM exits by basic exit reason", vmx::kExitReasonSlots,
+           [&n](size_t i) { return n.by_reason[i].count; }, label);
+  r.vector("vmx.root_cycles_by_reason", "cycles",
+           "cycles in root operation from a VM exit to the next VM entry, by exit reason",
+           vmx::kExitReasonSlots, [&n](size_t i) { return n.by_reason[i].root_cycles; }, label);
+}
+
+std::vector<VmExitRecord> vmx_exit_records(Machine& m) {
+  m.vmx().flush_stats(m.cpu().cycles);
+  std::vector<VmExitRecord> out;
+  for (const auto& [key, s] : m.vmx().counters.by_vmcs)
+    out.push_back(VmExitRecord{key.first, key.second, vmx::exit_reason_label(key.second), s.count,
+                               s.root_cycles});
+  return out;
+}
 
 }  // namespace sim

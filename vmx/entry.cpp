@@ -84,6 +84,7 @@ void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   // Root-time accounting of the exit this entry returns from ends here; the entry's
   // own cost (checks, loading) is charged whether it then succeeds or fails.
   flush_stats(c.cycles);
+  last_exit_open_ = false;
   c.cycles += timing_.vm_entry;
   // 26.3: guest state. From here on a failure is a VM exit (26.7).
   uint64_t pdpte[4] = {};

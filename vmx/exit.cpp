@@ -273,8 +273,8 @@ void Vmx::record_exit(Cpu& c, const ExitInfo& e) {
 
 void Vmx::flush_stats(uint64_t now) {
   if (!last_exit_open_) return;
-  last_exit_open_ = false;
   const uint64_t dt = now > last_exit_cycle_ ? now - last_exit_cycle_ : 0;
+  last_exit_cycle_ = now;
   const unsigned slot = last_exit_reason_ < kExitReasonSlots ? last_exit_reason_ : kExitReasonSlots - 1;
   counters.by_reason[slot].root_cycles += dt;
   counters.by_vmcs[{last_exit_vmcs_, last_exit_reason_}].root_cycles += dt;

@@ -171,7 +171,9 @@ class Vmx {
   const Vmcs* current() const { return current_; }
   uint64_t vmxon_pointer() const { return vmxon_ptr_; }
 
-  // Closes the root-time accounting of the last exit (end of a run, statistics).
+  // Adds the root-operation cycles since the last exit up to `now` to that exit's
+  // (VMCS, reason) pair; the interval stays open until the next VM entry. Called by
+  // VM entry, and before statistics are read (end of a run).
   void flush_stats(uint64_t now);
   VmxCounters counters;
 

@@ -576,6 +576,7 @@ int run(const Options& o, const po::variables_map& vm, const std::string& comman
     out.host_seconds = secs;
     for (const auto& rec : m.platform().report.records)
       out.reports.push_back(sim::ReportRecord{rec.cycle, rec.key, rec.value});
+    out.vm_exits = sim::vmx_exit_records(m);
     try {
       db->end_run(run_id, out, stats);
     } catch (const sim::DbError& e) {

@@ -14,6 +14,7 @@ import tempfile
 import time
 
 NESTSIM, HELLO, RESULTS_PY = sys.argv[1:4]
+VMX_ELF = sys.argv[4] if len(sys.argv) > 4 else None  # bench/vmx_cpuid kernel
 HERE = os.path.dirname(os.path.abspath(__file__))
 failures = []
 
@@ -69,7 +70,7 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("run", HELLO, "--db", db, "--seed", "7", "-q")
     check(r.returncode in (0, 1), f"hello with --db exits normally (got {r.returncode}: {r.stderr.strip()})")
     with connect(db) as c:
-        check(c.execute("PRAGMA user_version").fetchone()[0] == 2, "user_version is 2")
+        check(c.execute("PRAGMA user_version").fetchone()[0] == 3, "user_version is 3")
         check(c.execute("PRAGMA application_id").fetchone()[0] == 0x6E657374, "application_id is 'nest'")
         tables = {t for (t,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         check({"runs", "run_config", "stat_defs", "stats", "vector_stats", "reports"} <= tables,
@@ -180,19 +181,23 @@ with tempfile.TemporaryDirectory() as tmp:
         c.execute("PRAGMA user_version = 99")
     r = run("run", HELLO, "--db", newer, "-q")
     check(r.returncode == 2 and "newer nestsim" in r.stderr, f"newer schema refused ({r.stderr.strip()})")
-    # A schema-1 database (before the reports table) is upgraded in place, runs kept.
-    old = os.path.join(tmp, "v1.db")
-    run("run", HELLO, "--db", old, "-q")
-    with connect(old) as c:
-        c.execute("DROP TABLE reports")
-        c.execute("PRAGMA user_version = 1")
-    r = run("run", HELLO, "--db", old, "-q")
-    with connect(old) as c:
-        ver = c.execute("PRAGMA user_version").fetchone()[0]
-        nruns = c.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0]
-        has = c.execute("SELECT count(*) FROM sqlite_master WHERE name = 'reports'").fetchone()[0]
-    check(r.returncode in (0, 1) and ver == 2 and nruns == 2 and has == 1,
-          f"schema 1 upgraded to 2 keeping its runs ({r.returncode}, v{ver}, {nruns} runs)")
+    # Schema-1 (before the reports table) and schema-2 (before vm_exits) databases are
+    # upgraded in place, runs kept.
+    for old_ver, dropped in ((1, ("reports", "vm_exits")), (2, ("vm_exits",))):
+        old = os.path.join(tmp, f"v{old_ver}.db")
+        run("run", HELLO, "--db", old, "-q")
+        with connect(old) as c:
+            for t in dropped:
+                c.execute(f"DROP TABLE {t}")
+            c.execute(f"PRAGMA user_version = {old_ver}")
+        r = run("run", HELLO, "--db", old, "-q")
+        with connect(old) as c:
+            ver = c.execute("PRAGMA user_version").fetchone()[0]
+            nruns = c.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0]
+            has = c.execute("SELECT count(*) FROM sqlite_master"
+                            " WHERE name IN ('reports', 'vm_exits')").fetchone()[0]
+        check(r.returncode in (0, 1) and ver == 3 and nruns == 2 and has == 2,
+              f"schema {old_ver} upgraded to 3 keeping its runs ({r.returncode}, v{ver}, {nruns} runs)")
     r = run("run", HELLO, "--db", os.path.join(tmp, "no", "such", "dir.db"), "-q")
     check(r.returncode == 2 and "--db" in r.stderr, f"unopenable path refused ({r.stderr.strip()})")
 
@@ -217,6 +222,25 @@ with tempfile.TemporaryDirectory() as tmp:
     else:
         with open(png, "rb") as f:
             check(r.returncode == 0 and f.read(8) == b"\x89PNG\r\n\x1a\n", "results.py plot writes a PNG")
+
+    # ---- VM exits (schema 3): by VMCS and reason, with root-mode cycles ---------------
+    if VMX_ELF:
+        vdb = os.path.join(tmp, "vmx.db")
+        r = run("run", VMX_ELF, "--append", "500", "--db", vdb, "-q")
+        check(r.returncode == 1, f"vmx_cpuid with --db passes ({r.returncode}: {r.stderr.strip()})")
+        with connect(vdb) as c:
+            rows = c.execute("SELECT vmcs, reason, name, count, root_cycles FROM vm_exits").fetchall()
+            cpuid = [x for x in rows if x[1] == 10]
+            total = c.execute("SELECT value FROM stats WHERE name = 'vmx.exits'").fetchone()
+            by_reason = c.execute("SELECT value FROM vector_stats WHERE name = 'vmx.exits_by_reason'"
+                                  " AND label = 'cpuid'").fetchone()
+        check(len(cpuid) == 1 and cpuid[0][2] == "cpuid" and cpuid[0][3] >= 500 and cpuid[0][4] > 0
+              and cpuid[0][0] != 0, f"vm_exits records the CPUID exits with root cycles ({cpuid})")
+        check(total and total[0] == sum(x[3] for x in rows),
+              f"vmx.exits equals the vm_exits rows ({total}, {rows})")
+        check(by_reason and by_reason[0] == cpuid[0][3], f"vmx.exits_by_reason[cpuid] ({by_reason})")
+        r = subprocess.run([sys.executable, RESULTS_PY, vdb, "exits", "last"], capture_output=True, text=True)
+        check(r.returncode == 0 and "cpuid" in r.stdout, f"results.py exits ({r.returncode}: {r.stdout[:200]})")
 
 if failures:
     print(f"{len(failures)} database checks failed")
