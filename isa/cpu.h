@@ -158,6 +158,21 @@ class Bus {
     (void)c, (void)d, (void)kind, (void)arg;
     return false;
   }
+  // VMX non-root operation (vmx/; isa::deliver_event): true when `e`, about to be
+  // delivered through the IDT, causes a VM exit instead (exception bitmap, NMI
+  // exiting); `vectoring` is the event whose delivery raised `e`, if any. An exit
+  // raised while delivering `e` (EPT violation...) reports `e` through
+  // exit_during_delivery before it propagates.
+  virtual bool event_exit(Cpu& c, const struct Event& e, const struct Event* vectoring) {
+    (void)c, (void)e, (void)vectoring;
+    return false;
+  }
+  virtual void exit_during_delivery(Cpu& c, const struct Event& e) { (void)c, (void)e; }
+  // A task switch in VMX non-root operation exits unconditionally (25.1.2): raises the
+  // exit (does not return) when it does. `source`: 0 CALL, 1 IRET, 2 JMP, 3 IDT gate.
+  virtual void task_switch_exit(Cpu& c, uint16_t sel, unsigned source) {
+    (void)c, (void)sel, (void)source;
+  }
   // HLT, MWAIT: the processor stops fetching until an event (activity state set).
   virtual void halt(Cpu& c);
   // Triple fault or another shutdown condition (SDM Vol. 3A 6.15, #DF).

@@ -96,9 +96,11 @@ uint64_t match_instruction_breakpoints(const Cpu& c, uint64_t lin) {
 }
 
 void deliver_debug(Cpu& c, uint64_t bits) {
-  // B0-B3 report this exception's conditions; BD/BS/BT accumulate (17.2.3).
-  c.dr[6] = (c.dr[6] & ~DR6_B0_B3) | (bits & (DR6_B0_B3 | DR6_BD | DR6_BS | DR6_BT)) | kDr6Fixed1;
-  deliver_event(c, Event{VEC_DB, EventType::kHardwareException});
+  // B0-B3 report this exception's conditions; BD/BS/BT accumulate (17.2.3). DR6 is
+  // written when the #DB is delivered (deliver_event), not when it causes a VM exit.
+  Event e{VEC_DB, EventType::kHardwareException};
+  e.payload = (bits & (DR6_B0_B3 | DR6_BD | DR6_BS | DR6_BT)) | DR6_PAYLOAD_VALID;
+  deliver_event(c, e);
 }
 
 void register_sys_debug(HandlerTable& t) {

@@ -403,21 +403,41 @@ bool selector_error(uint8_t v) {
 
 }  // namespace
 
-void deliver_event(Cpu& c, const Event& first) {
+// The state an exception writes when it is delivered (not when it exits, SDM Vol. 3C
+// 27.1): CR2 for #PF, DR6 for #DB (B0-B3 replaced, BD/BS/BT added, 17.2.3).
+void commit_payload(Cpu& c, const Event& e) {
+  if (e.type != EventType::kHardwareException) return;
+  if (e.vector == VEC_PF) c.cr2 = e.payload;
+  if (e.vector == VEC_DB && (e.payload & DR6_PAYLOAD_VALID))
+    c.dr[6] = (c.dr[6] & ~DR6_B0_B3) | (e.payload & (DR6_B0_B3 | DR6_BD | DR6_BS | DR6_BT)) |
+              0xFFFF0FF0;
+}
+
+void deliver_event(Cpu& c, const Event& first, bool injected) {
   Event e = first;
+  Event outer;  // the event whose delivery raised `e` (IDT-vectoring information)
   for (bool nested = false;; nested = true) {
     try {
+      if (NS_UNLIKELY(c.vmx.mode == VmxMode::kNonRoot) && !(injected && !nested) &&
+          c.bus->event_exit(c, e, nested ? &outer : nullptr))
+        return;
+      commit_payload(c, e);
       deliver_one(c, e);
       return;
     } catch (const CpuFault& f) {
+      if (f.vector >= 32) {  // a VM exit raised inside the delivery (vmx/vmx.h kVecVmExit)
+        c.bus->exit_during_delivery(c, e);
+        throw;
+      }
       CpuFault g = f;
       if (selector_error(g.vector) && g.has_error) g.error |= ext_bit(e);
-      if (!nested && from_instruction(e.type)) throw g;
-      if (g.vector == VEC_PF) c.cr2 = g.cr2;
+      if (!nested && from_instruction(e.type) && !injected) throw g;
       Event next{g.vector, EventType::kHardwareException, g.has_error, g.error};
+      if (g.vector == VEC_PF) next.payload = g.cr2;
       const ExcClass a = exc_class(e), b = exc_class(next);
       if (a == ExcClass::kDoubleFault) {
-        // Any exception while delivering #DF: shutdown (SDM Vol. 3A 6.15, Interrupt 8).
+        // Any exception while delivering #DF: shutdown (SDM Vol. 3A 6.15, Interrupt 8);
+        // in VMX non-root operation a triple-fault VM exit (the machine decides).
         c.sys.triple_faults++;
         c.bus->shutdown(c, "triple fault");
         return;
@@ -425,17 +445,21 @@ void deliver_event(Cpu& c, const Event& first) {
       if ((a == ExcClass::kContributory && b == ExcClass::kContributory) ||
           (a == ExcClass::kPageFault &&
            (b == ExcClass::kContributory || b == ExcClass::kPageFault))) {
+        if (g.vector == VEC_PF) c.cr2 = g.cr2;  // the #PF that became #DF loaded CR2
         next = Event{VEC_DF, EventType::kHardwareException, true, 0};
         c.sys.double_faults++;
       }
+      outer = e;
       e = next;
     }
   }
 }
 
 void deliver_fault(Cpu& c, const CpuFault& f) {
-  if (f.vector == VEC_PF) c.cr2 = f.cr2;  // CR2 is loaded even if delivery fails
-  deliver_event(c, Event{f.vector, EventType::kHardwareException, f.has_error, f.error});
+  Event e{f.vector, EventType::kHardwareException, f.has_error, f.error};
+  if (f.vector == VEC_PF) e.payload = f.cr2;  // CR2 is loaded even if delivery fails
+  if (f.vector == VEC_PF) c.cr2 = f.cr2;
+  deliver_event(c, e);
 }
 
 namespace {
@@ -452,21 +476,22 @@ void int_ib(Cpu& c, const DecodedInst& d) {
     if ((c.cr4 & kCr4Vme) && !redirection_bit(c, v)) return deliver_v86_redirected(c, v);
     if (iopl(c) < 3) fault(VEC_GP, 0);
   }
-  deliver_event(c, Event{v, EventType::kSoftwareInterrupt});
+  deliver_event(c, Event{v, EventType::kSoftwareInterrupt, false, 0, d.len});
 }
 
-void int3(Cpu& c, const DecodedInst&) {
-  deliver_event(c, Event{VEC_BP, EventType::kSoftwareException});
+void int3(Cpu& c, const DecodedInst& d) {
+  deliver_event(c, Event{VEC_BP, EventType::kSoftwareException, false, 0, d.len});
 }
 
-void into(Cpu& c, const DecodedInst&) {
-  if (c.get_rflags() & FLAG_OF) deliver_event(c, Event{VEC_OF, EventType::kSoftwareException});
+void into(Cpu& c, const DecodedInst& d) {
+  if (c.get_rflags() & FLAG_OF)
+    deliver_event(c, Event{VEC_OF, EventType::kSoftwareException, false, 0, d.len});
 }
 
 // INT1 (ICEBP): #DB as a privileged software exception: no gate-DPL check, EXT = 1,
 // DR6 unchanged.
-void int1(Cpu& c, const DecodedInst&) {
-  deliver_event(c, Event{VEC_DB, EventType::kPrivSoftwareException});
+void int1(Cpu& c, const DecodedInst& d) {
+  deliver_event(c, Event{VEC_DB, EventType::kPrivSoftwareException, false, 0, d.len});
 }
 
 // ---- IRET (SDM Vol. 2A "IRET/IRETD/IRETQ") -------------------------------------------

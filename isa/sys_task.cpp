@@ -177,6 +177,12 @@ void load_task_segments(Cpu& c, const TaskImage& t) {
 // SDM Vol. 3A 7.3 "Task Switching", steps 1-13.
 void task_switch(Cpu& c, uint16_t sel, const Descriptor& nd, TaskSwitchSource src, bool has_error,
                  uint32_t error) {
+  // VMX non-root operation: every task switch exits before it starts (SDM Vol. 3C
+  // 25.1.2; qualification source: 0 CALL, 1 IRET, 2 JMP, 3 task gate in the IDT).
+  if (NS_UNLIKELY(c.vmx.mode == VmxMode::kNonRoot)) {
+    static constexpr unsigned kSource[] = {0, 2, 1, 3};  // kCall, kJmp, kIret, kGate
+    c.bus->task_switch_exit(c, sel, kSource[unsigned(src)]);
+  }
   const uint16_t err = sel & 0xFFFC;
   const unsigned type = nd.type();
   // Step 3: IRET returns to a busy TSS (#TS), the other sources need an available one.

@@ -113,6 +113,13 @@ struct Event {
   EventType type = EventType::kHardwareException;
   bool has_error = false;
   uint32_t error = 0;
+  // Software interrupts and exceptions: the length of the instruction (VMX exits
+  // report it and save RIP of the instruction, SDM Vol. 3C 27.2.4).
+  uint8_t insn_len = 0;
+  // What the exception writes when it is delivered (and does not write when it causes
+  // a VM exit instead, 27.1): #PF the faulting linear address into CR2, #DB its DR6
+  // bits (B0-B3, BD, BS, BT).
+  uint64_t payload = 0;
 };
 
 // Delivers one event through the IDT in the current mode (real-mode IVT, protected-
@@ -121,7 +128,13 @@ struct Event {
 // for faults, the next one for traps and INT n). Faults raised while delivering are
 // combined per SDM Vol. 3A Table 6-5 (contributory/benign/page-fault classes) into
 // #DF, and a fault while delivering #DF shuts the processor down (Bus::shutdown).
-void deliver_event(Cpu& c, const Event& e);
+// In VMX non-root operation each event (and each exception raised while delivering
+// one) is first offered to Bus::event_exit (exception bitmap, NMI exiting); a VM exit
+// raised inside the delivery (an EPT violation on the IDT or stack) records the event
+// as IDT-vectoring information (Bus::exit_during_delivery) and propagates. An event
+// injected by VM entry (`injected`) is not subject to the exception bitmap, the
+// exceptions its delivery raises are.
+void deliver_event(Cpu& c, const Event& e, bool injected = false);
 // Convenience for the run loop: a CpuFault caught from an instruction (RIP restored).
 void deliver_fault(Cpu& c, const CpuFault& f);
 
@@ -151,6 +164,8 @@ void match_data_breakpoints(Cpu& c, uint64_t lin, unsigned size, bool write);
 void match_io_breakpoints(Cpu& c, uint16_t port, unsigned size);
 // DR6 bits (SDM Vol. 3A 17.2.3) as they are recorded in EventState::pending_dbg.
 enum : uint64_t { DR6_B0_B3 = 0xF, DR6_BD = 1u << 13, DR6_BS = 1u << 14, DR6_BT = 1u << 15 };
+// Event::payload of a #DB carries DR6 bits when this marker is set (deliver_debug).
+constexpr uint64_t DR6_PAYLOAD_VALID = 1ull << 63;
 // True when DR7 enables any breakpoint: the run loop then goes instruction by
 // instruction, so that breakpoints and their traps are exact.
 inline bool breakpoints_enabled(const Cpu& c) { return c.dr[7] & 0xFF; }

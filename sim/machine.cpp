@@ -51,6 +51,11 @@ Machine::Machine(const MachineConfig& cfg)
     cpu_.attention = true;
   });
   cpu_.event_cycles = model_->timing.event;
+  // The VMX-preemption timer (vmx/events.cpp): an exit at the next boundary.
+  preempt_timer_ = events_.add("vmx-preemption", [this](uint64_t) {
+    vmx_.preemption_timer_fired();
+    cpu_.attention = true;
+  });
   PlatformConfig pc;
   pc.serial_out = cfg.serial_out;
   pc.serial_in = cfg.serial_in;
@@ -338,17 +343,28 @@ Block* Machine::build_block(uint64_t rip) {
 // An exception from an instruction (RIP restored to it) or from fetching one: it is
 // delivered through the IDT (isa/sys_int.cpp). The chain it starts is remembered so
 // that a triple fault can report its first exception.
-void Machine::on_fault(const CpuFault& f, uint64_t rip) {
+template <class F>
+void Machine::delivering(F&& f) {
+  try {
+    f();
+  } catch (const CpuFault& g) {
+    if (g.vector != vmx::kVecVmExit) throw;
+    vmx_.complete_pending_exit(cpu_);
+  }
+}
+
+void Machine::on_fault(const CpuFault& f, uint64_t rip, unsigned insn_len) {
   if (f.vector == vmx::kVecVmExit) {  // a VM exit raised inside an access (vmx/vmx.h)
     cpu_.ev.pending_dbg = 0;
-    vmx_.complete_pending_exit(cpu_);
+    vmx_.complete_pending_exit(cpu_, insn_len);
+    cpu_.attention = true;
     return;
   }
   counters.faults++;
   cpu_.ev.pending_dbg = 0;  // the instruction did not complete: no debug traps
   chain_first_ = f;
   chain_rip_ = rip;
-  isa::deliver_fault(cpu_, f);
+  delivering([&] { isa::deliver_fault(cpu_, f); });
   cpu_.attention = true;
 }
 
@@ -446,7 +462,7 @@ void Machine::run_blocks(const RunLimits& lim) {
       for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
       code_.count_partial(b, unsigned(p - b->insts));
     }  // else: fetching/decoding the block's first instruction faulted
-    on_fault(f, rip);
+    on_fault(f, rip, p ? p->len : 0);
   }
 }
 
@@ -461,7 +477,7 @@ void Machine::execute_some(Block* b, uint64_t max) {
       d.fn(c, d);
     } catch (const CpuFault& f) {
       c.r[isa::kRegRip] = rip;
-      on_fault(f, rip);
+      on_fault(f, rip, d.len);
       return;
     }
     c.icount++;
@@ -481,6 +497,11 @@ void Machine::halt(isa::Cpu& c) {
 }
 
 void Machine::shutdown(isa::Cpu& c, const char* why) {
+  // A triple fault in VMX non-root operation is a VM exit (SDM Vol. 3C 25.2).
+  if (c.vmx.mode == isa::VmxMode::kNonRoot) {
+    vmx_.triple_fault(c);
+    return;
+  }
   c.ev.activity = isa::Activity::kShutdown;
   result_.fault = chain_first_;
   result_.fault_rip = chain_rip_;
@@ -497,6 +518,7 @@ bool Machine::needs_attention() {
   const isa::Cpu& c = cpu_;
   const isa::EventState& ev = c.ev;
   if (ev.shadow || ev.pending_dbg || ev.activity != isa::Activity::kActive) return true;
+  if (c.vmx.mode == isa::VmxMode::kNonRoot && vmx_.boundary_pending(c)) return true;
   if ((c.rflags & (isa::FLAG_TF | isa::FLAG_RF)) || isa::breakpoints_enabled(c)) return true;
   if (ev.nmi_pending && !ev.nmi_blocked) return true;
   return (c.rflags & isa::FLAG_IF) && intc_ && intc_->intr_pending();
@@ -507,7 +529,7 @@ bool Machine::needs_attention() {
 void Machine::deliver(const isa::Event& e, uint64_t rip) {
   chain_first_ = isa::CpuFault{e.vector, e.has_error, e.error, 0};
   chain_rip_ = rip;
-  isa::deliver_event(cpu_, e);
+  delivering([&] { isa::deliver_event(cpu_, e); });
 }
 
 // One instruction boundary's events, in the priority order of SDM Vol. 3A Table 6-2:
@@ -517,7 +539,16 @@ void Machine::deliver(const isa::Event& e, uint64_t rip) {
 bool Machine::service_events() {
   isa::Cpu& c = cpu_;
   isa::EventState& ev = c.ev;
+  const bool guest = c.vmx.mode == isa::VmxMode::kNonRoot;
   if (ev.activity == isa::Activity::kShutdown) {
+    // In VMX non-root operation the shutdown state waits for what can still exit (the
+    // preemption timer, an NMI with NMI exiting...); otherwise the machine stops.
+    if (guest && vmx_.boundary(c)) return true;
+    if (guest && vmx_.preemption_due() != ~0ull) {
+      c.cycles = std::max(c.cycles + 1, std::min(vmx_.preemption_due(), limit_cycles_));
+      if (c.cycles >= events_.next_due()) run_due_events();
+      return true;
+    }
     request_stop(StopReason::kShutdown);
     return true;
   }
@@ -527,9 +558,12 @@ bool Machine::service_events() {
     ev.pending_dbg = 0;
     chain_first_ = isa::CpuFault{isa::VEC_DB, false, 0, 0};
     chain_rip_ = rip;
-    isa::deliver_debug(c, bits);
+    delivering([&] { isa::deliver_debug(c, bits); });
     return true;
   }
+  // VMX non-root operation: MTF, preemption timer, NMI/external-interrupt exiting and
+  // the window exits come before ordinary delivery (vmx/events.cpp).
+  if (guest && vmx_.boundary(c)) return true;
   if (!ev.shadow) {
     if (ev.nmi_pending && !ev.nmi_blocked) {
       ev.nmi_pending = false;
@@ -549,12 +583,15 @@ bool Machine::service_events() {
     // With the platform's controller, device events matter only while some source
     // can still reach INTR (Platform::can_interrupt); a test's own controller says
     // when it may raise INTR itself.
-    const bool wakeable = intc_ && (c.rflags & isa::FLAG_IF);
+    // In VMX non-root operation external-interrupt exiting wakes the CPU whatever IF
+    // says, and so does the preemption timer.
+    const bool wakeable = intc_ && ((c.rflags & isa::FLAG_IF) || (guest && vmx_.ext_int_exiting()));
     uint64_t next = ~0ull;
     if (wakeable && intc_ == &platform_->lapic)
       next = platform_->can_interrupt() ? events_.next_due() : ~0ull;
     else if (wakeable)
       next = intc_->next_event(c.cycles);
+    if (guest) next = std::min(next, vmx_.preemption_due());
     if (next == ~0ull) {
       request_stop(StopReason::kHalted);
     } else {
@@ -576,7 +613,7 @@ void Machine::execute_one() {
     if (uint64_t hits = isa::match_instruction_breakpoints(c, pc_of(rip))) {
       chain_first_ = isa::CpuFault{isa::VEC_DB, false, 0, 0};
       chain_rip_ = rip;
-      isa::deliver_debug(c, hits);
+      delivering([&] { isa::deliver_debug(c, hits); });
       return;
     }
   }
@@ -596,12 +633,14 @@ void Machine::execute_one() {
     d.fn(c, d);
   } catch (const CpuFault& f) {
     c.r[isa::kRegRip] = rip;
-    on_fault(f, rip);
+    on_fault(f, rip, d.len);
+    vmx_.instruction_done(c);  // MTF after a fault's delivery (25.5.2)
     return;
   }
   c.icount++;
   c.cycles += d.cycles;
   code_.count_executed(d);
+  vmx_.instruction_done(c);  // MTF: an exit at the next boundary (still non-root only)
   // Single-step: a trap after the instruction if TF was set when it began; an INT n,
   // INT3 or INTO that delivered its event cleared TF on the way to its handler and
   // has no trap (17.3.1.4).

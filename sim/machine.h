@@ -171,6 +171,9 @@ class Machine final : public isa::Bus, private vmx::Env {
   // sim/vmx_glue.cpp.
   vmx::Vmx& vmx() { return vmx_; }
   bool intercept(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg) override;
+  bool event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring) override;
+  void exit_during_delivery(isa::Cpu& c, const isa::Event& e) override;
+  void task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source) override;
 
  private:
   // Linear -> physical. Issue 3 replaces the identity with the page walker.
@@ -201,13 +204,17 @@ class Machine final : public isa::Bus, private vmx::Env {
   void run_blocks(const RunLimits& lim);  // the hot loop of dispatch()
   void run_traced(const RunLimits& lim);  // sim/trace.cpp
   void execute_some(Block* b, uint64_t max);
-  void on_fault(const isa::CpuFault& f, uint64_t rip);
+  void on_fault(const isa::CpuFault& f, uint64_t rip, unsigned insn_len = 0);
   // Event handling at instruction boundaries (machine.cpp).
   bool needs_attention();
   void run_stepped(const RunLimits& lim);
   bool service_events();
   void execute_one();
   void deliver(const isa::Event& e, uint64_t rip);
+  // Runs an event delivery; a VM exit raised inside it (vmx/vmx.h kVecVmExit) is
+  // completed here, with RIP where the delivery found it.
+  template <class F>
+  void delivering(F&& f);
   void protect_code_page(uint64_t pa);
   uint64_t pc_of(uint64_t rip) const;
   void reset_common();
@@ -268,6 +275,15 @@ class Machine final : public isa::Bus, private vmx::Env {
   uint16_t vpid_tag_ = 0, ept_tag_ = 0;
   bool ctx_guest_ = false;  // the context is non-root operation
   bool ctx_vpid_on_ = false;  // ... with "enable VPID"
+  EventQueue::Id preempt_timer_ = 0;  // the VMX-preemption timer (sim/vmx_glue.cpp)
+  // The page-modification log of the current VMCS, for the EPT walker (vmx/events.cpp).
+  struct PmlLog final : mmu::PmlLog {
+    Machine& m;
+    explicit PmlLog(Machine& mm) : m(mm) {}
+    bool full() override { return m.vmx_.pml_full(); }
+    void log(uint64_t gpa_page) override { m.vmx_.pml_log(gpa_page); }
+  };
+  PmlLog pml_{*this};
   // EPT of the current context (non-root operation with "enable EPT").
   bool ept_on_ = false;
   mmu::EptControls ept_ctl_;

@@ -200,6 +200,7 @@ Machine::Xlate Machine::translate_nested(uint64_t lin, const mmu::WalkAccess& a)
   mmu::NestedControls nc;
   nc.guest = ctl;
   nc.ept = ept_ctl_;
+  nc.ept.pml = &pml_;
   nc.ept_tag = ept_tag_;
   nc.advanced_info = model_->vmx.ept_vpid & vmx::EPT_CAP_ADVANCED_INFO;
   const mmu::NestedResult r = mmu::nested_walk(ptes, nc, lin, a, &tlbs_.gpa());
@@ -225,7 +226,7 @@ Machine::Xlate Machine::translate_nested(uint64_t lin, const mmu::WalkAccess& a)
     case mmu::NestedOutcome::kEptMisconfig:
       e.reason = uint32_t(vmx::ExitReason::EPT_MISCONFIG);
       break;
-    default:  // kPmlFull (PML is not enabled by this machine yet), kGeneralProtection
+    default:  // kPmlFull: an EPT dirty flag to log with the log full (SDM Vol. 3C 28.2.6)
       e.reason = uint32_t(vmx::ExitReason::PML_FULL);
       break;
   }

@@ -140,9 +140,25 @@ void Machine::vmx_trace(isa::Cpu&, const char* line) {
   if (dev_ctx_.trace) dev_ctx_.trace("vmx", line);
 }
 
-void Machine::vmx_arm_preemption_timer(uint64_t due) { (void)due; }
+void Machine::vmx_arm_preemption_timer(uint64_t due) {
+  if (due == ~0ull) events_.cancel(preempt_timer_);
+  else events_.schedule(preempt_timer_, due);
+}
 
-void Machine::vmx_shutdown(isa::Cpu& c, const char* why) { shutdown(c, why); }
+// A VMX abort (27.7) shuts the processor down whatever the VMX mode.
+void Machine::vmx_shutdown(isa::Cpu& c, const char* why) {
+  c.ev.activity = isa::Activity::kShutdown;
+  result_.message = why;
+  request_stop(StopReason::kShutdown);
+}
+
+bool Machine::event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring) {
+  return vmx_.event_exit(c, e, vectoring);
+}
+void Machine::exit_during_delivery(isa::Cpu&, const isa::Event& e) { vmx_.exit_during_delivery(e); }
+void Machine::task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source) {
+  vmx_.task_switch_exit(c, sel, source);
+}
 
 // ---- statistics ----------------------------------------------------------------------
 

@@ -221,6 +221,14 @@ void Vmx::load_guest_state(Cpu& c, const uint64_t pdpte[4]) {
   // Pending debug exceptions (26.6.3): B0-B3 and BS become debug traps delivered
   // before the first guest instruction (when not blocked).
   c.ev.pending_dbg = v.get(Field::GUEST_PENDING_DBG_EXCEPTIONS) & (PENDING_DBG_B0_B3 | PENDING_DBG_BS);
+  // The controls whose exits are decided at instruction boundaries (vmx/events.cpp).
+  boundary_ctl_ = uint8_t(((proc & CPU_MONITOR_TRAP_FLAG) ? kBoundMtf : 0) |
+                          ((pin & PIN_NMI_EXITING) ? kBoundNmiExit : 0) |
+                          ((proc & CPU_NMI_WINDOW_EXITING) ? kBoundNmiWindow : 0) |
+                          ((pin & PIN_EXTINT_EXITING) ? kBoundExtInt : 0) |
+                          ((proc & CPU_INTR_WINDOW_EXITING) ? kBoundIntWindow : 0));
+  mtf_pending_ = false;
+  arm_preemption_timer(c);
   c.update_mode();
   c.attention = true;
 }
@@ -260,21 +268,43 @@ void Vmx::inject_event(Cpu& c) {
   if (!(info & INTR_INFO_VALID)) return;
   const uint8_t type = uint8_t((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT);
   const uint8_t vector = uint8_t(info & INTR_INFO_VECTOR_MASK);
-  if (type == INTR_TYPE_OTHER_EVENT) return;  // pending MTF: vmx/exit.cpp's boundary
+  // Type 7, vector 0: a pending MTF VM exit before the first instruction (26.6.2).
+  if (type == INTR_TYPE_OTHER_EVENT) {
+    mtf_pending_ = true;
+    return;
+  }
   isa::Event e;
   e.vector = vector;
   e.type = isa::EventType(type);
   e.has_error = info & INTR_INFO_DELIVER_CODE;
   e.error = uint32_t(v.get(Field::VM_ENTRY_EXCEPTION_ERROR_CODE));
-  if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION)
-    c.rip() += v.get(Field::VM_ENTRY_INSTRUCTION_LEN);
+  if (vector == isa::VEC_PF) e.payload = c.cr2;  // the guest's CR2 (set by the VMM) stays
+  const bool sw = type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+                  type == INTR_TYPE_SW_EXCEPTION;
+  const uint64_t len = v.get(Field::VM_ENTRY_INSTRUCTION_LEN);
+  if (sw) {
+    e.insn_len = uint8_t(len);
+    c.rip() += len;
+  }
   // Injection wakes a halted guest (26.6.2) and an injected NMI blocks NMIs (or
   // virtual NMIs) as a delivered one does.
   c.ev.activity = isa::Activity::kActive;
   if (type == INTR_TYPE_NMI) {
     if (uint32_t(v.get(Field::PIN_BASED_VM_EXEC_CONTROL)) & PIN_VIRTUAL_NMIS) vnmi_blocked_ = true;
   }
-  isa::deliver_event(c, e);
+  // The delivery may exit (exceptions it raises go through the exception bitmap; an
+  // EPT violation on the IDT or stack): the injected event is then the IDT-vectoring
+  // information and RIP is the guest's RIP of the entry.
+  try {
+    isa::deliver_event(c, e, true);
+  } catch (const isa::CpuFault& f) {
+    if (f.vector != kVecVmExit) throw;
+    if (sw) c.rip() -= len;
+    complete_pending_exit(c, sw ? unsigned(len) : 0);
+    return;
+  }
+  // With the monitor trap flag, an MTF exit follows the delivery (25.5.2).
+  instruction_done(c);
   c.attention = true;
 }
 

@@ -25,7 +25,11 @@ uint32_t ar_from_attr(uint16_t attr) {
   isa::raise_fault(kVecVmExit);
 }
 
-void Vmx::complete_pending_exit(Cpu& c) { vm_exit(c, pending_exit_); }
+void Vmx::complete_pending_exit(Cpu& c, unsigned insn_len) {
+  if (!pending_exit_.instr_len) pending_exit_.instr_len = insn_len;
+  vm_exit(c, pending_exit_);
+  pending_exit_ = ExitInfo{};
+}
 
 void Vmx::vm_exit(Cpu& c, const ExitInfo& e) {
   Vmcs& v = *current_;
@@ -38,7 +42,8 @@ void Vmx::vm_exit(Cpu& c, const ExitInfo& e) {
   if (e.has_physical && caps_.has(Feature::EPT)) v.set(Field::GUEST_PHYSICAL_ADDRESS, e.guest_physical);
   v.set(Field::VM_EXIT_INTR_INFO, e.intr_info);
   v.set(Field::VM_EXIT_INTR_ERROR_CODE, e.intr_error);
-  v.set(Field::IDT_VECTORING_INFO_FIELD, 0);
+  v.set(Field::IDT_VECTORING_INFO_FIELD, e.idt_info);
+  v.set(Field::IDT_VECTORING_ERROR_CODE, e.idt_error);
   v.set(Field::VM_EXIT_INSTRUCTION_LEN, e.instr_len);
   v.set(Field::VMX_INSTRUCTION_INFO, e.instr_info);
   v.set(Field::VM_ENTRY_INTR_INFO_FIELD, v.get(Field::VM_ENTRY_INTR_INFO_FIELD) & ~uint64_t(INTR_INFO_VALID));
@@ -159,6 +164,7 @@ void Vmx::save_guest_state(Cpu& c, const ExitInfo& e) {
   }
   v.set(Field::GUEST_ACTIVITY_STATE, act);
   v.set(Field::GUEST_PENDING_DBG_EXCEPTIONS, c.ev.pending_dbg & (PENDING_DBG_B0_B3 | PENDING_DBG_BS));
+  save_preemption_timer(c);
   // PDPTEs with EPT and PAE paging (27.3.4).
   const bool pae = (c.cr0 & isa::CR0_PG) && (c.cr4 & isa::CR4_PAE) && !(c.efer & isa::EFER_LMA);
   if ((proc2 & CPU2_EPT) && pae)
@@ -245,6 +251,9 @@ void Vmx::load_host_state(Cpu& c) {
     }
   }
   env_.vmx_arm_preemption_timer(~0ull);
+  preempt_due_ = ~0ull;
+  preempt_fired_ = mtf_pending_ = false;
+  boundary_ctl_ = 0;
   env_.vmx_context_changed(c);
   // 27.5.6: the VM-exit MSR-load list; a failing entry is a VMX abort.
   uint32_t bad = 0;

@@ -20,6 +20,19 @@ constexpr uint64_t kArith = isa::FLAGS_ARITH;
 
 bool pa_valid(const VmxCaps& caps, uint64_t pa) { return !(pa >> caps.maxphyaddr); }
 
+// An EPTP as VM entry checks it (26.2.1.1) and INVEPT and VMFUNC require it: memory type
+// UC or WB, a supported walk length, A/D only when supported, bits 11:7 and those
+// beyond MAXPHYADDR clear.
+bool eptp_valid(const VmxCaps& caps, uint64_t eptp) {
+  const unsigned mt = eptp & 7, len = unsigned((eptp >> 3) & 7);
+  const bool mt_ok = (mt == 0 && (caps.ept_vpid & EPT_CAP_MT_UC)) ||
+                     (mt == 6 && (caps.ept_vpid & EPT_CAP_MT_WB));
+  const bool len_ok = (len == 3 && (caps.ept_vpid & EPT_CAP_WALK_4)) ||
+                      (len == 4 && (caps.ept_vpid & EPT_CAP_WALK_5));
+  const bool ad_ok = !(eptp & 0x40) || (caps.ept_vpid & EPT_CAP_AD);
+  return mt_ok && len_ok && ad_ok && !(eptp & 0xF80) && pa_valid(caps, eptp & ~0xFFFull);
+}
+
 }  // namespace
 
 const char* exit_reason_label(unsigned basic) {
@@ -303,14 +316,7 @@ void Vmx::invept(Cpu& c, const DecodedInst& d) {
     // memory type UC or WB, a supported walk length, A/D only when supported,
     // reserved bits 11:7 and above MAXPHYADDR clear.
     const uint64_t eptp = desc[0];
-    const unsigned mt = eptp & 7, len = unsigned((eptp >> 3) & 7);
-    const bool mt_ok = (mt == 0 && (caps_.ept_vpid & EPT_CAP_MT_UC)) ||
-                       (mt == 6 && (caps_.ept_vpid & EPT_CAP_MT_WB));
-    const bool len_ok = (len == 3 && (caps_.ept_vpid & EPT_CAP_WALK_4)) ||
-                        (len == 4 && (caps_.ept_vpid & EPT_CAP_WALK_5));
-    const bool ad_ok = !(eptp & 0x40) || (caps_.ept_vpid & EPT_CAP_AD);
-    if (!mt_ok || !len_ok || !ad_ok || (eptp & 0xF80) || !pa_valid(caps_, eptp & ~0xFFFull))
-      return fail(c, VMERR_BAD_INVEPT_INVVPID);
+    if (!eptp_valid(caps_, eptp)) return fail(c, VMERR_BAD_INVEPT_INVVPID);
     env_.vmx_flush(Env::Flush::kEptSingle, 0, eptp, 0);
   } else {
     env_.vmx_flush(Env::Flush::kEptAll, 0, 0, 0);
@@ -367,7 +373,27 @@ void Vmx::vmfunc(Cpu& c, const DecodedInst& d) {
   // (25.5.6); the function number is EAX. An unsupported function, or one whose
   // control bit is clear, exits with reason 59; function 0 is EPTP switching.
   if (c.vmx.mode != isa::VmxMode::kNonRoot) isa::raise_ud();
-  intercept(c, d, Intercept::kVmfunc, c.r[isa::RAX] & 0xFFFFFFFF);
+  Vmcs& v = *current_;
+  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
+                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  if (!(proc2 & CPU2_VMFUNC)) isa::raise_ud();
+  // EPTP switching (25.5.6.3): function 0 enabled, ECX < 512, and a valid EPTP in the
+  // list: EPT_POINTER changes without an exit (a new translation context).
+  const uint32_t fn = uint32_t(c.r[isa::RAX]);
+  const uint32_t index = uint32_t(c.r[isa::RCX]);
+  if (fn == 0 && (v.get(Field::VM_FUNCTION_CONTROL) & VMFUNC_EPTP_SWITCHING) && index < 512 &&
+      (proc2 & CPU2_EPT)) {
+    uint64_t eptp = 0;
+    env_.phys_read(v.get(Field::EPTP_LIST_ADDRESS) + 8ull * index, &eptp, 8);
+    if (eptp_valid(caps_, eptp)) {
+      counters.vmfunc++;
+      v.set(Field::EPT_POINTER, eptp);
+      env_.vmx_context_changed(c);
+      return;
+    }
+  }
+  intercept(c, d, Intercept::kVmfunc, fn);  // every other case exits (reason 59)
 }
 
 }  // namespace vmx

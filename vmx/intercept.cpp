@@ -187,8 +187,7 @@ bool Vmx::wants_exit(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg, Ex
       return true;
     }
     case Intercept::kVmfunc: {
-      // 25.5.6: function 0 (EPTP switching) runs without exit when enabled and the
-      // index is valid (vmx/vmfunc handled by the lead later); everything else exits.
+      // Vmx::vmfunc ran EPTP switching when it could; what reaches here exits.
       if (!(proc2 & CPU2_VMFUNC)) isa::raise_ud();
       return true;
     }

@@ -69,6 +69,7 @@ struct ExitInfo {
   uint64_t guest_physical = 0;
   uint32_t intr_info = 0, intr_error = 0;
   uint32_t instr_len = 0, instr_info = 0;
+  uint32_t idt_info = 0, idt_error = 0;  // IDT-vectoring information (27.2.3)
   bool has_linear = false;      // GUEST_LINEAR_ADDRESS is written (else left alone)
   bool has_physical = false;    // GUEST_PHYSICAL_ADDRESS is written
   bool trap_like = false;       // guest RIP is after the instruction (MTF, APIC write...)
@@ -161,7 +162,39 @@ class Vmx {
   // A VM exit raised from inside an access: records `e` and throws the kVecVmExit
   // fault; the run loop calls complete_pending_exit() with RIP at the instruction.
   [[noreturn]] void raise_exit(const ExitInfo& e);
-  void complete_pending_exit(isa::Cpu& c);
+  // `insn_len`: the length of the instruction the exit interrupted, when known (task
+  // switches by CALL/JMP/IRET report it).
+  void complete_pending_exit(isa::Cpu& c, unsigned insn_len = 0);
+
+  // ---- events in non-root operation (vmx/events.cpp) ------------------------------
+  // isa::Bus::event_exit / exit_during_delivery / task_switch_exit.
+  bool event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring);
+  void exit_during_delivery(const isa::Event& e);
+  [[noreturn]] void task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source);
+  // A triple fault (or another shutdown condition) in non-root operation: exit 2.
+  void triple_fault(isa::Cpu& c);
+  // Exits taken at an instruction boundary, in priority order: monitor trap flag,
+  // preemption timer, NMI (NMI exiting), NMI window, external interrupt (external-
+  // interrupt exiting, acknowledged on exit when the exit control says so), interrupt
+  // window (25.2, 25.5). True when one happened.
+  bool boundary(isa::Cpu& c);
+  // Whether boundary() could exit now: the run loop then checks every boundary.
+  bool boundary_pending(const isa::Cpu& c) const;
+  // An instruction (or the delivery of an event) completed in non-root operation: with
+  // the monitor trap flag, an MTF exit is due at the next boundary (25.5.2).
+  void instruction_done(const isa::Cpu& c) {
+    if (c.vmx.mode == isa::VmxMode::kNonRoot && (boundary_ctl_ & kBoundMtf)) mtf_pending_ = true;
+  }
+  bool ext_int_exiting() const { return boundary_ctl_ & kBoundExtInt; }
+  // Page-modification logging (28.2.6): with "enable PML" (and EPT A/D), each EPT
+  // dirty flag set logs the guest-physical page at PML_ADDRESS + 8 * GUEST_PML_INDEX
+  // and decrements the index; an index outside 0..511 is a full log (exit 62).
+  bool pml_full() const;
+  void pml_log(uint64_t gpa_page);
+  // The preemption timer reached zero (the machine's timer event).
+  void preemption_timer_fired() { preempt_fired_ = true; }
+  // True while a preemption timer runs: a halted guest still wakes at `due`.
+  uint64_t preemption_due() const { return preempt_due_; }
   // Performs a VM exit now (27): guest state saved, host state loaded.
   void vm_exit(isa::Cpu& c, const ExitInfo& e);
 
@@ -218,6 +251,17 @@ class Vmx {
   uint64_t mask_ = 0;
   bool mask_valid_ = false;
   bool vnmi_blocked_ = false;  // virtual-NMI blocking (with "virtual NMIs")
+  // Boundary exits (vmx/events.cpp): the controls that can cause them, computed at
+  // entry, and what is pending.
+  enum : uint8_t {
+    kBoundMtf = 1, kBoundNmiExit = 2, kBoundNmiWindow = 4, kBoundExtInt = 8, kBoundIntWindow = 16,
+  };
+  uint8_t boundary_ctl_ = 0;
+  bool mtf_pending_ = false;
+  bool preempt_fired_ = false;
+  uint64_t preempt_due_ = ~0ull;
+  void arm_preemption_timer(isa::Cpu& c);
+  void save_preemption_timer(isa::Cpu& c);
   // Root-time accounting of the last exit: the VMCS and reason it is charged to.
   uint64_t last_exit_cycle_ = 0;
   uint64_t last_exit_vmcs_ = ~0ull;
