@@ -89,6 +89,8 @@ void CodeCache::flush() {
   flush_jump_cache();
   arena_used_ = 0;
   counters.flushes++;
+  generation_++;  // every banked block is freed
+  pending_n_ = 0;
 }
 
 void CodeCache::flush_jump_cache() {
@@ -96,10 +98,88 @@ void CodeCache::flush_jump_cache() {
     std::memset(jump_, 0, sizeof(jump_));
   } else {
     for (unsigned i = 0; i < used_n_; i++) jump_[used_[i]] = nullptr;
+    for (unsigned i = 0; i < restored_n_; i++) jump_[slot_of(restored_[i].pc)] = nullptr;
   }
+  restored_n_ = 0;
   used_n_ = 0;
   used_overflow_ = false;
   epoch_++;
+}
+
+// ---- jump-cache banks -----------------------------------------------------------------
+
+void CodeCache::switch_bank(unsigned out, unsigned in) {
+  bank_counters.switches++;
+  Bank& o = banks_[out];
+  o.n = 0;
+  o.generation = generation_;
+  // Saving over bank `out` drops what is left of the pending entries when out != in
+  // (they belong to this outgoing visit and point into this very bank).
+  auto keep = [&o](Block* b, uint32_t idle) {
+    // 64-bit code on one page only (code_cache.h states why); valid blocks only.
+    if (b && b->valid && b->mode == isa::CodeSize::k64 && b->phys[1] == ~0ull && o.n < kBankMax)
+      o.e[o.n++] = BankEntry{b->pc, b, 0, idle};
+  };
+  if (used_overflow_) {
+    for (Block* b : jump_) keep(b, 0);
+  } else {
+    // A slot may be listed more than once: clearing it as it is saved keeps the bank
+    // free of duplicates. Entries filled in this visit first, then the restored ones
+    // still in place, unless they have not run for kIdleMax visits (Block::execs did
+    // not move; the block that made the transition counts its execution only after
+    // this, so idleness is a hint, never a condition of correctness).
+    for (unsigned i = 0; i < used_n_; i++) {
+      keep(jump_[used_[i]], 0);
+      jump_[used_[i]] = nullptr;
+    }
+    for (unsigned i = 0; i < restored_n_; i++) {
+      const BankEntry& r = restored_[i];
+      Block*& slot = jump_[slot_of(r.pc)];
+      if (slot == r.b && r.b->pc == r.pc) {  // still valid: invalidation clears the slot
+        const uint32_t idle = r.b->execs != r.execs ? 0 : r.idle + 1;
+        if (idle <= kIdleMax && o.n < kBankMax) o.e[o.n++] = BankEntry{r.pc, r.b, 0, idle};
+      }
+      slot = nullptr;
+    }
+  }
+  flush_jump_cache();
+  // The incoming bank's entries are consumed in place (revalidate_page compacts them).
+  Bank& b = banks_[in];
+  pending_ = b.e;
+  pending_n_ = b.generation == generation_ ? b.n : 0;
+  b.n = 0;
+}
+
+void CodeCache::revalidate_page(uint64_t lin, uint64_t pa) {
+  const uint64_t lpage = lin & ~0xFFFull, ppage = pa & ~0xFFFull;
+  unsigned k = 0;
+  for (unsigned i = 0; i < pending_n_; i++) {
+    const BankEntry e = pending_[i];
+    if ((e.pc & ~0xFFFull) != lpage) {
+      pending_[k++] = e;  // still waiting for its page
+      continue;
+    }
+    Block* b = e.b;
+    // The block must still be valid and decoded from where `pc` now maps.
+    if (!b->valid || b->phys[0] != ppage || (b->phys_pc & 0xFFF) != (e.pc & 0xFFF)) {
+      bank_counters.skipped_invalid++;
+      continue;
+    }
+    if (b->pc != e.pc) {  // entered at another alias since: that entry goes (as enter())
+      Block*& old = jump_[slot_of(b->pc)];
+      if (old == b) old = nullptr;
+      b->pc = e.pc;
+    }
+    jump_[slot_of(e.pc)] = b;
+    restored_[restored_n_++] = BankEntry{e.pc, b, b->execs, e.idle};
+    bank_counters.restored++;
+  }
+  pending_n_ = k;
+}
+
+void CodeCache::drop_banks() {
+  for (Bank& b : banks_) b.n = 0;
+  pending_n_ = 0;
 }
 
 }  // namespace sim

@@ -72,6 +72,38 @@ class CodeCache {
   void flush_jump_cache();
   uint64_t epoch() const { return epoch_; }
 
+  // ---- jump-cache banks (VMX transitions, sim/vmx_glue.cpp) ----------------------
+  // A VM entry or exit changes the translation context, so the jump cache (keyed by
+  // linear PC) is cleared. Its entries are kept as the outgoing context's bank (0:
+  // root operation, 1: non-root) and come back when that context runs again, one
+  // linear page at a time: once the page has been translated afresh for a fetch in the
+  // new context (revalidate(), from Machine::translate), each banked entry of that page
+  // whose block was decoded from the physical page it now maps to is entered again.
+  // The modelled TLBs therefore see every translation the SDM requires (VPID 0 is
+  // flushed on every transition without VPID, SDM Vol. 3C 28.3.3.3); only the decoded-
+  // code look-ups of the refill are saved. Airtight because:
+  //   - a bank entry is restored only after a successful fetch translation of its own
+  //     4 KiB linear page to the physical page of its block (same page: same rights,
+  //     same canonical outcome; the TLB entry just made would serve it);
+  //   - only blocks of 64-bit code on one page are banked (no CS base or limit baked
+  //     in, no second page to check); the jump cache still matches the code size;
+  //   - invalidated blocks (self-modifying code) are skipped when restored, and a
+  //     code-cache flush (arena reset) drops every bank, whose blocks are freed;
+  //   - restoring starts no chain: chains stay tied to the epoch (flush_jump_cache).
+  static constexpr unsigned kBanks = 2;
+  // Saves the jump cache as bank `out`, clears it, and makes bank `in` the candidates
+  // for revalidate().
+  void switch_bank(unsigned out, unsigned in);
+  // After a successful fetch translation of `lin` to `pa`.
+  void revalidate(uint64_t lin, uint64_t pa) {
+    if (__builtin_expect(pending_n_ != 0, 0)) revalidate_page(lin, pa);
+  }
+  void drop_banks();
+  struct BankCounters {
+    uint64_t switches = 0, restored = 0, skipped_invalid = 0;
+  };
+  BankCounters bank_counters;
+
   struct Counters {
     uint64_t blocks_built = 0, insts_decoded = 0, invalidations = 0, flushes = 0;
   };
@@ -112,6 +144,29 @@ class CodeCache {
     if (used_n_ < kUsedMax) used_[used_n_++] = uint16_t(i);
     else used_overflow_ = true;
   }
+  struct BankEntry {
+    uint64_t pc;
+    Block* b;
+    uint64_t execs;  // restored_: Block::execs when restored
+    uint32_t idle;   // visits since the block last ran (switch_bank)
+  };
+  static constexpr unsigned kBankMax = 256, kIdleMax = 15;
+  struct Bank {
+    BankEntry e[kBankMax];
+    unsigned n = 0;
+    uint64_t generation = 0;  // generation_ when saved
+  };
+  Bank banks_[kBanks];
+  // Candidates of the incoming context still waiting for their page: its bank's
+  // entries, consumed in place (the bank is saved over when the context leaves).
+  BankEntry* pending_ = banks_[0].e;
+  unsigned pending_n_ = 0;
+  // Entries restored since the last flush_jump_cache(), kept apart from used_ (whose
+  // overflow would clear the whole array): at most the pending entries of a visit.
+  BankEntry restored_[kBankMax];
+  unsigned restored_n_ = 0;
+  uint64_t generation_ = 1;  // arena generation: bumped by flush()
+  void revalidate_page(uint64_t lin, uint64_t pa);
   std::unordered_map<uint64_t, Block*> by_pc_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
   std::vector<Block*> dead_;  // scratch for invalidate_page

@@ -240,7 +240,11 @@ uint64_t Machine::translate(uint64_t lin, Access a) {
   mmu::WalkAccess wa;
   wa.type = a;
   wa.cpl = cpu_.cpl;
-  return translate_access(lin, wa).pa;
+  const uint64_t pa = translate_access(lin, wa).pa;
+  // A fresh fetch translation of this page: the jump-cache entries banked for it at the
+  // last VM entry or exit may come back (sim/code_cache.h).
+  if (a == Access::kExec) code_.revalidate(lin, pa);
+  return pa;
 }
 
 // Host-TLB fill after an allowed access (isa/cpu.h invariants): RAM only, no write
@@ -458,6 +462,7 @@ void Machine::load_pdptes_or_gp() {
 
 void Machine::reset_paging() {
   tlbs_.flush_all();
+  code_.drop_banks();
   ept_on_ = false;
   flush_host_tlb();
   code_.flush_jump_cache();

@@ -1,0 +1,303 @@
+// The jump-cache banks of VM entries and exits (sim/code_cache.h): decoded blocks
+// banked when a context leaves come back only for pages translated afresh to the same
+// physical page, and never once invalidated. Each case runs a guest that calls a
+// routine on page T (linear 0x1F0000) before and after a VM exit; what happens
+// between (the guest remaps T and invalidates, the host remaps T and executes INVVPID,
+// the host rewrites T's code) must change what the second call returns. With and
+// without VPID. The rig follows tests/vmx/vmx_flow_test.cpp.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "tests/sys/harness.h"
+#include "vmx/controls.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx.h"
+
+namespace {
+
+using vmx::Field;
+
+constexpr uint64_t kCode = 0x100000, kVmxon = 0x200000, kVmcs = 0x201000, kFields = 0x202000,
+                   kInvvpidDesc = 0x204000, kHostStack = 0x300000, kGuestStack = 0x310000;
+// The guest's own page tables: 4 KiB pages for 0-2 MiB, 2 MiB pages above.
+constexpr uint64_t kGuestPml4 = 0x400000, kGuestPt = 0x403000;
+constexpr uint64_t kPageT = 0x1F0000, kCodeA = 0x1F0000, kCodeB = 0x1E0000;
+
+void guest_page_tables(systest::Rig& r) {
+  r.w64(kGuestPml4, (kGuestPml4 + 0x1000) | 7);
+  r.w64(kGuestPml4 + 0x1000, (kGuestPml4 + 0x2000) | 7);
+  r.w64(kGuestPml4 + 0x2000, kGuestPt | 7);
+  for (uint64_t i = 1; i < 8; i++) r.w64(kGuestPml4 + 0x2000 + i * 8, (i << 21) | 0x87);
+  for (uint64_t i = 0; i < 512; i++) r.w64(kGuestPt + i * 8, (i << 12) | 7);
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> guest_fields(const isa::Cpu& c, const vmx::VmxCaps& k,
+                                                        bool vpid) {
+  auto enc = [](Field f) { return vmx::field_info(f).encoding; };
+  uint64_t proc = k.proc_must1();
+  if (vpid) proc |= vmx::CPU_SECONDARY_CONTROLS;
+  std::vector<std::pair<uint32_t, uint64_t>> v = {
+      {enc(Field::PIN_BASED_VM_EXEC_CONTROL), k.pin_must1()},
+      {enc(Field::CPU_BASED_VM_EXEC_CONTROL), proc},
+      {enc(Field::VM_EXIT_CONTROLS), k.exit_must1() | vmx::EXIT_HOST_ADDR_SPACE_SIZE},
+      {enc(Field::VM_ENTRY_CONTROLS), k.entry_must1() | vmx::ENTRY_IA32E_MODE_GUEST},
+      {enc(Field::VMCS_LINK_POINTER), ~0ull},
+      {enc(Field::HOST_CR0), c.cr0}, {enc(Field::HOST_CR3), c.cr3}, {enc(Field::HOST_CR4), c.cr4},
+      {enc(Field::HOST_CS_SELECTOR), 0x08}, {enc(Field::HOST_SS_SELECTOR), 0x10},
+      {enc(Field::HOST_DS_SELECTOR), 0x10}, {enc(Field::HOST_ES_SELECTOR), 0x10},
+      {enc(Field::HOST_TR_SELECTOR), 0x18},
+      {enc(Field::GUEST_CR0), c.cr0}, {enc(Field::GUEST_CR3), kGuestPml4},
+      {enc(Field::GUEST_CR4), c.cr4},
+      {enc(Field::GUEST_DR7), 0x400}, {enc(Field::GUEST_RFLAGS), 2},
+      {enc(Field::GUEST_RSP), kGuestStack}, {enc(Field::GUEST_RIP), 0},  // set by the host
+      {enc(Field::GUEST_CS_SELECTOR), 0x08}, {enc(Field::GUEST_CS_LIMIT), 0xFFFFFFFF},
+      {enc(Field::GUEST_CS_AR_BYTES), 0xA09B},
+      {enc(Field::GUEST_TR_SELECTOR), 0x18}, {enc(Field::GUEST_TR_LIMIT), 0x67},
+      {enc(Field::GUEST_TR_AR_BYTES), 0x8B},
+      {enc(Field::GUEST_LDTR_AR_BYTES), 0x10000},
+      {enc(Field::GUEST_GDTR_LIMIT), 0xFFFF}, {enc(Field::GUEST_IDTR_LIMIT), 0xFFFF},
+  };
+  if (vpid) {
+    v.push_back({enc(Field::SECONDARY_VM_EXEC_CONTROL), vmx::CPU2_VPID});
+    v.push_back({enc(Field::VIRTUAL_PROCESSOR_ID), 1});
+  }
+  for (Field s : {Field::GUEST_ES_SELECTOR, Field::GUEST_SS_SELECTOR, Field::GUEST_DS_SELECTOR,
+                  Field::GUEST_FS_SELECTOR, Field::GUEST_GS_SELECTOR}) {
+    const unsigned i = unsigned(s) - unsigned(Field::GUEST_ES_SELECTOR);
+    v.push_back({enc(s), 0x10});
+    v.push_back({enc(Field(unsigned(Field::GUEST_ES_LIMIT) + i)), 0xFFFFFFFF});
+    v.push_back({enc(Field(unsigned(Field::GUEST_ES_AR_BYTES) + i)), 0xC093});
+  }
+  return v;
+}
+
+// The host resumes the guest after each CPUID exit; after `rounds` CPUIDs (R15 counts
+// them) it runs HOST_ACTION before resuming. VMCALL ends the run (R14 = 0x600d). The
+// guest calls T `rounds + 1` times, once per visit, keeping the results in R8..R11,
+// and runs GUEST_ACTION in its first visit after the first call.
+const char* kHostTemplate = R"(
+bits 64
+org 0x100000
+  mov ecx, 0x3a          ; IA32_FEATURE_CONTROL: lock + VMX outside SMX
+  mov eax, 5
+  xor edx, edx
+  wrmsr
+  mov rax, cr4
+  or rax, 0x2000         ; CR4.VMXE
+  mov cr4, rax
+  vmxon [rel vmxon_ptr]
+  jbe fail
+  vmclear [rel vmcs_ptr]
+  jbe fail
+  vmptrld [rel vmcs_ptr]
+  jbe fail
+  mov rsi, 0x202000      ; (encoding, value) pairs, encoding -1 ends
+.fields:
+  mov rax, [rsi]
+  cmp rax, -1
+  je .host
+  vmwrite rax, [rsi + 8]
+  jbe fail
+  add rsi, 16
+  jmp .fields
+.host:
+  mov eax, 0x6C14        ; HOST_RSP
+  vmwrite rax, rsp
+  mov eax, 0x6C16        ; HOST_RIP
+  lea rbx, [rel exit_handler]
+  vmwrite rax, rbx
+  mov eax, 0x681E        ; GUEST_RIP
+  lea rbx, [rel guest]
+  vmwrite rax, rbx
+  xor r15d, r15d
+  vmlaunch
+  jmp fail
+exit_handler:
+  mov eax, 0x4402        ; VM_EXIT_REASON
+  vmread rbx, rax
+  cmp ebx, 18            ; VMCALL
+  je done
+  cmp ebx, 10            ; CPUID
+  jne fail
+  inc r15
+  mov eax, 0x440C        ; VM_EXIT_INSTRUCTION_LEN
+  vmread rcx, rax
+  mov eax, 0x681E        ; GUEST_RIP
+  vmread rdx, rax
+  add rdx, rcx
+  vmwrite rax, rdx
+  cmp r15, ROUNDS
+  jne .resume
+HOST_ACTION
+.resume:
+  vmresume
+  jmp fail
+guest:
+  mov rbx, 0x1F0000
+  call rbx
+  mov r8, rax
+GUEST_ACTION
+  cpuid
+  mov rbx, 0x1F0000
+  call rbx
+  mov r9, rax
+  cpuid
+  mov rbx, 0x1F0000
+  call rbx
+  mov r10, rax
+  mov eax, 0x564D0000
+  vmcall
+done:
+  mov r14, 0x600d
+  hlt
+fail:
+  mov r14, 0xbad
+  pushfq
+  pop r13
+  hlt
+align 8
+vmxon_ptr: dq 0x200000
+vmcs_ptr: dq 0x201000
+)";
+
+std::string replace(std::string s, const std::string& what, const std::string& with) {
+  s.replace(s.find(what), what.size(), with);
+  return s;
+}
+
+struct Result {
+  uint64_t first, second, third;
+};
+
+// Runs the guest with T mapped to code A (returns 1) and code B (returns 2) loaded.
+Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
+                const std::string& host_action, uint64_t* restored = nullptr) {
+  systest::Rig r;
+  r.m.reset_long_mode(kCode, kHostStack);
+  const vmx::VmxCaps& k = r.m.vmx().caps();
+  r.w32(kVmxon, k.revision_id);
+  r.w32(kVmcs, k.revision_id);
+  guest_page_tables(r);
+  auto fields = guest_fields(r.cpu(), k, vpid);
+  for (auto& f : fields)
+    if (f.first == vmx::field_info(Field::HOST_CR4).encoding ||
+        f.first == vmx::field_info(Field::GUEST_CR4).encoding)
+      f.second |= isa::CR4_VMXE;
+  uint64_t a = kFields;
+  for (auto& f : fields) {
+    r.w64(a, f.first);
+    r.w64(a + 8, f.second);
+    a += 16;
+  }
+  r.w64(a, ~0ull);
+  // INVVPID descriptor: VPID 1, linear address T.
+  r.w64(kInvvpidDesc, 1);
+  r.w64(kInvvpidDesc + 8, kPageT);
+  std::string src = replace(kHostTemplate, "ROUNDS", std::to_string(rounds));
+  src = replace(src, "HOST_ACTION", host_action);
+  src = replace(src, "GUEST_ACTION", guest_action);
+  r.asm_at(kCode, src);
+  // T calls T+0x80, a second block on the page: the first block's look-up translates
+  // the page, so the second comes from the bank when the bank is used.
+  const char* kRoutine = "bits 64\ncall f\nret\ntimes 0x80-($-$$) db 0xCC\nf: mov eax, %d\nret\n";
+  char buf[128];
+  std::snprintf(buf, sizeof buf, kRoutine, 1);
+  r.asm_at(kCodeA, buf);
+  std::snprintf(buf, sizeof buf, kRoutine, 2);
+  r.asm_at(kCodeB, buf);
+  r.run(100000);
+  isa::Cpu& c = r.cpu();
+  INFO("r13 (rflags at failure) = " << std::hex << c.r[isa::R13]);
+  REQUIRE(c.r[isa::R14] == 0x600d);
+  CHECK(c.r[isa::R15] == 2);
+  CHECK(r.m.vmx().counters.exits == 3);
+  if (restored) *restored = r.m.code().bank_counters.restored;
+  return {c.r[isa::R8], c.r[isa::R9], c.r[isa::R10]};
+}
+
+const std::string kNone = "";
+// PTE of T in the guest's page table.
+const std::string kRemapT = "  mov rax, 0x1E0007\n  mov [0x403F80], rax\n";
+
+}  // namespace
+
+TEST_CASE("Host cache: banked blocks come back for a page the guest did not change",
+          "[vmx][host_cache]") {
+  for (bool vpid : {false, true}) {
+    INFO("VPID " << vpid);
+    uint64_t restored = 0;
+    const Result res = run_case(vpid, 1, kNone, kNone, &restored);
+    CHECK(res.first == 1);
+    CHECK(res.second == 1);
+    CHECK(res.third == 1);
+    CHECK(restored > 0);  // the mechanism under test did run
+  }
+}
+
+TEST_CASE("Host cache: a guest that remaps its code page and invalidates runs the new code",
+          "[vmx][host_cache]") {
+  for (bool vpid : {false, true}) {
+    INFO("VPID " << vpid);
+    const Result res = run_case(vpid, 1, kRemapT + "  invlpg [0x1F0000]\n", kNone);
+    CHECK(res.first == 1);
+    CHECK(res.second == 2);
+    CHECK(res.third == 2);
+  }
+}
+
+TEST_CASE("Host cache: a guest that remaps its code page without INVLPG", "[vmx][host_cache]") {
+  // Without VPID the VM exit and entry flush VPID 0's mappings (SDM Vol. 3C 28.3.3.3):
+  // the next call walks the new PTE, and no banked block of the old page may run.
+  const Result nv = run_case(false, 1, kRemapT, kNone);
+  CHECK(nv.first == 1);
+  CHECK(nv.second == 2);
+  CHECK(nv.third == 2);
+  // With VPID the guest's translation of T survives (stale, SDM Vol. 3A 4.10.4.2):
+  // the modelled TLB still maps T to code A, and so does every cache above it.
+  const Result v = run_case(true, 1, kRemapT, kNone);
+  CHECK(v.first == 1);
+  CHECK(v.second == 1);
+  CHECK(v.third == 1);
+}
+
+TEST_CASE("Host cache: the host remaps the guest's code page and executes INVVPID",
+          "[vmx][host_cache]") {
+  // Guest PTE rewritten by the host, then INVVPID type 0 (individual address) for
+  // VPID 1 at T: the guest's second call runs code B.
+  const std::string host =
+      "  mov rax, 0x1E0007\n  mov [0x403F80], rax\n"
+      "  xor eax, eax\n  invvpid rax, [0x204000]\n  jbe fail\n";
+  const Result res = run_case(true, 1, kNone, host);
+  CHECK(res.first == 1);
+  CHECK(res.second == 2);
+  CHECK(res.third == 2);
+  // Without VPID the exit and the entry flush VPID 0 (SDM Vol. 3C 28.3.3.3): the
+  // host's remap alone is seen.
+  const Result nv = run_case(false, 1, kNone, "  mov rax, 0x1E0007\n  mov [0x403F80], rax\n");
+  CHECK(nv.second == 2);
+}
+
+TEST_CASE("Host cache: the host rewrites the guest's code between exit and entry (SMC)",
+          "[vmx][host_cache]") {
+  for (bool vpid : {false, true}) {
+    INFO("VPID " << vpid);
+    // mov eax, 1 -> mov eax, 3 in code A, written by the host after the first exit.
+    const Result res = run_case(vpid, 1, kNone, "  mov byte [0x1F0081], 3\n");
+    CHECK(res.first == 1);
+    CHECK(res.second == 3);
+    CHECK(res.third == 3);
+  }
+}
+
+TEST_CASE("Host cache: the guest rewrites its own routine, exits, and runs the new code",
+          "[vmx][host_cache]") {
+  for (bool vpid : {false, true}) {
+    INFO("VPID " << vpid);
+    const Result res = run_case(vpid, 1, "  mov byte [0x1F0081], 5\n", kNone);
+    CHECK(res.first == 1);
+    CHECK(res.second == 5);
+    CHECK(res.third == 5);
+  }
+}
