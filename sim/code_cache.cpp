@@ -90,7 +90,7 @@ void CodeCache::flush() {
   arena_used_ = 0;
   counters.flushes++;
   generation_++;  // every banked block is freed
-  pending_n_ = 0;
+  pending_n_ = pending_left_ = 0;
 }
 
 void CodeCache::flush_jump_cache() {
@@ -142,24 +142,27 @@ void CodeCache::switch_bank(unsigned out, unsigned in) {
       slot = nullptr;
     }
   }
-  flush_jump_cache();
-  // The incoming bank's entries are consumed in place (revalidate_page compacts them).
+  if (used_overflow_) {
+    flush_jump_cache();
+  } else {  // the loops above cleared every slot flush_jump_cache() would clear
+    restored_n_ = used_n_ = 0;
+    epoch_++;
+  }
+  // The incoming bank's entries are consumed in place (revalidate_page nulls them).
   Bank& b = banks_[in];
   pending_ = b.e;
-  pending_n_ = b.generation == generation_ ? b.n : 0;
+  pending_n_ = pending_left_ = b.generation == generation_ ? b.n : 0;
   b.n = 0;
 }
 
 void CodeCache::revalidate_page(uint64_t lin, uint64_t pa) {
   const uint64_t lpage = lin & ~0xFFFull, ppage = pa & ~0xFFFull;
-  unsigned k = 0;
   for (unsigned i = 0; i < pending_n_; i++) {
-    const BankEntry e = pending_[i];
-    if ((e.pc & ~0xFFFull) != lpage) {
-      pending_[k++] = e;  // still waiting for its page
-      continue;
-    }
+    BankEntry& e = pending_[i];
+    if ((e.pc & ~0xFFFull) != lpage || !e.b) continue;  // another page, or done
     Block* b = e.b;
+    e.b = nullptr;
+    pending_left_--;
     // The block must still be valid and decoded from where `pc` now maps.
     if (!b->valid || b->phys[0] != ppage || (b->phys_pc & 0xFFF) != (e.pc & 0xFFF)) {
       bank_counters.skipped_invalid++;
@@ -174,12 +177,12 @@ void CodeCache::revalidate_page(uint64_t lin, uint64_t pa) {
     restored_[restored_n_++] = BankEntry{e.pc, b, b->execs, e.idle};
     bank_counters.restored++;
   }
-  pending_n_ = k;
+  if (!pending_left_) pending_n_ = 0;
 }
 
 void CodeCache::drop_banks() {
   for (Bank& b : banks_) b.n = 0;
-  pending_n_ = 0;
+  pending_n_ = pending_left_ = 0;
 }
 
 }  // namespace sim

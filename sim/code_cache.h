@@ -160,7 +160,8 @@ class CodeCache {
   // Candidates of the incoming context still waiting for their page: its bank's
   // entries, consumed in place (the bank is saved over when the context leaves).
   BankEntry* pending_ = banks_[0].e;
-  unsigned pending_n_ = 0;
+  unsigned pending_n_ = 0;     // entries to scan (0: none waiting, the fast check)
+  unsigned pending_left_ = 0;  // of which not yet taken (taken ones have b == nullptr)
   // Entries restored since the last flush_jump_cache(), kept apart from used_ (whose
   // overflow would clear the whole array): at most the pending entries of a visit.
   BankEntry restored_[kBankMax];
