@@ -92,6 +92,7 @@ void Machine::reset_common() {
   vmx_.reset(c);   // outside VMX operation, no VMCS
   vpid_tag_ = ept_tag_ = 0;
   ctx_guest_ = ctx_vpid_on_ = false;
+  init_pending_ = false;
   apply_model_msrs(c, *model_);  // sim/system.cpp: the model's power-up MSR values
   // Time restarts at 0, so the devices restart with it (power-on state, firmware
   // tables rewritten; loaders never use the firmware area).
@@ -519,6 +520,7 @@ bool Machine::needs_attention() {
   const isa::EventState& ev = c.ev;
   if (ev.shadow || ev.pending_dbg || ev.activity != isa::Activity::kActive) return true;
   if (c.vmx.mode == isa::VmxMode::kNonRoot && vmx_.boundary_pending(c)) return true;
+  if (init_pending_ && c.vmx.mode != isa::VmxMode::kRoot) return true;
   if ((c.rflags & (isa::FLAG_TF | isa::FLAG_RF)) || isa::breakpoints_enabled(c)) return true;
   if (ev.nmi_pending && !ev.nmi_blocked) return true;
   return (c.rflags & isa::FLAG_IF) && intc_ && intc_->intr_pending();
@@ -540,6 +542,18 @@ bool Machine::service_events() {
   isa::Cpu& c = cpu_;
   isa::EventState& ev = c.ev;
   const bool guest = c.vmx.mode == isa::VmxMode::kNonRoot;
+  // INIT (SDM Vol. 3A Table 6-2: above NMI and interrupts): an exit in non-root
+  // operation (25.2), blocked in root operation, a processor reset otherwise.
+  if (init_pending_ && c.vmx.mode != isa::VmxMode::kRoot) {
+    init_pending_ = false;
+    if (guest) {
+      vmx_.init_exit(c);
+      return true;
+    }
+    result_.message = "INIT signal (the processor resets; there is no firmware to run)";
+    request_stop(StopReason::kReset);
+    return true;
+  }
   if (ev.activity == isa::Activity::kShutdown) {
     // In VMX non-root operation the shutdown state waits for what can still exit (the
     // preemption timer, an NMI with NMI exiting...); otherwise the machine stops.

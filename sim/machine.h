@@ -135,6 +135,13 @@ class Machine final : public isa::Bus, private vmx::Env {
     cpu_.ev.nmi_pending = true;
     cpu_.attention = true;
   }
+  // Latches an INIT signal (SDM Vol. 3A 9.1): a VM exit in VMX non-root operation,
+  // held pending in VMX root operation (23.8, "INIT is blocked"), otherwise a reset
+  // of the processor, which ends the run (StopReason::kReset: no firmware restarts it).
+  void raise_init() {
+    init_pending_ = true;
+    cpu_.attention = true;
+  }
   // Instruction tracing (sim/trace.h); null = off. Devices log their accesses and
   // interrupt lines through DeviceContext::trace while the trace window is open.
   void set_tracer(class Tracer* t);
@@ -276,6 +283,7 @@ class Machine final : public isa::Bus, private vmx::Env {
   bool ctx_guest_ = false;  // the context is non-root operation
   bool ctx_vpid_on_ = false;  // ... with "enable VPID"
   EventQueue::Id preempt_timer_ = 0;  // the VMX-preemption timer (sim/vmx_glue.cpp)
+  bool init_pending_ = false;          // an INIT signal not yet taken (raise_init)
   // The page-modification log of the current VMCS, for the EPT walker (vmx/events.cpp).
   struct PmlLog final : mmu::PmlLog {
     Machine& m;

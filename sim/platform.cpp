@@ -44,6 +44,7 @@ Platform::Platform(Machine& m, const PlatformConfig& c)
   pic.on_output_change = [&m] { m.interrupt_changed(); };
   lapic.on_intr_change = [&m] { m.interrupt_changed(); };
   lapic.raise_nmi = [&m] { m.raise_nmi(); };
+  lapic.raise_init = [&m] { m.raise_init(); };
   lapic.on_eoi_broadcast = [this](uint8_t v) { ioapic.eoi(v); };
   lapic.on_relocate = [this](uint64_t base) { map_lapic(base); };
   uart.set_input(c.serial_in, c.serial_interactive);

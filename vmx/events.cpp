@@ -103,6 +103,12 @@ void Vmx::triple_fault(Cpu& c) {
   vm_exit(c, x);
 }
 
+void Vmx::init_exit(Cpu& c) {
+  ExitInfo x;
+  x.reason = uint32_t(ExitReason::INIT_SIGNAL);
+  vm_exit(c, x);
+}
+
 bool Vmx::boundary_pending(const Cpu& c) const {
   // With the monitor trap flag the guest runs instruction by instruction.
   if (mtf_pending_ || preempt_fired_ || (boundary_ctl_ & kBoundMtf)) return true;

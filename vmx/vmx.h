@@ -173,6 +173,8 @@ class Vmx {
   [[noreturn]] void task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source);
   // A triple fault (or another shutdown condition) in non-root operation: exit 2.
   void triple_fault(isa::Cpu& c);
+  // An INIT signal in non-root operation: exit 3, qualification 0 (25.2).
+  void init_exit(isa::Cpu& c);
   // Exits taken at an instruction boundary, in priority order: monitor trap flag,
   // preemption timer, NMI (NMI exiting), NMI window, external interrupt (external-
   // interrupt exiting, acknowledged on exit when the exit control says so), interrupt

@@ -472,11 +472,14 @@ void LocalApic::send_ipi(uint32_t lo, uint32_t dest) {
       if (self && raise_nmi) raise_nmi();
       else ipis_dropped_++;
       return;
+    case kInit:
+      // 11.6.1: INIT level de-assert (level = 1, assert = 0) only synchronises
+      // arbitration IDs; any other INIT to self is an INIT signal to this CPU.
+      if (self && !(level && !assert_) && raise_init) raise_init();
+      else ipis_dropped_++;
+      return;
     default:
-      // INIT (incl. level de-assert), SIPI, SMI, reserved modes: only absent CPUs
-      // could take them; INIT/SIPI to self is ignored (no INIT reset of the
-      // running CPU is modelled).
-      (void)assert_;
+      // SIPI, SMI, reserved modes: only absent CPUs could take them.
       ipis_dropped_++;
       return;
   }

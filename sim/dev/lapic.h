@@ -53,10 +53,12 @@
 //
 // IPIs (11.6): this machine has one CPU with APIC ID 0. An IPI is delivered to self
 // when the shorthand or the destination selects this APIC (matches()); fixed and
-// lowest-priority go to IRR, NMI calls raise_nmi. INIT and SIPI address only other
-// (absent) CPUs in practice: they are accepted and dropped (counted in
-// ipis_dropped()); INIT or SIPI to self is ignored too (the machine has no INIT
-// reset of a running CPU yet). SMI is dropped (no SMM). The ICR's delivery status
+// lowest-priority go to IRR, NMI calls raise_nmi. INIT to self (not the level
+// de-assert form) calls raise_init: the CPU takes it as SDM Vol. 3A 9.1/Vol. 3C 23.8
+// say (a VM exit in VMX non-root operation, blocked in root operation, otherwise the
+// end of the run: there is no firmware to restart). INIT/SIPI to other (absent) CPUs
+// and SIPI to self are accepted and dropped (counted in ipis_dropped()). SMI is
+// dropped (no SMM). The ICR's delivery status
 // always reads 0 (idle): delivery is instantaneous.
 //
 // Statistics (Device base): dev.lapic.reads/writes[<reg>] with <reg> one of id,
@@ -147,6 +149,7 @@ class LocalApic final : public Device, public InterruptController {
 
   std::function<void(uint8_t vector)> on_eoi_broadcast;
   std::function<void()> raise_nmi;
+  std::function<void()> raise_init;
   std::function<void()> on_intr_change;
 
   // State for tests and statistics.

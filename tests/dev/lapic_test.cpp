@@ -26,11 +26,12 @@ struct ApicRig {
   FakePic pic;
   uint64_t tsc_offset = 0;
   LocalApic apic{rig.ctx, &pic, 25'000'000, [this](uint64_t c) { return c + tsc_offset; }};
-  unsigned nmis = 0, changes = 0;
+  unsigned nmis = 0, changes = 0, inits = 0;
   std::vector<uint8_t> eois;
 
   ApicRig() {
     apic.raise_nmi = [this] { nmis++; };
+    apic.raise_init = [this] { inits++; };
     apic.on_intr_change = [this] { changes++; };
     apic.on_eoi_broadcast = [this](uint8_t v) { eois.push_back(v); };
     apic.apic_base_written(LocalApic::kResetBase);
@@ -520,8 +521,12 @@ TEST_CASE("lapic ICR: self, broadcasts, NMI, INIT/SIPI to absent CPUs", "[lapic]
   r.wr(0x300, 0x000C0608);  // SIPI vector 8
   r.wr(0x300, 0x000C0608);
   CHECK(r.apic.ipis_dropped() == 7);
-  r.wr(0x300, 0x00044500);  // INIT to self: ignored
-  CHECK(r.apic.ipis_sent() == 13);
+  CHECK(r.inits == 0);
+  r.wr(0x300, 0x00044500);  // INIT to self: an INIT signal to this CPU
+  CHECK(r.inits == 1);
+  r.wr(0x300, 0x00048500);  // INIT level de-assert to self: no signal (11.6.1)
+  CHECK(r.inits == 1);
+  CHECK(r.apic.ipis_sent() == 14);
   // Logical flat destination.
   r.wr(0xD0, 0x02000000);
   r.wr(0x310, 0x03000000);
