@@ -103,8 +103,14 @@ void Machine::apic_base_changed(isa::Cpu&, uint64_t value) { platform_->apic_bas
 
 // CR8 is TPR[7:4] of the local APIC (SDM Vol. 3A 11.8.6.1); writing it changes which
 // interrupts the APIC presents.
-uint64_t Machine::read_cr8(isa::Cpu&) { return platform_->lapic.tpr() >> 4; }
-void Machine::write_cr8(isa::Cpu&, uint64_t value) {
+// In VMX non-root operation with "use TPR shadow" the virtual TPR stands in for it
+// (SDM Vol. 3C 29.3; vmx/apicv.cpp).
+uint64_t Machine::read_cr8(isa::Cpu& c) {
+  if (NS_UNLIKELY(vmx_.tpr_shadow(c))) return vmx_.read_vcr8(c);
+  return platform_->lapic.tpr() >> 4;
+}
+void Machine::write_cr8(isa::Cpu& c, uint64_t value) {
+  if (NS_UNLIKELY(vmx_.tpr_shadow(c))) return vmx_.write_vcr8(c, value);
   platform_->lapic.set_tpr(uint8_t(value << 4));
 }
 void Machine::tsc_changed(isa::Cpu&) { platform_->lapic.tsc_changed(); }

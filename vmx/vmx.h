@@ -175,6 +175,14 @@ class Vmx {
   void triple_fault(isa::Cpu& c);
   // An INIT signal in non-root operation: exit 3, qualification 0 (25.2).
   void init_exit(isa::Cpu& c);
+
+  // ---- APIC virtualization (vmx/apicv.cpp) ----------------------------------------
+  // "Use TPR shadow" in non-root operation: MOV from/to CR8 use the virtual TPR
+  // (VTPR, offset 80H of the virtual-APIC page, 29.3); a write below the TPR threshold
+  // is a trap-like exit 43 (29.1.2).
+  bool tpr_shadow(const isa::Cpu& c) const;
+  uint64_t read_vcr8(isa::Cpu& c);
+  void write_vcr8(isa::Cpu& c, uint64_t value);
   // Exits taken at an instruction boundary, in priority order: monitor trap flag,
   // preemption timer, NMI (NMI exiting), NMI window, external interrupt (external-
   // interrupt exiting, acknowledged on exit when the exit control says so), interrupt

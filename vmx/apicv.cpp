@@ -1,0 +1,50 @@
+// APIC virtualization (SDM Vol. 3C chapter 29). Implemented so far: the TPR shadow
+// (29.1.1-29.1.2, 29.3): MOV to and from CR8 in VMX non-root operation use the virtual
+// TPR in the virtual-APIC page, and lowering it below the TPR threshold is a
+// trap-like VM exit. The APIC-access page, x2APIC virtualization, APIC-register
+// virtualization, virtual-interrupt delivery and posted interrupts are not yet
+// (docs/VMX.md).
+#include "vmx/vmx.h"
+
+namespace vmx {
+
+using isa::Cpu;
+
+namespace {
+constexpr uint64_t kVtpr = 0x80;  // offset of VTPR in the virtual-APIC page (29.1)
+}  // namespace
+
+bool Vmx::tpr_shadow(const Cpu& c) const {
+  return c.vmx.mode == isa::VmxMode::kNonRoot && current_ &&
+         (uint32_t(current_->get(Field::CPU_BASED_VM_EXEC_CONTROL)) & CPU_TPR_SHADOW);
+}
+
+// 29.3: MOV from CR8 reads VTPR[7:4] (bits 63:4 of the destination are 0).
+uint64_t Vmx::read_vcr8(Cpu& c) {
+  (void)c;
+  uint32_t vtpr = 0;
+  env_.phys_read(current_->get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
+  return (vtpr >> 4) & 0xF;
+}
+
+// 29.3: MOV to CR8 writes bits 3:0 of the source to VTPR[7:4] and clears the rest of
+// VTPR; then TPR virtualization (29.1.2): without virtual-interrupt delivery, a VTPR[7:4]
+// below TPR threshold[3:0] is a TPR-below-threshold VM exit, trap-like (RIP after the
+// instruction, which completed).
+void Vmx::write_vcr8(Cpu& c, uint64_t value) {
+  Vmcs& v = *current_;
+  const uint32_t vtpr = uint32_t(value & 0xF) << 4;
+  env_.phys_write(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
+  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
+                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  if (proc2 & CPU2_VIRT_INTR_DELIVERY) return;  // virtual-interrupt delivery: not yet
+  const uint32_t threshold = uint32_t(v.get(Field::TPR_THRESHOLD)) & 0xF;
+  if ((vtpr >> 4) >= threshold) return;
+  ExitInfo x;
+  x.reason = uint32_t(ExitReason::TPR_BELOW_THRESHOLD);
+  x.trap_like = true;
+  vm_exit(c, x);
+}
+
+}  // namespace vmx
