@@ -155,16 +155,18 @@ void CodeCache::switch_bank(unsigned out, unsigned in) {
   b.n = 0;
 }
 
-void CodeCache::revalidate_page(uint64_t lin, uint64_t pa) {
-  const uint64_t lpage = lin & ~0xFFFull, ppage = pa & ~0xFFFull;
+void CodeCache::revalidate_page(uint64_t lin, uint64_t pa, unsigned shift) {
+  const uint64_t mask = (shift >= 12 && shift < 40 ? (1ull << shift) : 4096ull) - 1;
+  const uint64_t lbase = lin & ~mask, pbase = pa & ~mask;
   for (unsigned i = 0; i < pending_n_; i++) {
     BankEntry& e = pending_[i];
-    if ((e.pc & ~0xFFFull) != lpage || !e.b) continue;  // another page, or done
+    if ((e.pc & ~mask) != lbase || !e.b) continue;  // another page, or done
     Block* b = e.b;
     e.b = nullptr;
     pending_left_--;
     // The block must still be valid and decoded from where `pc` now maps.
-    if (!b->valid || b->phys[0] != ppage || (b->phys_pc & 0xFFF) != (e.pc & 0xFFF)) {
+    if (!b->valid || b->phys_pc != pbase + (e.pc & mask) ||
+        b->phys[0] != (b->phys_pc & ~0xFFFull)) {
       bank_counters.skipped_invalid++;
       continue;
     }

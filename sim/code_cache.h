@@ -83,8 +83,9 @@ class CodeCache {
   // flushed on every transition without VPID, SDM Vol. 3C 28.3.3.3); only the decoded-
   // code look-ups of the refill are saved. Airtight because:
   //   - a bank entry is restored only after a successful fetch translation of its own
-  //     4 KiB linear page to the physical page of its block (same page: same rights,
-  //     same canonical outcome; the TLB entry just made would serve it);
+  //     linear page (4 KiB, or the large page holding it) to the physical page of its
+  //     block (same page: same rights, same canonical outcome; the modelled TLB entry
+  //     just used would serve it);
   //   - only blocks of 64-bit code on one page are banked (no CS base or limit baked
   //     in, no second page to check); the jump cache still matches the code size;
   //   - invalidated blocks (self-modifying code) are skipped when restored, and a
@@ -94,9 +95,11 @@ class CodeCache {
   // Saves the jump cache as bank `out`, clears it, and makes bank `in` the candidates
   // for revalidate().
   void switch_bank(unsigned out, unsigned in);
-  // After a successful fetch translation of `lin` to `pa`.
-  void revalidate(uint64_t lin, uint64_t pa) {
-    if (__builtin_expect(pending_n_ != 0, 0)) revalidate_page(lin, pa);
+  // After a successful fetch translation of `lin` to `pa`, from a page of 2^shift
+  // bytes (12, or the large page's size when the translation is known to cover it:
+  // every fetch in it would use the same TLB entry, rights and canonical outcome).
+  void revalidate(uint64_t lin, uint64_t pa, unsigned shift = 12) {
+    if (__builtin_expect(pending_n_ != 0, 0)) revalidate_page(lin, pa, shift);
   }
   void drop_banks();
   struct BankCounters {
@@ -167,7 +170,7 @@ class CodeCache {
   BankEntry restored_[kBankMax];
   unsigned restored_n_ = 0;
   uint64_t generation_ = 1;  // arena generation: bumped by flush()
-  void revalidate_page(uint64_t lin, uint64_t pa);
+  void revalidate_page(uint64_t lin, uint64_t pa, unsigned shift);
   std::unordered_map<uint64_t, Block*> by_pc_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
   std::vector<Block*> dead_;  // scratch for invalidate_page

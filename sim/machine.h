@@ -191,6 +191,9 @@ class Machine final : public isa::Bus, private vmx::Env {
   struct Xlate {
     uint64_t pa;
     bool large;  // from a page larger than 4 KiB
+    // log2 of the page the translation holds for, when known to be larger (paging
+    // without EPT), else 12: the jump-cache banks revalidate that whole page at once.
+    uint8_t shift = 12;
   };
   Xlate translate_access(uint64_t lin, const mmu::WalkAccess& a);
   Xlate translate_nested(uint64_t lin, const mmu::WalkAccess& a);  // under EPT

@@ -161,7 +161,7 @@ Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a)
   mmu::Tlb& tlb = fetch ? itlb_ : tlb_;
   if (mmu::TlbEntry* e = tlb.lookup(lin, tag)) {
     if (!mmu::access_fault(e->t, ctl, a) && (!a.write() || e->t.dirty))
-      return {e->t.pa(lin), e->t.shift > 12};
+      return {e->t.pa(lin), e->t.shift > 12, e->t.shift};
     // Refused by the cached rights, or the first write to a clean page: look at the
     // paging structures again. A #PF would invalidate the entry anyway (SDM Vol. 3A
     // 4.10.4.1), and a write must set D in memory (4.8).
@@ -178,7 +178,7 @@ Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a)
   }
   // Only a walk that set the accessed flags may be cached (SDM Vol. 3A 4.10.2.1).
   if (a.set_ad) tlb.insert(lin, tag, r.t);
-  return {r.t.pa(lin), r.t.shift > 12};
+  return {r.t.pa(lin), r.t.shift > 12, r.t.shift};
 }
 
 // VMX non-root operation with EPT (SDM Vol. 3C 28.2, 28.3): the guest walk composed
@@ -240,11 +240,11 @@ uint64_t Machine::translate(uint64_t lin, Access a) {
   mmu::WalkAccess wa;
   wa.type = a;
   wa.cpl = cpu_.cpl;
-  const uint64_t pa = translate_access(lin, wa).pa;
+  const Xlate x = translate_access(lin, wa);
   // A fresh fetch translation of this page: the jump-cache entries banked for it at the
   // last VM entry or exit may come back (sim/code_cache.h).
-  if (a == Access::kExec) code_.revalidate(lin, pa);
-  return pa;
+  if (a == Access::kExec) code_.revalidate(lin, x.pa, x.shift);
+  return x.pa;
 }
 
 // Host-TLB fill after an allowed access (isa/cpu.h invariants): RAM only, no write

@@ -135,16 +135,16 @@ HOST_ACTION
   vmresume
   jmp fail
 guest:
-  mov rbx, 0x1F0000
+  mov rbx, TADDR
   call rbx
   mov r8, rax
 GUEST_ACTION
   cpuid
-  mov rbx, 0x1F0000
+  mov rbx, TADDR
   call rbx
   mov r9, rax
   cpuid
-  mov rbx, 0x1F0000
+  mov rbx, TADDR
   call rbx
   mov r10, rax
   mov eax, 0x564D0000
@@ -173,7 +173,8 @@ struct Result {
 
 // Runs the guest with T mapped to code A (returns 1) and code B (returns 2) loaded.
 Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
-                const std::string& host_action, uint64_t* restored = nullptr) {
+                const std::string& host_action, uint64_t* restored = nullptr,
+                uint64_t t = kPageT, uint64_t code_a = kCodeA, uint64_t code_b = kCodeB) {
   systest::Rig r;
   r.m.reset_long_mode(kCode, kHostStack);
   const vmx::VmxCaps& k = r.m.vmx().caps();
@@ -196,6 +197,7 @@ Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
   r.w64(kInvvpidDesc, 1);
   r.w64(kInvvpidDesc + 8, kPageT);
   std::string src = replace(kHostTemplate, "ROUNDS", std::to_string(rounds));
+  for (int i = 0; i < 3; i++) src = replace(src, "TADDR", std::to_string(t));
   src = replace(src, "HOST_ACTION", host_action);
   src = replace(src, "GUEST_ACTION", guest_action);
   r.asm_at(kCode, src);
@@ -204,9 +206,9 @@ Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
   const char* kRoutine = "bits 64\ncall f\nret\ntimes 0x80-($-$$) db 0xCC\nf: mov eax, %d\nret\n";
   char buf[128];
   std::snprintf(buf, sizeof buf, kRoutine, 1);
-  r.asm_at(kCodeA, buf);
+  r.asm_at(code_a, buf);
   std::snprintf(buf, sizeof buf, kRoutine, 2);
-  r.asm_at(kCodeB, buf);
+  r.asm_at(code_b, buf);
   r.run(100000);
   isa::Cpu& c = r.cpu();
   INFO("r13 (rflags at failure) = " << std::hex << c.r[isa::R13]);
@@ -300,4 +302,23 @@ TEST_CASE("Host cache: the guest rewrites its own routine, exits, and runs the n
     CHECK(res.second == 5);
     CHECK(res.third == 5);
   }
+}
+
+TEST_CASE("Host cache: a guest that remaps a 2 MiB code page without INVLPG",
+          "[vmx][host_cache]") {
+  // T in a 2 MiB page (guest PD[3], 0x600000): a fetch translation revalidates banked
+  // blocks of the whole large page at once, each only where it now maps. Remapped to
+  // 0x800000 (code B) without INVLPG: without VPID the transitions flush VPID 0.
+  const std::string remap = "  mov rax, 0x800087\n  mov [0x402018], rax\n";
+  uint64_t restored = 0;
+  const Result same = run_case(false, 1, kNone, kNone, &restored, 0x600000, 0x600000, 0x800000);
+  CHECK(same.second == 1);
+  CHECK(same.third == 1);
+  CHECK(restored > 0);
+  const Result nv = run_case(false, 1, remap, kNone, nullptr, 0x600000, 0x600000, 0x800000);
+  CHECK(nv.first == 1);
+  CHECK(nv.second == 2);
+  CHECK(nv.third == 2);
+  const Result v = run_case(true, 1, remap, kNone, nullptr, 0x600000, 0x600000, 0x800000);
+  CHECK(v.second == 1);  // VPID: the stale translation survives (SDM Vol. 3A 4.10.4.2)
 }
