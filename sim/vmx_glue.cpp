@@ -114,7 +114,9 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
   // The jump cache goes to the outgoing context's bank, the incoming context's bank
   // comes back page by page as its pages are translated again (sim/code_cache.h).
   code_.switch_bank(was_guest ? 1 : 0, guest ? 1 : 0);
-  ctl_valid_ = false;
+  // paging_controls() compares every input but the PDPTEs, which entries and exits may
+  // load: the controls are rebuilt when those differ (or anything else does).
+  if (std::memcmp(ctl_.pdpte, c.pdpte, sizeof ctl_.pdpte) != 0) ctl_valid_ = false;
   paging_cr0_ = c.cr0;
   paging_cr4_ = c.cr4;
   c.attention = true;
