@@ -194,8 +194,10 @@ class Machine final : public isa::Bus, private vmx::Env {
     // log2 of the page the translation holds for, when known to be larger (paging
     // without EPT), else 12: the jump-cache banks revalidate that whole page at once.
     uint8_t shift = 12;
+    bool nofill = false;  // never cache in the host TLB (the APIC-access page, VMX)
   };
   Xlate translate_access(uint64_t lin, const mmu::WalkAccess& a);
+  Xlate translate_paging(uint64_t lin, const mmu::WalkAccess& a);  // without VMX APIC checks
   Xlate translate_nested(uint64_t lin, const mmu::WalkAccess& a);  // under EPT
   const mmu::PagingControls& paging_controls();
   mmu::TlbTag tlb_tag() const;

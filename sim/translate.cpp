@@ -149,7 +149,21 @@ mmu::TlbTag Machine::tlb_tag() const {
   return t;
 }
 
+// Translation in the current context, then the APIC-access page of VMX non-root
+// operation (SDM Vol. 3C 29.4): an access that reaches it is either virtualized (its
+// physical address becomes the virtual-APIC page's, never cached in the host TLB) or
+// an APIC-access VM exit (vmx/apicv.cpp).
 Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a) {
+  Xlate x = translate_paging(lin, a);
+  const uint64_t apic = vmx_.apic_access_page();
+  if (NS_UNLIKELY(apic != ~0ull) && (x.pa & ~0xFFFull) == apic) {
+    x.pa = vmx_.apic_access(cpu_, x.pa, a.type, a.implicit);
+    x.nofill = true;
+  }
+  return x;
+}
+
+Machine::Xlate Machine::translate_paging(uint64_t lin, const mmu::WalkAccess& a) {
   if (NS_UNLIKELY(ept_on_)) return translate_nested(lin, a);
   if (!(cpu_.cr0 & CR0_PG)) return {lin, false};
   const mmu::PagingControls& ctl = paging_controls();
@@ -308,7 +322,7 @@ void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Acc
     unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
     const Xlate x = translate_access(lin, wa);
     mem_read(mem_, x.pa, d, chunk);
-    fill_tlb(lin, x.pa, a);
+    if (!x.nofill) fill_tlb(lin, x.pa, a);
     host_tlb_large_ |= x.large;
     lin += chunk, d += chunk, size -= chunk;
   }
@@ -345,7 +359,7 @@ void Machine::write_pages(uint64_t lin, const void* src, unsigned size, const mm
       mem_.clear_code_page(pa);
     }
     mem_write(mem_, pa, s, lens[i]);
-    if (fill) {
+    if (fill && !(i ? x1 : x0).nofill) {
       fill_tlb(i ? lin + first : lin, pa, Access::kWrite);
       host_tlb_large_ |= (i ? x1 : x0).large;
     }

@@ -1,9 +1,10 @@
 // APIC virtualization (SDM Vol. 3C chapter 29). Implemented so far: the TPR shadow
 // (29.1.1-29.1.2, 29.3): MOV to and from CR8 in VMX non-root operation use the virtual
 // TPR in the virtual-APIC page, and lowering it below the TPR threshold is a
-// trap-like VM exit. The APIC-access page, x2APIC virtualization, APIC-register
-// virtualization, virtual-interrupt delivery and posted interrupts are not yet
-// (docs/VMX.md).
+// trap-like VM exit; the APIC-access page without APIC-register virtualization (29.4:
+// the TPR virtualized, everything else an APIC-access exit). x2APIC virtualization,
+// APIC-register virtualization, virtual-interrupt delivery and posted interrupts are
+// not yet (docs/VMX.md).
 #include "vmx/vmx.h"
 
 namespace vmx {
@@ -25,6 +26,47 @@ uint64_t Vmx::read_vcr8(Cpu& c) {
   uint32_t vtpr = 0;
   env_.phys_read(current_->get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
   return (vtpr >> 4) & 0xF;
+}
+
+// 29.1.2: without virtual-interrupt delivery, VTPR[7:4] below TPR threshold[3:0] is a
+// TPR-below-threshold VM exit.
+void Vmx::tpr_virtualization(Cpu& c, ExitInfo& x, bool& exits) {
+  (void)c;
+  Vmcs& v = *current_;
+  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
+                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  exits = false;
+  if (proc2 & CPU2_VIRT_INTR_DELIVERY) return;  // virtual-interrupt delivery: not yet
+  uint32_t vtpr = 0;
+  env_.phys_read(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
+  const uint32_t threshold = uint32_t(v.get(Field::TPR_THRESHOLD)) & 0xF;
+  if (((vtpr >> 4) & 0xF) >= threshold) return;
+  x.reason = uint32_t(ExitReason::TPR_BELOW_THRESHOLD);
+  x.trap_like = true;
+  exits = true;
+}
+
+// 29.4: accesses to the APIC-access page. Without APIC-register virtualization, a
+// data access to the TPR (offset 80H, within its dword) with "use TPR shadow" is
+// virtualized to VTPR (a write then triggers TPR virtualization after the
+// instruction); every other access is an APIC-access VM exit whose qualification
+// gives the offset (11:0) and the access type (15:12: 0 linear read, 1 linear write,
+// 2 linear instruction fetch, 3 linear access during event delivery), 27.2.1.
+uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) {
+  (void)c;
+  const Vmcs& v = *current_;
+  const unsigned off = unsigned(pa & 0xFFF);
+  const bool tpr = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL)) & CPU_TPR_SHADOW;
+  if (type != isa::Access::kExec && tpr && (off & ~3u) == kVtpr && !implicit) {
+    if (type == isa::Access::kWrite) tpr_virt_pending_ = true;
+    return (v.get(Field::VIRTUAL_APIC_PAGE_ADDR) & ~0xFFFull) + off;
+  }
+  ExitInfo x;
+  x.reason = uint32_t(ExitReason::APIC_ACCESS);
+  const unsigned kind = implicit ? 3 : type == isa::Access::kExec ? 2 : type == isa::Access::kWrite ? 1 : 0;
+  x.qualification = off | uint64_t(kind) << 12;
+  raise_exit(x);
 }
 
 // 29.3: MOV to CR8 writes bits 3:0 of the source to VTPR[7:4] and clears the rest of

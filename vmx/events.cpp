@@ -111,7 +111,7 @@ void Vmx::init_exit(Cpu& c) {
 
 bool Vmx::boundary_pending(const Cpu& c) const {
   // With the monitor trap flag the guest runs instruction by instruction.
-  if (mtf_pending_ || preempt_fired_ || (boundary_ctl_ & kBoundMtf)) return true;
+  if (mtf_pending_ || preempt_fired_ || tpr_virt_pending_ || (boundary_ctl_ & kBoundMtf)) return true;
   if ((boundary_ctl_ & kBoundNmiExit) && c.ev.nmi_pending) return true;
   if (boundary_ctl_ & (kBoundNmiWindow | kBoundIntWindow)) return true;
   return (boundary_ctl_ & kBoundExtInt) && env_.vmx_intr_pending();
@@ -121,6 +121,17 @@ bool Vmx::boundary(Cpu& c) {
   const bool mov_ss = c.ev.shadow & isa::SHADOW_MOV_SS;
   const bool sti = c.ev.shadow & isa::SHADOW_STI;
   ExitInfo x;
+  if (tpr_virt_pending_) {
+    // A virtualized write to VTPR through the APIC-access page completed: TPR
+    // virtualization (29.1.2), a trap-like exit when VTPR drops below the threshold.
+    tpr_virt_pending_ = false;
+    bool exits = false;
+    tpr_virtualization(c, x, exits);
+    if (exits) {
+      vm_exit(c, x);
+      return true;
+    }
+  }
   if (mtf_pending_) {
     // 25.5.2: trap-like, RIP is the next instruction's.
     mtf_pending_ = false;

@@ -252,7 +252,8 @@ void Vmx::load_host_state(Cpu& c) {
   }
   env_.vmx_arm_preemption_timer(~0ull);
   preempt_due_ = ~0ull;
-  preempt_fired_ = mtf_pending_ = false;
+  preempt_fired_ = mtf_pending_ = tpr_virt_pending_ = false;
+  apic_access_page_ = ~0ull;
   boundary_ctl_ = 0;
   env_.vmx_context_changed(c);
   // 27.5.6: the VM-exit MSR-load list; a failing entry is a VMX abort.

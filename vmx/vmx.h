@@ -181,6 +181,13 @@ class Vmx {
   // (VTPR, offset 80H of the virtual-APIC page, 29.3); a write below the TPR threshold
   // is a trap-like exit 43 (29.1.2).
   bool tpr_shadow(const isa::Cpu& c) const;
+  // "Virtualize APIC accesses" in non-root operation: the APIC-access page's physical
+  // address, else ~0 (set at VM entry, cleared at exit).
+  uint64_t apic_access_page() const { return apic_access_page_; }
+  // An access that reached the APIC-access page (29.4.1-29.4.3): the physical address
+  // to use instead (the virtual-APIC page) when the access is virtualized, else an
+  // APIC-access VM exit is raised (reason 44).
+  uint64_t apic_access(isa::Cpu& c, uint64_t pa, isa::Access type, bool implicit);
   uint64_t read_vcr8(isa::Cpu& c);
   void write_vcr8(isa::Cpu& c, uint64_t value);
   // Exits taken at an instruction boundary, in priority order: monitor trap flag,
@@ -267,6 +274,9 @@ class Vmx {
     kBoundMtf = 1, kBoundNmiExit = 2, kBoundNmiWindow = 4, kBoundExtInt = 8, kBoundIntWindow = 16,
   };
   uint8_t boundary_ctl_ = 0;
+  uint64_t apic_access_page_ = ~0ull;
+  bool tpr_virt_pending_ = false;  // a virtualized VTPR write: TPR virtualization due
+  void tpr_virtualization(isa::Cpu& c, ExitInfo& x, bool& exits);
   bool mtf_pending_ = false;
   bool preempt_fired_ = false;
   uint64_t preempt_due_ = ~0ull;
