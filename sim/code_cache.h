@@ -13,7 +13,9 @@
 //     after the current instruction;
 //   - insts[n].fn == nullptr terminates every block (the run loop's only check);
 //   - the jump cache only holds valid blocks: an invalidated block's slot is cleared,
-//     and the whole cache whenever linear->physical mappings may have changed;
+//     and the whole cache whenever linear->physical mappings may have changed (VM
+//     entries and exits bank it instead: entries come back only through a fresh
+//     translation, see "jump-cache banks" below);
 //   - a block's chain (its last successor) is followed only while the cache epoch it
 //     was recorded in is current: every clearing of the jump cache and every flush
 //     starts a new epoch, so a chain never leads to an invalidated or freed block.
