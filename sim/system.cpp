@@ -228,12 +228,19 @@ uint64_t Machine::random64(isa::Cpu&) {
 // Platform MSRs: the x2APIC range (0x800-0x8FF) and IA32_TSC_DEADLINE belong to the
 // local APIC (sim/dev/lapic.h); the VMX capability MSRs (0x480-0x492, read-only) to the
 // VMX unit.
-bool Machine::platform_rdmsr(isa::Cpu&, uint32_t index, uint64_t& value) {
+bool Machine::platform_rdmsr(isa::Cpu& c, uint32_t index, uint64_t& value) {
   if (index >= vmx::MSR_VMX_BASIC && index <= vmx::MSR_VMX_PROCBASED_CTLS3)
     return vmx_.rdmsr(index, value);
+  // VMX non-root operation with "virtualize x2APIC mode" (vmx/apicv.cpp).
+  if (NS_UNLIKELY(c.vmx.mode == isa::VmxMode::kNonRoot) && (index >> 8) == 0x8 &&
+      vmx_.x2apic_rdmsr(c, index, value))
+    return true;
   return platform_->rdmsr(index, value);
 }
-bool Machine::platform_wrmsr(isa::Cpu&, uint32_t index, uint64_t value) {
+bool Machine::platform_wrmsr(isa::Cpu& c, uint32_t index, uint64_t value) {
+  if (NS_UNLIKELY(c.vmx.mode == isa::VmxMode::kNonRoot) && (index >> 8) == 0x8 &&
+      vmx_.x2apic_wrmsr(c, index, value))
+    return true;
   return platform_->wrmsr(index, value);
 }
 

@@ -69,6 +69,41 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
   raise_exit(x);
 }
 
+// 29.5: with "virtualize x2APIC mode", RDMSR of 808H (TPR) reads VTPR (the whole
+// 32-bit register; bits 63:32 read 0) and WRMSR of 808H writes it (bits 63:8 must be
+// 0, else #GP) followed by TPR virtualization. With APIC-register virtualization the
+// other readable registers would come from the virtual-APIC page too; that and the
+// EOI and SELF IPI virtualization of virtual-interrupt delivery are not modelled yet,
+// so those MSRs behave normally.
+bool Vmx::x2apic_rdmsr(Cpu& c, uint32_t index, uint64_t& value) {
+  (void)c;
+  const Vmcs& v = *current_;
+  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
+                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  if (!(proc2 & CPU2_VIRT_X2APIC_MODE) || index != 0x808) return false;
+  uint32_t vtpr = 0;
+  env_.phys_read(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
+  value = vtpr;
+  return true;
+}
+
+bool Vmx::x2apic_wrmsr(Cpu& c, uint32_t index, uint64_t value) {
+  const Vmcs& v = *current_;
+  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
+  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
+                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  if (!(proc2 & CPU2_VIRT_X2APIC_MODE) || index != 0x808) return false;
+  if (value >> 8) isa::raise_gp0();
+  const uint32_t vtpr = uint32_t(value);
+  env_.phys_write(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
+  ExitInfo x;
+  bool exits = false;
+  tpr_virtualization(c, x, exits);
+  if (exits) tpr_virt_pending_ = true;  // the exit follows the WRMSR (trap-like)
+  return true;
+}
+
 // 29.3: MOV to CR8 writes bits 3:0 of the source to VTPR[7:4] and clears the rest of
 // VTPR; then TPR virtualization (29.1.2): without virtual-interrupt delivery, a VTPR[7:4]
 // below TPR threshold[3:0] is a TPR-below-threshold VM exit, trap-like (RIP after the

@@ -188,6 +188,11 @@ class Vmx {
   // to use instead (the virtual-APIC page) when the access is virtualized, else an
   // APIC-access VM exit is raised (reason 44).
   uint64_t apic_access(isa::Cpu& c, uint64_t pa, isa::Access type, bool implicit);
+  // "Virtualize x2APIC mode" (29.5): RDMSR/WRMSR of 800H-8FFH that the MSR bitmap let
+  // through. True when virtualized (the value read or written); false: the access
+  // behaves normally (the real x2APIC).
+  bool x2apic_rdmsr(isa::Cpu& c, uint32_t index, uint64_t& value);
+  bool x2apic_wrmsr(isa::Cpu& c, uint32_t index, uint64_t value);
   uint64_t read_vcr8(isa::Cpu& c);
   void write_vcr8(isa::Cpu& c, uint64_t value);
   // Exits taken at an instruction boundary, in priority order: monitor trap flag,
