@@ -26,7 +26,7 @@
 //   0x4C000 virtual-APIC page          0x4D000 APIC-access page
 //   0x4E000 posted-interrupt descriptor  0x4F000 EPTP list
 //   0x50000 host GDT  0x51000 host IDT  0x52000 host TSS  0x53000 host handler (HLT)
-//   0x54000 PML buffer
+//   0x54000 PML buffer                 0x55000-0x5F000 more VMCS regions (cache eviction)
 //   0x60000 EPT PML5  0x61000 PML4  0x62000 PDPT  0x63000 PD  0x64000 PT (GPA 0-2 MiB)
 //   0x70000 guest PML4 0x71000 PDPT 0x72000 PD 0x73000 PT (identity, 4 KiB pages)
 //   0x74000 guest GDT  0x75000 guest IDT (64-bit)  0x76000 guest handler (VMCALL; HLT)
@@ -58,7 +58,8 @@ constexpr uint64_t kIoA = 0x44000, kIoB = 0x45000, kMsrBitmap = 0x46000, kVmread
                    kExitMsrLoad = 0x4B000, kVirtApic = 0x4C000, kApicAccess = 0x4D000,
                    kPostedDesc = 0x4E000, kEptpList = 0x4F000;
 constexpr uint64_t kHostGdt = 0x50000, kHostIdt = 0x51000, kHostTss = 0x52000,
-                   kHostHandler = 0x53000, kPml = 0x54000;
+                   kHostHandler = 0x53000, kPml = 0x54000, kVmcsMore = 0x55000;
+constexpr unsigned kVmcsMoreCount = 11;  // more than the processor's VMCS cache holds
 constexpr uint64_t kEptPml5 = 0x60000, kEptPml4 = 0x61000, kEptPdpt = 0x62000, kEptPd = 0x63000,
                    kEptPt = 0x64000;
 constexpr uint64_t kGPml4 = 0x70000, kGPdpt = 0x71000, kGPd = 0x72000, kGPt = 0x73000,
@@ -240,7 +241,9 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
   put32(m, kVmcsA, k.revision_id);
   put32(m, kVmcsB, k.revision_id);
   put32(m, kShadow, k.revision_id | vmx::VMCS_SHADOW_INDICATOR);
-
+  std::memset(ram(m) + kVmcsMore, 0, kVmcsMoreCount * 4096);
+  for (unsigned i = 0; i < kVmcsMoreCount; i++)
+    put32(m, kVmcsMore + i * 4096, k.revision_id | (i % 3 == 2 ? vmx::VMCS_SHADOW_INDICATOR : 0));
   // ---- controls -----------------------------------------------------------------------
   uint32_t pin = control(in, k.pin_must1(), k.pin | k.pin_must1());
   uint32_t proc = control(in, k.proc_must1(), k.proc | k.proc_must1());
@@ -367,6 +370,15 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
     put64(m, kShadow + vmx::kVmcsFieldsOffset + 8 * (in.u8() % vmx::kFieldCount), in.u64());
   if (in.chance(16)) put32(m, kShadow, in.u32());
 
+  // A VMCS-ish pointer: the regions, the VMXON region, unaligned, beyond RAM or MAXPHYADDR.
+  auto pointer = [&]() -> uint64_t {
+    static constexpr uint64_t kPtrs[] = {kVmcsA, kVmcsB, kShadow, kVmxon, kVmcsA + 8, 0,
+                                         0x1000000, 1ull << 46, kEptPml4, kHostCode};
+    const uint8_t p = in.u8();
+    if (p >= 240) return in.u64();
+    if (p >= 128) return kVmcsMore + (p % kVmcsMoreCount) * 4096;
+    return kPtrs[p % (sizeof kPtrs / sizeof kPtrs[0])];
+  };
   // ---- the baseline VMCS ------------------------------------------------------------------
   std::vector<FieldWrite> fields;
   auto set = [&](Field f, uint64_t v) { fields.push_back({enc(f), v}); };
@@ -418,7 +430,9 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
   set(Field::VMX_PREEMPTION_TIMER_VALUE, in.u16());
   // The VMCS link pointer: the shadow VMCS when shadowing is on (mostly), else ~0 (mostly).
   const bool shadowing = (proc & vmx::CPU_SECONDARY_CONTROLS) && (proc2 & vmx::CPU2_VMCS_SHADOWING);
-  set(Field::VMCS_LINK_POINTER, (shadowing ? !in.chance(32) : in.chance(16)) ? kShadow : ~0ull);
+  uint64_t link = (shadowing ? !in.chance(32) : in.chance(16)) ? kShadow : ~0ull;
+  if (in.chance(8)) link = pointer();  // the current VMCS, another one, anything
+  set(Field::VMCS_LINK_POINTER, link);
   // Host state (26.2.2-26.2.4): the processor as it runs now.
   set(Field::HOST_CR0, c.cr0);
   set(Field::HOST_CR3, c.cr3);
@@ -527,13 +541,6 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
     uint32_t at = slot(lo);
     slot(hi);
     return at;
-  };
-  // A VMCS-ish pointer: the regions, the VMXON region, unaligned, beyond RAM or MAXPHYADDR.
-  auto pointer = [&]() -> uint64_t {
-    static constexpr uint64_t kPtrs[] = {kVmcsA, kVmcsB, kShadow, kVmxon, kVmcsA + 8, 0,
-                                         0x1000000, 1ull << 46, kEptPml4, kHostCode};
-    const uint8_t p = in.u8();
-    return p < 240 ? kPtrs[p % (sizeof kPtrs / sizeof kPtrs[0])] : in.u64();
   };
   auto field_encoding = [&]() -> uint64_t {
     const uint8_t p = in.u8();
