@@ -24,5 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  r.message.c_str());
     std::abort();
   }
+  // Non-root operation always has a current VMCS (vmx/vmx.h).
+  if (m->cpu().vmx.mode == isa::VmxMode::kNonRoot && !m->vmx().current()) {
+    std::fprintf(stderr, "fuzz_vmx: non-root operation without a current VMCS\n");
+    std::abort();
+  }
   return 0;
 }

@@ -1,6 +1,6 @@
 // Random VMX programs (tests/vmx/vmx_random.h) from fixed seeds: random VMCS content,
 // controls, EPT tables, VMX instruction operands and guest code must only ever end in an
-// architectural stop. The long version is the fuzz_vmx libFuzzer target
+// architectural stop, and the same way when run again. The long version is the fuzz_vmx libFuzzer target
 // (docs/FUZZING.md); its committed reproducers (tests/fuzz/corpus_vmx/) run here too.
 #include <catch2/catch.hpp>
 
@@ -49,6 +49,19 @@ TEST_CASE("random VMX programs end architecturally", "[vmx][random]") {
     entries += st.entries;
     exits += st.exits;
     resumed_to_end += r.reason == sim::StopReason::kExitDevice && r.exit_value == 0;
+    // Runs are reproducible to the cycle (simulated time only): every tenth program
+    // runs again on the same machine and must end the same way at the same point.
+    if (i % 10 == 0) {
+      const uint64_t icount = m.cpu().icount, cycles = m.cpu().cycles, rip = m.cpu().rip();
+      sim::RunResult again = vmxrand::run(m, in.data(), in.size(), nullptr, 20000);
+      CHECK(again.reason == r.reason);
+      CHECK(again.exit_value == r.exit_value);
+      CHECK(m.cpu().icount == icount);
+      CHECK(m.cpu().cycles == cycles);
+      CHECK(m.cpu().rip() == rip);
+    }
+    // Non-root operation always has a current VMCS (the unit's invariant).
+    REQUIRE((m.cpu().vmx.mode != isa::VmxMode::kNonRoot || m.vmx().current()));
   }
   std::fclose(cfg.serial_out);
   // The generator must reach non-root operation often, and the handler must get to
