@@ -119,6 +119,8 @@ exit_handler:
   vmread rbx, rax
   cmp ebx, 18            ; VMCALL
   je done
+  test ebx, ebx          ; exception (the exception bitmap): the CPL case's #PF
+  je exception
   cmp ebx, 10            ; CPUID
   jne fail
   inc r15
@@ -152,6 +154,11 @@ GUEST_ACTION
 done:
   mov r14, 0x600d
   hlt
+exception:
+  mov eax, 0x4404        ; VM_EXIT_INTR_INFO
+  vmread r12, rax
+  mov r14, 0xe0e0
+  hlt
 fail:
   mov r14, 0xbad
   pushfq
@@ -174,8 +181,10 @@ struct Result {
 // Runs the guest with T mapped to code A (returns 1) and code B (returns 2) loaded.
 Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
                 const std::string& host_action, uint64_t* restored = nullptr,
-                uint64_t t = kPageT, uint64_t code_a = kCodeA, uint64_t code_b = kCodeB) {
-  systest::Rig r;
+                uint64_t t = kPageT, uint64_t code_a = kCodeA, uint64_t code_b = kCodeB,
+                systest::Rig* out = nullptr) {
+  systest::Rig own;
+  systest::Rig& r = out ? *out : own;
   r.m.reset_long_mode(kCode, kHostStack);
   const vmx::VmxCaps& k = r.m.vmx().caps();
   r.w32(kVmxon, k.revision_id);
@@ -209,8 +218,10 @@ Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
   r.asm_at(code_a, buf);
   std::snprintf(buf, sizeof buf, kRoutine, 2);
   r.asm_at(code_b, buf);
+  if (out) r.w64(kGuestPt + (kPageT >> 12) * 8, kCodeA | 3);  // T supervisor-only
   r.run(100000);
   isa::Cpu& c = r.cpu();
+  if (out) return {c.r[isa::R8], c.r[isa::R9], c.r[isa::R10]};  // the caller checks
   INFO("r13 (rflags at failure) = " << std::hex << c.r[isa::R13]);
   REQUIRE(c.r[isa::R14] == 0x600d);
   CHECK(c.r[isa::R15] == 2);
@@ -321,4 +332,35 @@ TEST_CASE("Host cache: a guest that remaps a 2 MiB code page without INVLPG",
   CHECK(nv.third == 2);
   const Result v = run_case(true, 1, remap, kNone, nullptr, 0x600000, 0x600000, 0x800000);
   CHECK(v.second == 1);  // VPID: the stale translation survives (SDM Vol. 3A 4.10.4.2)
+}
+
+TEST_CASE("Host cache: a guest resumed at CPL 3 cannot run banked supervisor code",
+          "[vmx][host_cache]") {
+  // T is a supervisor page. The guest calls it at CPL 0, exits; the host resumes it at
+  // CPL 3 (CS, SS and data segments with DPL 3) with #PF in the exception bitmap. The
+  // call to T must fault (user fetch from a supervisor page, SDM Vol. 3A 4.6) even
+  // though T's blocks are banked: the fetch translation is made afresh at CPL 3.
+  const std::string to_cpl3 =
+      "  mov eax, 0x802\n  mov ebx, 0x1B\n  vmwrite rax, rbx\n"      // CS selector
+      "  mov eax, 0x4816\n  mov ebx, 0xA0FB\n  vmwrite rax, rbx\n"   // CS AR: DPL 3
+      "  mov ebx, 0x23\n"
+      "  mov eax, 0x800\n  vmwrite rax, rbx\n  mov eax, 0x804\n  vmwrite rax, rbx\n"
+      "  mov eax, 0x806\n  vmwrite rax, rbx\n  mov eax, 0x808\n  vmwrite rax, rbx\n"
+      "  mov eax, 0x80A\n  vmwrite rax, rbx\n"
+      "  mov ebx, 0xC0F3\n"
+      "  mov eax, 0x4814\n  vmwrite rax, rbx\n  mov eax, 0x4818\n  vmwrite rax, rbx\n"
+      "  mov eax, 0x481A\n  vmwrite rax, rbx\n  mov eax, 0x481C\n  vmwrite rax, rbx\n"
+      "  mov eax, 0x481E\n  vmwrite rax, rbx\n"
+      "  mov eax, 0x4004\n  mov ebx, 0x4000\n  vmwrite rax, rbx\n";  // #PF exits
+  for (bool vpid : {false, true}) {
+    INFO("VPID " << vpid);
+    systest::Rig r;
+    const Result res = run_case(vpid, 1, kNone, to_cpl3, nullptr, kPageT, kCodeA, kCodeB, &r);
+    isa::Cpu& c = r.cpu();
+    INFO("r13 (rflags at failure) = " << std::hex << c.r[isa::R13]);
+    CHECK(res.first == 1);               // CPL 0: T runs
+    REQUIRE(c.r[isa::R14] == 0xe0e0);    // CPL 3: the call to T faults, #PF exits
+    CHECK((c.r[isa::R12] & 0xFF) == 14);  // VM_EXIT_INTR_INFO vector
+    CHECK(c.r[isa::R15] == 1);
+  }
 }
