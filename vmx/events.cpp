@@ -111,7 +111,9 @@ void Vmx::init_exit(Cpu& c) {
 
 bool Vmx::boundary_pending(const Cpu& c) const {
   // With the monitor trap flag the guest runs instruction by instruction.
-  if (mtf_pending_ || preempt_fired_ || tpr_virt_pending_ || (boundary_ctl_ & kBoundMtf)) return true;
+  if (mtf_pending_ || preempt_fired_ || tpr_virt_pending_ || apic_write_pending_ >= 0 ||
+      (boundary_ctl_ & kBoundMtf))
+    return true;
   if ((boundary_ctl_ & kBoundNmiExit) && c.ev.nmi_pending) return true;
   if (boundary_ctl_ & (kBoundNmiWindow | kBoundIntWindow)) return true;
   return (boundary_ctl_ & kBoundExtInt) && env_.vmx_intr_pending();
@@ -121,6 +123,22 @@ bool Vmx::boundary(Cpu& c) {
   const bool mov_ss = c.ev.shadow & isa::SHADOW_MOV_SS;
   const bool sti = c.ev.shadow & isa::SHADOW_STI;
   ExitInfo x;
+  if (apic_write_pending_ >= 0) {
+    // APIC-write emulation (29.4.3.2) after a virtualized write completed: the TPR
+    // goes through TPR virtualization; any other register is an APIC-write VM exit,
+    // trap-like, with the register's offset as qualification.
+    const unsigned off = unsigned(apic_write_pending_);
+    apic_write_pending_ = -1;
+    if (off == 0x80) {
+      tpr_virt_pending_ = true;
+    } else {
+      x.reason = uint32_t(ExitReason::APIC_WRITE);
+      x.qualification = off;
+      x.trap_like = true;
+      vm_exit(c, x);
+      return true;
+    }
+  }
   if (tpr_virt_pending_) {
     // A virtualized write to VTPR through the APIC-access page completed: TPR
     // virtualization (29.1.2), a trap-like exit when VTPR drops below the threshold.

@@ -253,6 +253,7 @@ void Vmx::load_host_state(Cpu& c) {
   env_.vmx_arm_preemption_timer(~0ull);
   preempt_due_ = ~0ull;
   preempt_fired_ = mtf_pending_ = tpr_virt_pending_ = false;
+  apic_write_pending_ = -1;
   apic_access_page_ = ~0ull;
   boundary_ctl_ = 0;
   env_.vmx_context_changed(c);

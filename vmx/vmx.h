@@ -281,6 +281,7 @@ class Vmx {
   uint8_t boundary_ctl_ = 0;
   uint64_t apic_access_page_ = ~0ull;
   bool tpr_virt_pending_ = false;  // a virtualized VTPR write: TPR virtualization due
+  int apic_write_pending_ = -1;    // offset of a virtualized APIC write: emulation due
   void tpr_virtualization(isa::Cpu& c, ExitInfo& x, bool& exits);
   bool mtf_pending_ = false;
   bool preempt_fired_ = false;
