@@ -603,6 +603,16 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
       case 13:  // RDMSR of a capability MSR (some do not exist: #GP, ends the host)
         if (in.chance(64)) a.mov_ecx(0x480 + in.u8() % 0x14), a.raw({0x0F, 0x32});
         break;
+      case 14:  // an interrupt source: PIC initialised (vectors 0x20-0x2F) and the PIT's
+                // channel 0 as a rate generator, so IRQ 0 arrives in non-root operation
+        if (in.chance(128)) {
+          const uint16_t count = uint16_t(2 + in.u8() % 64);
+          for (auto [port, v] : {std::pair<uint8_t, uint8_t>{0x20, 0x11}, {0x21, 0x20}, {0x21, 0x04},
+                                 {0x21, 0x01}, {0x21, uint8_t(0xFE & in.u8())}, {0x43, 0x34},
+                                 {0x40, uint8_t(count)}, {0x40, uint8_t(count >> 8)}})
+            a.raw({0xB0, v, 0xE6, port});  // mov al, v; out port, al
+        }
+        break;
       default: break;  // nothing: fewer host operations
     }
   };
