@@ -698,8 +698,12 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
       g.push_back(0xB8);  // mov (r/e)ax, imm
       imm(field_encoding(), wide ? 8 : mode == kReal ? 2 : 4);
       if (wide) g.push_back(0x48);
-      g.push_back(0xB9);  // mov (r/e)cx, imm
-      imm(in.u64(), wide ? 8 : mode == kReal ? 2 : 4);
+      g.push_back(0xB9);  // mov (r/e)cx, imm: an MSR of the lists, an EPTP index, anything
+      const uint8_t rcx = in.u8();
+      imm(rcx < 64    ? uint64_t(kMsrs[rcx % (sizeof kMsrs / sizeof kMsrs[0])].index)
+          : rcx < 128 ? uint64_t(rcx % 4)
+                      : in.u64(),
+          wide ? 8 : mode == kReal ? 2 : 4);
       switch (op % 12) {
         case 0: g.insert(g.end(), {0x0F, 0x78, 0xC3}); break;  // vmread rbx, rax
         case 1: g.insert(g.end(), {0x0F, 0x79, 0xC1}); break;  // vmwrite rax, rcx
