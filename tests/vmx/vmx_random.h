@@ -302,8 +302,18 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
     if (e & 2) eptp |= 0x40;  // accessed/dirty flags
     if (in.chance(16)) eptp = mutate_value(in, eptp);
     for (unsigned n = in.u8() % 8; n--;) {
-      const uint64_t table = kEptPml5 + (in.u8() % 5) * 0x1000;
-      const uint64_t slot = table + (in.u16() % 512) * 8;
+      // Mostly the entries the guest uses: index 0 of the upper tables, the PTEs of the
+      // guest's code, stack, data, paging structures, tables and APIC pages.
+      static constexpr uint64_t kUsed[] = {kGCode, kGStack - 0x1000, kGData, kGPml4, kGPdpt,
+                                           kGPd, kGPt, kGGdt, kGIdt64, kGHandler, kGTss,
+                                           kApicAccess, kVirtApic, kGPd32, 0};
+      const unsigned level = in.u8() % 5;
+      const uint64_t table = kEptPml5 + level * 0x1000;
+      const uint16_t pick = in.u16();
+      const uint64_t index = pick >= 0x4000 ? pick % 512
+                             : level < 4    ? 0
+                                            : kUsed[pick % (sizeof kUsed / sizeof kUsed[0])] >> 12;
+      const uint64_t slot = table + index * 8;
       uint64_t v;
       std::memcpy(&v, ram(m) + slot, 8);
       switch (in.u8() % 6) {
