@@ -84,9 +84,7 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
   uint64_t eptp = 0;
   if (guest) {
     const vmx::Vmcs& v = *vmx_.current();
-    const uint32_t proc = uint32_t(v.get(vmx::Field::CPU_BASED_VM_EXEC_CONTROL));
-    const uint32_t proc2 = (proc & vmx::CPU_SECONDARY_CONTROLS)
-                               ? uint32_t(v.get(vmx::Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+    const uint32_t proc2 = v.secondary_controls();
     vpid_on = proc2 & vmx::CPU2_VPID;
     if (vpid_on) vpid = uint16_t(v.get(vmx::Field::VIRTUAL_PROCESSOR_ID));
     ept = proc2 & vmx::CPU2_EPT;

@@ -33,9 +33,7 @@ uint64_t Vmx::read_vcr8(Cpu& c) {
 void Vmx::tpr_virtualization(Cpu& c, ExitInfo& x, bool& exits) {
   (void)c;
   Vmcs& v = *current_;
-  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   exits = false;
   if (proc2 & CPU2_VIRT_INTR_DELIVERY) return;  // virtual-interrupt delivery: not yet
   uint32_t vtpr = 0;
@@ -75,8 +73,7 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
   const Vmcs& v = *current_;
   const unsigned off = unsigned(pa & 0xFFF), reg = off >> 4;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   const bool tpr = proc & CPU_TPR_SHADOW;
   const bool regvirt = tpr && (proc2 & CPU2_APIC_REG_VIRT);
   const bool first_dword = (off & 0xF) < 4;
@@ -109,9 +106,7 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
 bool Vmx::x2apic_rdmsr(Cpu& c, uint32_t index, uint64_t& value) {
   (void)c;
   const Vmcs& v = *current_;
-  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   if (!(proc2 & CPU2_VIRT_X2APIC_MODE) || index != 0x808) return false;
   uint32_t vtpr = 0;
   env_.phys_read(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
@@ -121,9 +116,7 @@ bool Vmx::x2apic_rdmsr(Cpu& c, uint32_t index, uint64_t& value) {
 
 bool Vmx::x2apic_wrmsr(Cpu& c, uint32_t index, uint64_t value) {
   const Vmcs& v = *current_;
-  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   if (!(proc2 & CPU2_VIRT_X2APIC_MODE) || index != 0x808) return false;
   if (value >> 8) isa::raise_gp0();
   const uint32_t vtpr = uint32_t(value);
@@ -146,9 +139,7 @@ void Vmx::write_vcr8(Cpu& c, uint64_t value) {
   Vmcs& v = *current_;
   const uint32_t vtpr = uint32_t(value & 0xF) << 4;
   env_.phys_write(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
-  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   if (proc2 & CPU2_VIRT_INTR_DELIVERY) return;  // virtual-interrupt delivery: not yet
   const uint32_t threshold = uint32_t(v.get(Field::TPR_THRESHOLD)) & 0xF;
   if ((vtpr >> 4) >= threshold) return;

@@ -37,8 +37,7 @@ void Vmx::set_view(Cpu& c) {
   if (mode != isa::VmxMode::kNonRoot) return;
   const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   w.cr0_mask = v.get(Field::CR0_GUEST_HOST_MASK);
   w.cr0_shadow = v.get(Field::CR0_READ_SHADOW);
   w.cr4_mask = v.get(Field::CR4_GUEST_HOST_MASK);
@@ -141,8 +140,7 @@ void Vmx::load_guest_state(Cpu& c, const uint64_t pdpte[4]) {
   const Vmcs& v = *current_;
   const uint32_t entry = uint32_t(v.get(Field::VM_ENTRY_CONTROLS));
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   const uint32_t pin = uint32_t(v.get(Field::PIN_BASED_VM_EXEC_CONTROL));
   // 26.3.2.1: CR0 (ET reads as 1 on this processor), CR3, CR4; DR7 and DEBUGCTL with
   // "load debug controls"; SYSENTER MSRs; PAT and EFER when their controls say so,

@@ -93,9 +93,7 @@ void Vmx::save_guest_state(Cpu& c, const ExitInfo& e) {
   Vmcs& v = *current_;
   const uint32_t exitc = uint32_t(v.get(Field::VM_EXIT_CONTROLS));
   const uint32_t pin = uint32_t(v.get(Field::PIN_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   // 27.3.1: control registers, debug registers, MSRs.
   v.set(Field::GUEST_CR0, c.cr0);
   v.set(Field::GUEST_CR3, c.cr3);

@@ -374,9 +374,7 @@ void Vmx::vmfunc(Cpu& c, const DecodedInst& d) {
   // control bit is clear, exits with reason 59; function 0 is EPTP switching.
   if (c.vmx.mode != isa::VmxMode::kNonRoot) isa::raise_ud();
   Vmcs& v = *current_;
-  const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   if (!(proc2 & CPU2_VMFUNC)) isa::raise_ud();
   // EPTP switching (25.5.6.3): function 0 enabled, ECX < 512, and a valid EPTP in the
   // list: EPT_POINTER changes without an exit (a new translation context).

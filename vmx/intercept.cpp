@@ -100,8 +100,7 @@ uint64_t displacement(const DecodedInst& d) { return uint64_t(int64_t(d.disp)); 
 uint64_t Vmx::intercept_mask() {
   const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   // Computed once per distinct pair of controls (every VM entry asks).
   if (mask_valid_ && proc == mask_proc_ && proc2 == mask_proc2_) return mask_;
   uint64_t m = 0;
@@ -144,8 +143,7 @@ bool Vmx::intercept(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg) {
 bool Vmx::wants_exit(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg, ExitInfo& e) {
   const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
-  const uint32_t proc2 = (proc & CPU_SECONDARY_CONTROLS)
-                             ? uint32_t(v.get(Field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  const uint32_t proc2 = v.secondary_controls();
   const Rule& r = kRules[unsigned(k)];
   e.reason = uint32_t(r.reason);
   switch (k) {

@@ -94,6 +94,12 @@ struct Vmcs {
   // Stores the value truncated to the field's width.
   void set(Field f, uint64_t value) { v[unsigned(f)] = value & kFieldMask[unsigned(f)]; }
   uint64_t& raw(Field f) { return v[unsigned(f)]; }
+  // The secondary processor-based controls as they apply: 0 unless the primary
+  // "activate secondary controls" is 1 (24.6.2).
+  uint32_t secondary_controls() const {
+    return (v[unsigned(Field::CPU_BASED_VM_EXEC_CONTROL)] & (1u << 31))
+               ? uint32_t(v[unsigned(Field::SECONDARY_VM_EXEC_CONTROL)]) : 0;
+  }
 
   void load(PhysAccess& m, uint64_t region);
   void store(PhysAccess& m) const;
