@@ -163,24 +163,13 @@ void Vmx::load_guest_state(Cpu& c, const uint64_t pdpte[4]) {
     c.efer = (c.efer & ~lm) | ((entry & ENTRY_IA32E_MODE_GUEST) ? lm : 0);
   }
   // 26.3.2.2: segment registers (selector, base, limit, access rights) and LDTR/TR.
-  static constexpr Field kSel[6] = {Field::GUEST_ES_SELECTOR, Field::GUEST_CS_SELECTOR,
-                                    Field::GUEST_SS_SELECTOR, Field::GUEST_DS_SELECTOR,
-                                    Field::GUEST_FS_SELECTOR, Field::GUEST_GS_SELECTOR};
-  static constexpr Field kBase[6] = {Field::GUEST_ES_BASE, Field::GUEST_CS_BASE,
-                                     Field::GUEST_SS_BASE, Field::GUEST_DS_BASE,
-                                     Field::GUEST_FS_BASE, Field::GUEST_GS_BASE};
-  static constexpr Field kLimit[6] = {Field::GUEST_ES_LIMIT, Field::GUEST_CS_LIMIT,
-                                      Field::GUEST_SS_LIMIT, Field::GUEST_DS_LIMIT,
-                                      Field::GUEST_FS_LIMIT, Field::GUEST_GS_LIMIT};
-  static constexpr Field kAr[6] = {Field::GUEST_ES_AR_BYTES, Field::GUEST_CS_AR_BYTES,
-                                   Field::GUEST_SS_AR_BYTES, Field::GUEST_DS_AR_BYTES,
-                                   Field::GUEST_FS_AR_BYTES, Field::GUEST_GS_AR_BYTES};
   for (unsigned s = 0; s < 6; s++) {
     isa::SegmentReg& r = c.seg[s];
-    r.selector = uint16_t(v.get(kSel[s]));
-    r.base = v.get(kBase[s]);
-    r.limit = uint32_t(v.get(kLimit[s]));
-    r.attr = attr_from_ar(v.get(kAr[s]));
+    const GuestSegmentFields& f = kGuestSegments[s];
+    r.selector = uint16_t(v.get(f.selector));
+    r.base = v.get(f.base);
+    r.limit = uint32_t(v.get(f.limit));
+    r.attr = attr_from_ar(v.get(f.ar));
   }
   c.ldtr = {uint16_t(v.get(Field::GUEST_LDTR_SELECTOR)),
             attr_from_ar(v.get(Field::GUEST_LDTR_AR_BYTES)),

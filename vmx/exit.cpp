@@ -112,24 +112,13 @@ void Vmx::save_guest_state(Cpu& c, const ExitInfo& e) {
   if (c.efer & isa::EFER_LMA) entry |= ENTRY_IA32E_MODE_GUEST;
   v.set(Field::VM_ENTRY_CONTROLS, entry);
   // 27.3.2: segment registers and descriptor-table registers.
-  static constexpr Field kSel[6] = {Field::GUEST_ES_SELECTOR, Field::GUEST_CS_SELECTOR,
-                                    Field::GUEST_SS_SELECTOR, Field::GUEST_DS_SELECTOR,
-                                    Field::GUEST_FS_SELECTOR, Field::GUEST_GS_SELECTOR};
-  static constexpr Field kBase[6] = {Field::GUEST_ES_BASE, Field::GUEST_CS_BASE,
-                                     Field::GUEST_SS_BASE, Field::GUEST_DS_BASE,
-                                     Field::GUEST_FS_BASE, Field::GUEST_GS_BASE};
-  static constexpr Field kLimit[6] = {Field::GUEST_ES_LIMIT, Field::GUEST_CS_LIMIT,
-                                      Field::GUEST_SS_LIMIT, Field::GUEST_DS_LIMIT,
-                                      Field::GUEST_FS_LIMIT, Field::GUEST_GS_LIMIT};
-  static constexpr Field kAr[6] = {Field::GUEST_ES_AR_BYTES, Field::GUEST_CS_AR_BYTES,
-                                   Field::GUEST_SS_AR_BYTES, Field::GUEST_DS_AR_BYTES,
-                                   Field::GUEST_FS_AR_BYTES, Field::GUEST_GS_AR_BYTES};
   for (unsigned s = 0; s < 6; s++) {
     const isa::SegmentReg& r = c.seg[s];
-    v.set(kSel[s], r.selector);
-    v.set(kBase[s], r.base);
-    v.set(kLimit[s], r.limit);
-    v.set(kAr[s], ar_from_attr(r.attr));
+    const GuestSegmentFields& f = kGuestSegments[s];
+    v.set(f.selector, r.selector);
+    v.set(f.base, r.base);
+    v.set(f.limit, r.limit);
+    v.set(f.ar, ar_from_attr(r.attr));
   }
   v.set(Field::GUEST_LDTR_SELECTOR, c.ldtr.selector);
   v.set(Field::GUEST_LDTR_BASE, c.ldtr.base);

@@ -237,17 +237,21 @@ void Vmx::vmptrst(Cpu& c, const DecodedInst& d) {
 
 // ---- VMREAD / VMWRITE (30.3; 24.11.2 for the access types) ---------------------------
 
+// The VMCS VMREAD/VMWRITE access (24.10): in root operation the current VMCS; in
+// non-root operation (not intercepted: VMCS shadowing) the one the VMCS link pointer
+// references. Null: no such VMCS (VMfailInvalid).
+Vmcs* Vmx::accessed_vmcs(Cpu& c) {
+  if (c.vmx.mode != isa::VmxMode::kNonRoot) return current_;
+  const uint64_t link = current_->get(Field::VMCS_LINK_POINTER);
+  if (link == ~0ull) return nullptr;
+  Vmcs* v = find_cached(link);
+  return v ? v : load_vmcs(link);
+}
+
 void Vmx::vmread(Cpu& c, const DecodedInst& d) {
   if (!common_checks(c, d, Intercept::kVmread)) return;
-  // In non-root operation (not intercepted: VMCS shadowing) the VMCS is the one the
-  // VMCS link pointer references (24.10); in root operation the current VMCS.
-  Vmcs* v = current_;
   const bool shadow = c.vmx.mode == isa::VmxMode::kNonRoot;
-  if (shadow) {
-    const uint64_t link = current_->get(Field::VMCS_LINK_POINTER);
-    v = link == ~0ull ? nullptr : find_cached(link);
-    if (!v && link != ~0ull) v = load_vmcs(link);
-  }
+  Vmcs* v = accessed_vmcs(c);
   if (!v) return fail_invalid(c);
   FieldRef f;
   if (!lookup_field(caps_, c.r[d.reg], f)) return fail(c, VMERR_UNSUPPORTED_FIELD);
@@ -273,13 +277,8 @@ void Vmx::vmwrite(Cpu& c, const DecodedInst& d) {
   uint64_t val;
   if (d.is_mem()) val = size == 8 ? c.read<uint64_t>(d.seg, c.ea(d)) : c.read<uint32_t>(d.seg, c.ea(d));
   else val = size == 8 ? c.r[d.rm] : uint32_t(c.r[d.rm]);
-  Vmcs* v = current_;
   const bool shadow = c.vmx.mode == isa::VmxMode::kNonRoot;
-  if (shadow) {
-    const uint64_t link = current_->get(Field::VMCS_LINK_POINTER);
-    v = link == ~0ull ? nullptr : find_cached(link);
-    if (!v && link != ~0ull) v = load_vmcs(link);
-  }
+  Vmcs* v = accessed_vmcs(c);
   if (!v) return fail_invalid(c);
   FieldRef f;
   if (!lookup_field(caps_, c.r[d.reg], f)) return fail(c, VMERR_UNSUPPORTED_FIELD);
@@ -300,13 +299,22 @@ void Vmx::vmwrite(Cpu& c, const DecodedInst& d) {
 
 // ---- INVEPT / INVVPID (30.3) ----------------------------------------------------------
 
+// INVEPT/INVVPID operands (30.3): the type in a register (64-bit in 64-bit mode), a
+// 16-byte descriptor in memory (a register operand is #UD). False: the instruction
+// exited (non-root operation).
+bool Vmx::invalidation_operands(Cpu& c, const DecodedInst& d, Intercept k, uint64_t& type,
+                                uint64_t desc[2]) {
+  if (!d.is_mem()) isa::raise_ud();
+  if (!common_checks(c, d, k)) return false;
+  type = d.osize == 8 ? c.r[d.reg] : uint32_t(c.r[d.reg]);
+  c.read_bytes(d.seg, c.ea(d), desc, 16);
+  return true;
+}
+
 void Vmx::invept(Cpu& c, const DecodedInst& d) {
   if (!caps_.has(Feature::EPT) || !(caps_.ept_vpid & EPT_CAP_INVEPT)) isa::raise_ud();
-  if (!d.is_mem()) isa::raise_ud();
-  if (!common_checks(c, d, Intercept::kInvept)) return;
-  const uint64_t type = d.osize == 8 ? c.r[d.reg] : uint32_t(c.r[d.reg]);
-  uint64_t desc[2];
-  c.read_bytes(d.seg, c.ea(d), desc, 16);
+  uint64_t type, desc[2];
+  if (!invalidation_operands(c, d, Intercept::kInvept, type, desc)) return;
   const bool single_ok = caps_.ept_vpid & EPT_CAP_INVEPT_SINGLE;
   const bool all_ok = caps_.ept_vpid & EPT_CAP_INVEPT_ALL;
   if (!((type == 1 && single_ok) || (type == 2 && all_ok))) return fail(c, VMERR_BAD_INVEPT_INVVPID);
@@ -326,11 +334,8 @@ void Vmx::invept(Cpu& c, const DecodedInst& d) {
 
 void Vmx::invvpid(Cpu& c, const DecodedInst& d) {
   if (!caps_.has(Feature::VPID) || !(caps_.ept_vpid & VPID_CAP_INVVPID)) isa::raise_ud();
-  if (!d.is_mem()) isa::raise_ud();
-  if (!common_checks(c, d, Intercept::kInvvpid)) return;
-  const uint64_t type = d.osize == 8 ? c.r[d.reg] : uint32_t(c.r[d.reg]);
-  uint64_t desc[2];
-  c.read_bytes(d.seg, c.ea(d), desc, 16);
+  uint64_t type, desc[2];
+  if (!invalidation_operands(c, d, Intercept::kInvvpid, type, desc)) return;
   const uint64_t cap = caps_.ept_vpid;
   const bool supported = (type == 0 && (cap & VPID_CAP_ADDR)) || (type == 1 && (cap & VPID_CAP_SINGLE)) ||
                          (type == 2 && (cap & VPID_CAP_ALL)) ||

@@ -68,6 +68,20 @@ struct FieldRef {
 };
 bool lookup_field(const VmxCaps& caps, uint64_t encoding, FieldRef& out);
 
+// The guest-state fields of ES, CS, SS, DS, FS, GS (in isa::Seg order), which VM entry
+// loads and VM exit saves together (24.4.1).
+struct GuestSegmentFields {
+  Field selector, base, limit, ar;
+};
+inline constexpr GuestSegmentFields kGuestSegments[6] = {
+    {Field::GUEST_ES_SELECTOR, Field::GUEST_ES_BASE, Field::GUEST_ES_LIMIT, Field::GUEST_ES_AR_BYTES},
+    {Field::GUEST_CS_SELECTOR, Field::GUEST_CS_BASE, Field::GUEST_CS_LIMIT, Field::GUEST_CS_AR_BYTES},
+    {Field::GUEST_SS_SELECTOR, Field::GUEST_SS_BASE, Field::GUEST_SS_LIMIT, Field::GUEST_SS_AR_BYTES},
+    {Field::GUEST_DS_SELECTOR, Field::GUEST_DS_BASE, Field::GUEST_DS_LIMIT, Field::GUEST_DS_AR_BYTES},
+    {Field::GUEST_FS_SELECTOR, Field::GUEST_FS_BASE, Field::GUEST_FS_LIMIT, Field::GUEST_FS_AR_BYTES},
+    {Field::GUEST_GS_SELECTOR, Field::GUEST_GS_BASE, Field::GUEST_GS_LIMIT, Field::GUEST_GS_AR_BYTES},
+};
+
 // The layout of a VMCS region (see the top of this file).
 constexpr uint64_t kVmcsRegionSize = 4096;
 constexpr uint64_t kVmcsLaunchOffset = 8;

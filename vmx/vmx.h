@@ -239,6 +239,9 @@ class Vmx {
   void fail(isa::Cpu& c, uint32_t error);  // VMfailValid(error), or VMfailInvalid
   void fail_invalid(isa::Cpu& c);
   uint64_t read_pointer_operand(isa::Cpu& c, const isa::DecodedInst& d);
+  bool invalidation_operands(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k,
+                             uint64_t& type, uint64_t desc[2]);
+  Vmcs* accessed_vmcs(isa::Cpu& c);
   Vmcs* find_cached(uint64_t pa);
   Vmcs* load_vmcs(uint64_t pa);  // into the cache (LRU eviction)
   void evict(Vmcs* v);           // write back and forget
