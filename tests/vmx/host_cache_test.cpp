@@ -4,23 +4,20 @@
 // routine on page T (linear 0x1F0000) before and after a VM exit; what happens
 // between (the guest remaps T and invalidates, the host remaps T and executes INVVPID,
 // the host rewrites T's code) must change what the second call returns. With and
-// without VPID. The rig follows tests/vmx/vmx_flow_test.cpp.
+// without VPID. The rig is tests/vmx/vmx_rig.h.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <string>
 
-#include "tests/sys/harness.h"
-#include "vmx/controls.h"
-#include "vmx/vmcs.h"
-#include "vmx/vmx.h"
+#include "tests/vmx/vmx_rig.h"
 
 namespace {
 
 using vmx::Field;
 
-constexpr uint64_t kCode = 0x100000, kVmxon = 0x200000, kVmcs = 0x201000, kFields = 0x202000,
-                   kInvvpidDesc = 0x204000, kHostStack = 0x300000, kGuestStack = 0x310000;
+using namespace vmxrig;
+constexpr uint64_t kInvvpidDesc = 0x204000;
 // The guest's own page tables: 4 KiB pages for 0-2 MiB, 2 MiB pages above.
 constexpr uint64_t kGuestPml4 = 0x400000, kGuestPt = 0x403000;
 constexpr uint64_t kPageT = 0x1F0000, kCodeA = 0x1F0000, kCodeB = 0x1E0000;
@@ -33,42 +30,13 @@ void guest_page_tables(systest::Rig& r) {
   for (uint64_t i = 0; i < 512; i++) r.w64(kGuestPt + i * 8, (i << 12) | 7);
 }
 
-std::vector<std::pair<uint32_t, uint64_t>> guest_fields(const isa::Cpu& c, const vmx::VmxCaps& k,
-                                                        bool vpid) {
-  auto enc = [](Field f) { return vmx::field_info(f).encoding; };
-  uint64_t proc = k.proc_must1();
-  if (vpid) proc |= vmx::CPU_SECONDARY_CONTROLS;
-  std::vector<std::pair<uint32_t, uint64_t>> v = {
-      {enc(Field::PIN_BASED_VM_EXEC_CONTROL), k.pin_must1()},
-      {enc(Field::CPU_BASED_VM_EXEC_CONTROL), proc},
-      {enc(Field::VM_EXIT_CONTROLS), k.exit_must1() | vmx::EXIT_HOST_ADDR_SPACE_SIZE},
-      {enc(Field::VM_ENTRY_CONTROLS), k.entry_must1() | vmx::ENTRY_IA32E_MODE_GUEST},
-      {enc(Field::VMCS_LINK_POINTER), ~0ull},
-      {enc(Field::HOST_CR0), c.cr0}, {enc(Field::HOST_CR3), c.cr3}, {enc(Field::HOST_CR4), c.cr4},
-      {enc(Field::HOST_CS_SELECTOR), 0x08}, {enc(Field::HOST_SS_SELECTOR), 0x10},
-      {enc(Field::HOST_DS_SELECTOR), 0x10}, {enc(Field::HOST_ES_SELECTOR), 0x10},
-      {enc(Field::HOST_TR_SELECTOR), 0x18},
-      {enc(Field::GUEST_CR0), c.cr0}, {enc(Field::GUEST_CR3), kGuestPml4},
-      {enc(Field::GUEST_CR4), c.cr4},
-      {enc(Field::GUEST_DR7), 0x400}, {enc(Field::GUEST_RFLAGS), 2},
-      {enc(Field::GUEST_RSP), kGuestStack}, {enc(Field::GUEST_RIP), 0},  // set by the host
-      {enc(Field::GUEST_CS_SELECTOR), 0x08}, {enc(Field::GUEST_CS_LIMIT), 0xFFFFFFFF},
-      {enc(Field::GUEST_CS_AR_BYTES), 0xA09B},
-      {enc(Field::GUEST_TR_SELECTOR), 0x18}, {enc(Field::GUEST_TR_LIMIT), 0x67},
-      {enc(Field::GUEST_TR_AR_BYTES), 0x8B},
-      {enc(Field::GUEST_LDTR_AR_BYTES), 0x10000},
-      {enc(Field::GUEST_GDTR_LIMIT), 0xFFFF}, {enc(Field::GUEST_IDTR_LIMIT), 0xFFFF},
-  };
+// The baseline VMCS with the guest's own page tables and, with `vpid`, VPID 1.
+Fields guest_fields(const isa::Cpu& c, const vmx::VmxCaps& k, bool vpid) {
+  Fields v = baseline_fields(c, k, kGuestPml4);
   if (vpid) {
-    v.push_back({enc(Field::SECONDARY_VM_EXEC_CONTROL), vmx::CPU2_VPID});
-    v.push_back({enc(Field::VIRTUAL_PROCESSOR_ID), 1});
-  }
-  for (Field s : {Field::GUEST_ES_SELECTOR, Field::GUEST_SS_SELECTOR, Field::GUEST_DS_SELECTOR,
-                  Field::GUEST_FS_SELECTOR, Field::GUEST_GS_SELECTOR}) {
-    const unsigned i = unsigned(s) - unsigned(Field::GUEST_ES_SELECTOR);
-    v.push_back({enc(s), 0x10});
-    v.push_back({enc(Field(unsigned(Field::GUEST_ES_LIMIT) + i)), 0xFFFFFFFF});
-    v.push_back({enc(Field(unsigned(Field::GUEST_ES_AR_BYTES) + i)), 0xC093});
+    set(v, Field::CPU_BASED_VM_EXEC_CONTROL, k.proc_must1() | vmx::CPU_SECONDARY_CONTROLS);
+    set(v, Field::SECONDARY_VM_EXEC_CONTROL, vmx::CPU2_VPID);
+    set(v, Field::VIRTUAL_PROCESSOR_ID, 1);
   }
   return v;
 }
@@ -77,43 +45,7 @@ std::vector<std::pair<uint32_t, uint64_t>> guest_fields(const isa::Cpu& c, const
 // them) it runs HOST_ACTION before resuming. VMCALL ends the run (R14 = 0x600d). The
 // guest calls T `rounds + 1` times, once per visit, keeping the results in R8..R11,
 // and runs GUEST_ACTION in its first visit after the first call.
-const char* kHostTemplate = R"(
-bits 64
-org 0x100000
-  mov ecx, 0x3a          ; IA32_FEATURE_CONTROL: lock + VMX outside SMX
-  mov eax, 5
-  xor edx, edx
-  wrmsr
-  mov rax, cr4
-  or rax, 0x2000         ; CR4.VMXE
-  mov cr4, rax
-  vmxon [rel vmxon_ptr]
-  jbe fail
-  vmclear [rel vmcs_ptr]
-  jbe fail
-  vmptrld [rel vmcs_ptr]
-  jbe fail
-  mov rsi, 0x202000      ; (encoding, value) pairs, encoding -1 ends
-.fields:
-  mov rax, [rsi]
-  cmp rax, -1
-  je .host
-  vmwrite rax, [rsi + 8]
-  jbe fail
-  add rsi, 16
-  jmp .fields
-.host:
-  mov eax, 0x6C14        ; HOST_RSP
-  vmwrite rax, rsp
-  mov eax, 0x6C16        ; HOST_RIP
-  lea rbx, [rel exit_handler]
-  vmwrite rax, rbx
-  mov eax, 0x681E        ; GUEST_RIP
-  lea rbx, [rel guest]
-  vmwrite rax, rbx
-  xor r15d, r15d
-  vmlaunch
-  jmp fail
+const std::string kHostTemplate = std::string(kHostPrologue) + R"(
 exit_handler:
   mov eax, 0x4402        ; VM_EXIT_REASON
   vmread rbx, rax
@@ -164,10 +96,7 @@ fail:
   pushfq
   pop r13
   hlt
-align 8
-vmxon_ptr: dq 0x200000
-vmcs_ptr: dq 0x201000
-)";
+)" + kHostData;
 
 std::string replace(std::string s, const std::string& what, const std::string& with) {
   s.replace(s.find(what), what.size(), with);
@@ -186,22 +115,7 @@ Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
   systest::Rig own;
   systest::Rig& r = out ? *out : own;
   r.m.reset_long_mode(kCode, kHostStack);
-  const vmx::VmxCaps& k = r.m.vmx().caps();
-  r.w32(kVmxon, k.revision_id);
-  r.w32(kVmcs, k.revision_id);
   guest_page_tables(r);
-  auto fields = guest_fields(r.cpu(), k, vpid);
-  for (auto& f : fields)
-    if (f.first == vmx::field_info(Field::HOST_CR4).encoding ||
-        f.first == vmx::field_info(Field::GUEST_CR4).encoding)
-      f.second |= isa::CR4_VMXE;
-  uint64_t a = kFields;
-  for (auto& f : fields) {
-    r.w64(a, f.first);
-    r.w64(a + 8, f.second);
-    a += 16;
-  }
-  r.w64(a, ~0ull);
   // INVVPID descriptor: VPID 1, linear address T.
   r.w64(kInvvpidDesc, 1);
   r.w64(kInvvpidDesc + 8, kPageT);
@@ -209,7 +123,7 @@ Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
   for (int i = 0; i < 3; i++) src = replace(src, "TADDR", std::to_string(t));
   src = replace(src, "HOST_ACTION", host_action);
   src = replace(src, "GUEST_ACTION", guest_action);
-  r.asm_at(kCode, src);
+  load(r, guest_fields(r.cpu(), r.m.vmx().caps(), vpid), src);
   // T calls T+0x80, a second block on the page: the first block's look-up translates
   // the page, so the second comes from the bank when the bank is used.
   const char* kRoutine = "bits 64\ncall f\nret\ntimes 0x80-($-$$) db 0xCC\nf: mov eax, %d\nret\n";

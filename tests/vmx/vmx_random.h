@@ -243,7 +243,7 @@ inline sim::RunResult run(sim::Machine& m, const uint8_t* data, size_t size, Sta
   put32(m, kShadow, k.revision_id | vmx::VMCS_SHADOW_INDICATOR);
   std::memset(ram(m) + kVmcsMore, 0, kVmcsMoreCount * 4096);
   for (unsigned i = 0; i < kVmcsMoreCount; i++)
-    put32(m, kVmcsMore + i * 4096, k.revision_id | (i % 3 == 2 ? vmx::VMCS_SHADOW_INDICATOR : 0));
+    put32(m, kVmcsMore + i * 4096, k.revision_id | (i % 3 == 2 ? uint32_t(vmx::VMCS_SHADOW_INDICATOR) : 0u));
   // ---- controls -----------------------------------------------------------------------
   uint32_t pin = control(in, k.pin_must1(), k.pin | k.pin_must1());
   uint32_t proc = control(in, k.proc_must1(), k.proc | k.proc_must1());
