@@ -41,7 +41,6 @@ void Vmx::tpr_virtualization(Cpu& c, ExitInfo& x, bool& exits) {
   const uint32_t threshold = uint32_t(v.get(Field::TPR_THRESHOLD)) & 0xF;
   if (((vtpr >> 4) & 0xF) >= threshold) return;
   x.reason = uint32_t(ExitReason::TPR_BELOW_THRESHOLD);
-  x.trap_like = true;
   exits = true;
 }
 
@@ -145,7 +144,6 @@ void Vmx::write_vcr8(Cpu& c, uint64_t value) {
   if ((vtpr >> 4) >= threshold) return;
   ExitInfo x;
   x.reason = uint32_t(ExitReason::TPR_BELOW_THRESHOLD);
-  x.trap_like = true;
   vm_exit(c, x);
 }
 

@@ -134,7 +134,6 @@ bool Vmx::boundary(Cpu& c) {
     } else {
       x.reason = uint32_t(ExitReason::APIC_WRITE);
       x.qualification = off;
-      x.trap_like = true;
       vm_exit(c, x);
       return true;
     }

@@ -72,7 +72,6 @@ struct ExitInfo {
   uint32_t idt_info = 0, idt_error = 0;  // IDT-vectoring information (27.2.3)
   bool has_linear = false;      // GUEST_LINEAR_ADDRESS is written (else left alone)
   bool has_physical = false;    // GUEST_PHYSICAL_ADDRESS is written
-  bool trap_like = false;       // guest RIP is after the instruction (MTF, APIC write...)
 };
 
 // Cycle costs of VMX operations (the CPU model's timing table; docs/TIMING.md).
