@@ -57,7 +57,7 @@ constexpr Rule kRules[] = {
     {Intercept::kWrmsr, ExitReason::MSR_WRITE, Gate::kCustom, 0},
     {Intercept::kMwait, ExitReason::MWAIT_INSTRUCTION, Gate::kProc, CPU_MWAIT_EXITING},
     {Intercept::kMonitor, ExitReason::MONITOR_INSTRUCTION, Gate::kProc, CPU_MONITOR_EXITING},
-    {Intercept::kPause, ExitReason::PAUSE_INSTRUCTION, Gate::kProc, CPU_PAUSE_EXITING},
+    {Intercept::kPause, ExitReason::PAUSE_INSTRUCTION, Gate::kCustom, 0},  // PAUSE-loop exiting
     {Intercept::kWbinvd, ExitReason::WBINVD, Gate::kProc2, CPU2_WBINVD_EXITING},
     {Intercept::kXsetbv, ExitReason::XSETBV, Gate::kAlways, 0},
     {Intercept::kRdrand, ExitReason::RDRAND, Gate::kProc2, CPU2_RDRAND_EXITING},
@@ -309,6 +309,11 @@ bool Vmx::wants_exit(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg, Ex
       env_.phys_read(v.get(Field::MSR_BITMAP) + off + (bit >> 3), &byte, 1);
       return (byte >> (bit & 7)) & 1;
     }
+    case Intercept::kPause:
+      // 25.1.3: "PAUSE exiting" makes every PAUSE exit, at any CPL, and then "PAUSE-loop
+      // exiting" is ignored; that one applies at CPL 0 only. Qualification 0.
+      if (proc & CPU_PAUSE_EXITING) return true;
+      return (proc2 & CPU2_PAUSE_LOOP_EXITING) && c.cpl == 0 && pause_loop_exits(c);
     case Intercept::kInvlpg:
       // The qualification is the linear-address operand (27.2.1).
       e.qualification = c.linear(d.seg, c.ea(d), 1, isa::Access::kRead);
@@ -358,6 +363,26 @@ bool Vmx::wants_exit(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg, Ex
     case Gate::kCustom: return true;
   }
   return true;
+}
+
+// 25.1.3 PAUSE-loop exiting. Time is "a counter that runs at the same rate as the TSC":
+// simulated cycles, before TSC offsetting and scaling (those change what the guest
+// reads, not the rate of the counter). A PAUSE more than PLE_Gap after the previous
+// PAUSE at CPL 0, or the first one at CPL 0 since VM entry, starts a loop; a PAUSE more
+// than PLE_Window after the start of its loop exits (fault-like, like any PAUSE exit).
+// The time of a PAUSE is Cpu::cycles when it executes; in the block loop that is the
+// cycle its block began, and PAUSE ends its block, so a spin loop headed by PAUSE is
+// timed exactly.
+bool Vmx::pause_loop_exits(const Cpu& c) {
+  const uint64_t now = c.cycles;
+  const uint64_t gap = uint32_t(current_->get(Field::PLE_GAP));
+  const uint64_t window = uint32_t(current_->get(Field::PLE_WINDOW));
+  if (ple_entry_ != counters.entries || now - ple_last_ > gap) {
+    ple_entry_ = counters.entries;
+    ple_first_ = now;
+  }
+  ple_last_ = now;
+  return now - ple_first_ > window;
 }
 
 }  // namespace vmx

@@ -259,6 +259,12 @@ class Vmx {
   bool wants_exit(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg,
                   ExitInfo& e);
   uint64_t intercept_mask();
+  // PAUSE-loop exiting (25.1.3): whether this PAUSE at CPL 0 ends a loop longer than
+  // PLE_Window. The loop state: the times (simulated cycles, the TSC's rate) of the
+  // first PAUSE of the current loop and of the last PAUSE at CPL 0, valid while
+  // ple_entry_ equals counters.entries (else no PAUSE at CPL 0 since this VM entry).
+  bool pause_loop_exits(const isa::Cpu& c);
+  uint64_t ple_first_ = 0, ple_last_ = 0, ple_entry_ = ~0ull;
 
   Env& env_;
   VmxCaps caps_;
