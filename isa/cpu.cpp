@@ -123,6 +123,7 @@ uint64_t Bus::read_cr8(Cpu& c) { return c.cr8 & 0xF; }
 void Bus::write_cr8(Cpu& c, uint64_t value) { c.cr8 = value; }
 bool Bus::platform_wrmsr(Cpu&, uint32_t, uint64_t) { return false; }
 void Bus::halt(Cpu& c) { c.ev.activity = Activity::kHlt; c.stop_request = true; }
+void Bus::iret_unblock_nmi(Cpu& c) { c.ev.nmi_blocked = false; }
 void Bus::shutdown(Cpu& c, const char*) {
   c.ev.activity = Activity::kShutdown;
   c.stop_request = true;

@@ -168,6 +168,13 @@ class Bus {
     return false;
   }
   virtual void exit_during_delivery(Cpu& c, const struct Event& e) { (void)c, (void)e; }
+  // IRET in VMX non-root operation (isa/sys_int.cpp): the NMI controls decide whether it
+  // unblocks NMIs, virtual NMIs or neither, which it does even if it then faults (SDM
+  // Vol. 3C 25.3). iret_faulted: a fault (`vector`, or 0xFE for a VM exit raised inside
+  // the IRET) ended that IRET; the exit it leads to may report "NMI unblocking due to
+  // IRET" (27.2.2, 27.2.1 Table 27-7).
+  virtual void iret_unblock_nmi(Cpu& c);
+  virtual void iret_faulted(Cpu& c, uint8_t vector) { (void)c, (void)vector; }
   // A task switch in VMX non-root operation exits unconditionally (25.1.2): raises the
   // exit (does not return) when it does. `source`: 0 CALL, 1 IRET, 2 JMP, 3 IDT gate.
   virtual void task_switch_exit(Cpu& c, uint16_t sel, unsigned source) {

@@ -693,13 +693,28 @@ void iret_protected(Cpu& c) {
 
 struct Iret {
   template <class T>
-  static void run(Cpu& c, const DecodedInst&) {
-    // IRET unblocks NMIs even if it then faults (SDM Vol. 3A 6.7.1).
-    c.ev.nmi_blocked = false;
-    c.attention = true;  // IF, TF, RF or a pending NMI may need the run loop
+  static void body(Cpu& c) {
     if (!c.protected_mode()) iret_real<T>(c);
     else if (c.v86()) iret_v86<T>(c);
     else iret_protected<T>(c);
+  }
+  template <class T>
+  static void run(Cpu& c, const DecodedInst&) {
+    c.attention = true;  // IF, TF, RF or a pending NMI may need the run loop
+    // IRET unblocks NMIs even if it then faults (SDM Vol. 3A 6.7.1). In VMX non-root
+    // operation the NMI controls decide what it unblocks, and a fault that ends it may
+    // exit reporting that (Vol. 3C 25.3, 27.2.2): the Bus hears of both.
+    if (NS_LIKELY(c.vmx.mode != VmxMode::kNonRoot)) {
+      c.ev.nmi_blocked = false;
+      return body<T>(c);
+    }
+    c.bus->iret_unblock_nmi(c);
+    try {
+      body<T>(c);
+    } catch (const CpuFault& f) {
+      c.bus->iret_faulted(c, f.vector);
+      throw;
+    }
   }
 };
 

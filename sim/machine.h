@@ -181,6 +181,8 @@ class Machine final : public isa::Bus, private vmx::Env {
   bool event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring) override;
   void exit_during_delivery(isa::Cpu& c, const isa::Event& e) override;
   void task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source) override;
+  void iret_unblock_nmi(isa::Cpu& c) override;
+  void iret_faulted(isa::Cpu& c, uint8_t vector) override;
 
  private:
   // Linear -> physical. Issue 3 replaces the identity with the page walker.

@@ -162,6 +162,8 @@ void Machine::exit_during_delivery(isa::Cpu&, const isa::Event& e) { vmx_.exit_d
 void Machine::task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source) {
   vmx_.task_switch_exit(c, sel, source);
 }
+void Machine::iret_unblock_nmi(isa::Cpu& c) { vmx_.iret_unblock_nmi(c); }
+void Machine::iret_faulted(isa::Cpu& c, uint8_t vector) { vmx_.iret_faulted(c, vector); }
 
 // ---- statistics ----------------------------------------------------------------------
 

@@ -286,6 +286,7 @@ void Vmx::inject_event(Cpu& c) {
   // The delivery may exit (exceptions it raises go through the exception bitmap; an
   // EPT violation on the IDT or stack): the injected event is then the IDT-vectoring
   // information and RIP is the guest's RIP of the entry.
+  const bool nmi_blocked = c.ev.nmi_blocked;
   try {
     isa::deliver_event(c, e, true);
   } catch (const isa::CpuFault& f) {
@@ -294,6 +295,9 @@ void Vmx::inject_event(Cpu& c) {
     complete_pending_exit(c, sw ? unsigned(len) : 0);
     return;
   }
+  // With "virtual NMIs" the delivered NMI blocks virtual NMIs only (26.6.1.2, 26.7.1).
+  if (type == INTR_TYPE_NMI && (uint32_t(v.get(Field::PIN_BASED_VM_EXEC_CONTROL)) & PIN_VIRTUAL_NMIS))
+    c.ev.nmi_blocked = nmi_blocked;
   // With the monitor trap flag, an MTF exit follows the delivery (25.5.2).
   instruction_done(c);
   c.attention = true;

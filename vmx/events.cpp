@@ -32,6 +32,10 @@ bool software(isa::EventType t) {
 // instruction, with its length).
 bool Vmx::event_exit(Cpu& c, const isa::Event& e, const isa::Event* vectoring) {
   const Vmcs& v = *current_;
+  // The first call after a fault on an IRET that removed NMI blocking is that fault's
+  // (vmx/nmi.cpp): 27.2.2 bit 12 when it exits.
+  const bool after_iret = iret_fault_nmi_ && !vectoring;
+  iret_fault_nmi_ = false;
   bool exits = false;
   switch (e.type) {
     case isa::EventType::kNmi:
@@ -57,6 +61,7 @@ bool Vmx::event_exit(Cpu& c, const isa::Event& e, const isa::Event* vectoring) {
   ExitInfo x;
   x.reason = uint32_t(ExitReason::EXCEPTION_NMI);
   x.intr_info = intr_info_of(e);
+  if (after_iret && e.type == isa::EventType::kHardwareException) x.intr_info |= INTR_INFO_NMI_UNBLOCKED_IRET;
   x.intr_error = e.has_error ? e.error : 0;
   if (e.type == isa::EventType::kHardwareException && e.vector == isa::VEC_PF) x.qualification = e.payload;
   if (e.type == isa::EventType::kHardwareException && e.vector == isa::VEC_DB)

@@ -170,6 +170,12 @@ class Vmx {
   bool event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring);
   void exit_during_delivery(const isa::Event& e);
   [[noreturn]] void task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source);
+  // IRET in non-root operation (vmx/nmi.cpp; isa::Bus::iret_unblock_nmi/iret_faulted):
+  // what it unblocks under the NMI controls (25.3), and "NMI unblocking due to IRET"
+  // for the exit a fault on it leads to (27.2.2; EPT violation and PML-full
+  // qualification bit 12, 27.2.1).
+  void iret_unblock_nmi(isa::Cpu& c);
+  void iret_faulted(isa::Cpu& c, uint8_t vector);
   // A triple fault (or another shutdown condition) in non-root operation: exit 2.
   void triple_fault(isa::Cpu& c);
   // An INIT signal in non-root operation: exit 3, qualification 0 (25.2).
@@ -281,6 +287,10 @@ class Vmx {
   uint64_t mask_ = 0;
   bool mask_valid_ = false;
   bool vnmi_blocked_ = false;  // virtual-NMI blocking (with "virtual NMIs")
+  // The IRET executing in non-root operation removed blocking by NMI (or virtual-NMI
+  // blocking); a fault on it then sets iret_fault_nmi_ for the event_exit of that
+  // fault, the next event_exit call (vmx/nmi.cpp).
+  bool iret_unblocked_ = false, iret_fault_nmi_ = false;
   // Boundary exits (vmx/events.cpp): the controls that can cause them, computed at
   // entry, and what is pending.
   enum : uint8_t {

@@ -1,0 +1,183 @@
+// IRET and NMI blocking in VMX non-root operation (SDM Vol. 3C 25.3 "IRET", 27.1, 27.2.2
+// bit 12 "NMI unblocking due to IRET", 27.2.1 Table 27-7 bit 12 of the EPT-violation
+// qualification, 27.3.4): a guest in an NMI handler (an NMI injected at VM entry,
+// delivered through a guest IDT of its own) returns with an IRET whose frame faults:
+// #GP (a bad CS selector) or #PF (an unmapped stack) caught by the exception bitmap,
+// or an EPT violation reading the frame. The exit reports that the IRET removed
+// (virtual-)NMI blocking and saves the blocking as cleared; the same IRET outside an
+// NMI handler reports nothing. Successful IRETs: with "NMI exiting" and without
+// "virtual NMIs" IRET leaves NMI blocking alone, otherwise it clears it.
+#include "vmx_test.h"
+
+// g_iret: IRETQ from the frame at RDI (the guest's NMI handler, and a plain guest
+// entry point for the cases without an NMI). g_after_iret: where the good frames return.
+void g_iret(void);
+void g_after_iret(void);
+extern char a_iret[];
+__asm__(".pushsection .text\n"
+        ".globl g_iret, a_iret, g_after_iret\n"
+        "g_iret:\n  mov %rdi, %rsp\n"
+        "a_iret:\n  iretq\n"
+        "g_after_iret:\n  vmcall\n"
+        ".popsection\n");
+
+enum { VEC_NMI = 2, VEC_GP = 13, VEC_PF = 14 };
+#define UNMAPPED_STACK 0x7F0000000000ull  // no mapping in the runtime's page tables
+
+static uint64_t* idt;           // the guest's IDT: only the NMI gate
+static uint64_t* frame_page;    // an IRET frame on a page of its own (EPT cases)
+static uint64_t bad_cs_frame[5] __attribute__((aligned(16)));
+static uint16_t guest_cs, guest_ss;
+
+static void set_frame(uint64_t* f, uint64_t cs) {
+  f[0] = (uint64_t)g_after_iret;
+  f[1] = cs;
+  f[2] = 0x2;  // RFLAGS
+  f[3] = vmx_read(VMCS_GUEST_RSP);
+  f[4] = guest_ss;
+}
+
+// A guest at g_iret with the frame at `frame`; NMI controls `pin`; an NMI injected
+// (delivered through the guest IDT, whose handler is g_iret itself) when `inject`.
+static void start(struct vmx_vcpu* v, uint32_t pin, bool inject, uint64_t* frame) {
+  vmx_vcpu_init_on(v, v->vmcs, g_iret);
+  vmx_set_bits(VMCS_PIN_CONTROLS, pin, 0);
+  vmx_write(VMCS_GUEST_IDTR_BASE, (uint64_t)idt);
+  vmx_write(VMCS_GUEST_IDTR_LIMIT, 0xFFF);
+  v->regs.rdi = (uint64_t)frame;
+  if (inject) vmx_write(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
+}
+
+static const char* pin_name(uint32_t pin) {
+  return (pin & PIN_VIRTUAL_NMIS) ? "virtual NMIs" : (pin & PIN_NMI_EXITING) ? "NMI exiting" : "NMIs delivered";
+}
+
+// A fault on the IRET caught by the exception bitmap.
+static void test_fault(struct vmx_vcpu* v, uint32_t pin, bool in_nmi, unsigned vector) {
+  unsigned before = vmx_test_failures;
+  uint64_t* frame = bad_cs_frame;
+  if (vector == VEC_PF) frame = (uint64_t*)(UNMAPPED_STACK - 40);
+  start(v, pin, in_nmi, frame);
+  set_frame(bad_cs_frame, 0x50);  // a selector beyond the GDT limit: #GP(50H)
+  vmx_write(VMCS_EXCEPTION_BITMAP, 1u << vector);
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_EXCEPTION_NMI, "IRET %s: exit %u (%s)", vector == VEC_GP ? "#GP" : "#PF", r,
+        vmx_exit_name(r));
+  if (r == EXIT_REASON_EXCEPTION_NMI) {
+    uint32_t info = (uint32_t)vmx_read(VMCS_EXIT_INTR_INFO);
+    CHECK_EQ(info & ~INTR_INFO_NMI_UNBLOCK_IRET,
+             INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERROR | vector, "exit interruption information");
+    CHECK_EQ(info & INTR_INFO_NMI_UNBLOCK_IRET, in_nmi ? INTR_INFO_NMI_UNBLOCK_IRET : 0,
+             "bit 12, NMI unblocking due to IRET");
+    CHECK(!(vmx_read(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID), "no IDT-vectoring information");
+    CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)a_iret, "guest RIP: the IRET");
+    CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, 0,
+             "blocking by NMI saved as cleared by the IRET");
+    if (vector == VEC_GP) CHECK_EQ(vmx_read(VMCS_EXIT_INTR_ERROR), 0x50, "#GP error code: the CS selector");
+    if (vector == VEC_PF) {
+      // Which slot of the frame IRET reads first is the implementation's (Bochs: RFLAGS).
+      uint64_t q = vmx_read(VMCS_EXIT_QUALIFICATION);
+      CHECK(q - (uint64_t)frame < 40, "#PF qualification %lx: an address in the frame at %p", q, (void*)frame);
+    }
+  }
+  rt_printf("vmx_nmi_iret: %s on IRET %s, %s %s\n", vector == VEC_GP ? "#GP" : "#PF",
+            in_nmi ? "ending an NMI handler" : "outside an NMI handler", pin_name(pin),
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
+static void invept_all(void) {
+  if (vmx_caps.ept_vpid & EPT_CAP_INVEPT_ALL) invept(INVEPT_GLOBAL, 0);
+  else invept(INVEPT_SINGLE, vmx_read(VMCS_EPT_POINTER));
+}
+
+// An EPT violation reading the IRET frame: qualification bit 12; then the hypervisor
+// sets blocking by NMI again (as the SDM tells it to), makes the page readable and
+// resumes, and the IRET completes and clears the blocking.
+static void test_ept(struct vmx_vcpu* v, struct vmx_ept* ept, uint32_t pin, bool in_nmi) {
+  unsigned before = vmx_test_failures;
+  start(v, pin, in_nmi, frame_page);
+  ept_enable(ept);
+  set_frame(frame_page, guest_cs);
+  ept_set_perms(ept, (uint64_t)frame_page, 0);
+  invept_all();
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_EPT_VIOLATION, "IRET frame not readable: exit %u (%s)", r, vmx_exit_name(r));
+  if (r == EXIT_REASON_EPT_VIOLATION) {
+    uint64_t q = vmx_read(VMCS_EXIT_QUALIFICATION);
+    CHECK(q & 1, "EPT violation: a data read (qualification %lx)", q);
+    CHECK_EQ(q & (1u << 12), in_nmi ? 1u << 12 : 0, "EPT violation qualification bit 12");
+    CHECK_EQ(vmx_read(VMCS_GUEST_PHYSICAL_ADDR) & ~0xFFFull, (uint64_t)frame_page, "guest-physical address");
+    CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)a_iret, "guest RIP: the IRET");
+    CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, 0,
+             "blocking by NMI saved as cleared by the IRET");
+    if (q & (1u << 12)) vmx_set_bits(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI, 0);
+    ept_set_perms(ept, (uint64_t)frame_page, EPT_RWX);
+    invept_all();
+    r = vmx_vcpu_run(v);
+    CHECK(r == EXIT_REASON_VMCALL, "IRET re-executed: exit %u (%s)", r, vmx_exit_name(r));
+    if (r == EXIT_REASON_VMCALL)
+      CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, 0, "the completed IRET unblocked");
+  }
+  ept_set_perms(ept, (uint64_t)frame_page, EPT_RWX);
+  invept_all();
+  rt_printf("vmx_nmi_iret: EPT violation on the IRET frame %s, %s %s\n",
+            in_nmi ? "ending an NMI handler" : "outside an NMI handler", pin_name(pin),
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
+// IRET completes: blocking by NMI (entered as 1) is cleared unless "NMI exiting" is 1
+// and "virtual NMIs" 0 (25.3: then IRET does not affect blocking of NMIs).
+static void test_blocking(struct vmx_vcpu* v, uint32_t pin) {
+  unsigned before = vmx_test_failures;
+  static uint64_t good[5] __attribute__((aligned(16)));
+  start(v, pin, false, good);
+  set_frame(good, guest_cs);
+  vmx_write(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI);
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_VMCALL, "IRET with NMI blocking: exit %u (%s)", r, vmx_exit_name(r));
+  const bool stays = (pin & PIN_NMI_EXITING) && !(pin & PIN_VIRTUAL_NMIS);
+  if (r == EXIT_REASON_VMCALL)
+    CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, stays ? INTERRUPTIBILITY_NMI : 0,
+             "blocking by NMI after IRET");
+  rt_printf("vmx_nmi_iret: IRET %s blocking by NMI, %s %s\n", stays ? "keeps" : "clears", pin_name(pin),
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
+int main(void) {
+  vmx_enable();
+  __asm__ volatile("mov %%cs, %0" : "=r"(guest_cs));
+  __asm__ volatile("mov %%ss, %0" : "=r"(guest_ss));
+  // The guest's IDT: vector 2 is an interrupt gate to g_iret (64-bit, DPL 0).
+  idt = vmx_alloc_page();
+  const uint64_t h = (uint64_t)g_iret;
+  idt[2 * VEC_NMI] = (h & 0xFFFF) | ((uint64_t)guest_cs << 16) | (0x8Eull << 40) | ((h >> 16 & 0xFFFF) << 48);
+  idt[2 * VEC_NMI + 1] = h >> 32;
+  struct vmx_vcpu v;
+  vmx_vcpu_init(&v, g_iret);
+
+  const bool vnmi = vmx_allowed1(vmx_caps.pin, PIN_VIRTUAL_NMIS);
+  const uint32_t kPins[] = {0, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS};
+  for (unsigned i = 0; i < 2; i++) {
+    if (kPins[i] && !vnmi) continue;
+    for (int in_nmi = 1; in_nmi >= 0; in_nmi--) {
+      test_fault(&v, kPins[i], in_nmi, VEC_GP);
+      test_fault(&v, kPins[i], in_nmi, VEC_PF);
+    }
+  }
+  if (vmx_has_proc2(PROC2_EPT)) {
+    struct vmx_ept ept;
+    ept_init(&ept, false);
+    ept_identity(&ept, 4ull << 30, 2ull << 20);
+    frame_page = vmx_alloc_page();
+    ept_map(&ept, (uint64_t)frame_page, (uint64_t)frame_page, 4096, EPT_RWX | EPT_MEMTYPE(MT_WB));
+    for (unsigned i = 0; i < 2; i++) {
+      if (kPins[i] && !vnmi) continue;
+      test_ept(&v, &ept, kPins[i], true);
+      test_ept(&v, &ept, kPins[i], false);
+    }
+  }
+  test_blocking(&v, 0);
+  test_blocking(&v, PIN_NMI_EXITING);
+  if (vnmi) test_blocking(&v, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+  return vmx_test_finish("vmx_nmi_iret");
+}
