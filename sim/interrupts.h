@@ -32,6 +32,9 @@ class InterruptController {
     (void)now;
     return ~0ull;
   }
+  // An EOI the processor sends itself: VMX posted-interrupt processing writes 0 to the
+  // local APIC's EOI register (SDM Vol. 3C 29.6). A controller without one ignores it.
+  virtual void eoi() {}
 };
 
 }  // namespace sim

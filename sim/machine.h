@@ -239,6 +239,7 @@ class Machine final : public isa::Bus, private vmx::Env {
   void vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) override;
   bool vmx_intr_pending() override;
   uint8_t vmx_intr_acknowledge() override;
+  void vmx_apic_eoi() override;
   bool vmx_tracing() const override { return bool(dev_ctx_.trace); }
   void vmx_trace(isa::Cpu& c, const char* line) override;
   void vmx_arm_preemption_timer(uint64_t due) override;

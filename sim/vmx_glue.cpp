@@ -138,6 +138,9 @@ void Machine::vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr)
 
 bool Machine::vmx_intr_pending() { return intc_ && intc_->intr_pending(); }
 uint8_t Machine::vmx_intr_acknowledge() { return intc_ ? intc_->acknowledge() : 0; }
+void Machine::vmx_apic_eoi() {
+  if (intc_) intc_->eoi();
+}
 
 void Machine::vmx_trace(isa::Cpu&, const char* line) {
   if (dev_ctx_.trace) dev_ctx_.trace("vmx", line);

@@ -1,10 +1,17 @@
-// APIC virtualization (SDM Vol. 3C chapter 29). Implemented so far: the TPR shadow
-// (29.1.1-29.1.2, 29.3): MOV to and from CR8 in VMX non-root operation use the virtual
-// TPR in the virtual-APIC page, and lowering it below the TPR threshold is a
-// trap-like VM exit; the APIC-access page without APIC-register virtualization (29.4:
-// the TPR virtualized, everything else an APIC-access exit). x2APIC virtualization,
-// APIC-register virtualization, virtual-interrupt delivery and posted interrupts are
-// not yet (docs/VMX.md).
+// APIC virtualization (SDM Vol. 3C chapter 29), the access side: the TPR shadow (MOV
+// CR8, 29.3), the APIC-access page (29.4: which reads and writes are virtualized,
+// APIC-write emulation, APIC-access and APIC-write exits) and the MSR-based accesses
+// of "virtualize x2APIC mode" (29.5). The virtual-interrupt side (TPR/PPR/EOI/self-IPI
+// virtualization, evaluation and delivery of virtual interrupts, posted interrupts)
+// is vmx/apicv_vid.cpp.
+//
+// Trap-like events after a virtualized write (APIC-write emulation, 29.4.3.2) happen
+// right after the writing instruction: a virtualized write reached from the block
+// loop (Cpu::attention clear: nothing asked for instruction-by-instruction execution)
+// is not performed; the instruction is restarted (a kVecVmExit with apic_restart_,
+// undone by apicv_restart) and runs again alone, after which boundary() does the
+// emulation. Virtualized writes come before any of the instruction's own writes
+// (faults of the write path are precise, as for #PF), so the restart is invisible.
 #include "vmx/vmx.h"
 
 namespace vmx {
@@ -12,8 +19,38 @@ namespace vmx {
 using isa::Cpu;
 
 namespace {
-constexpr uint64_t kVtpr = 0x80;  // offset of VTPR in the virtual-APIC page (29.1)
+
+constexpr unsigned kVtpr = 0x80;   // virtual TPR (29.1.1)
+constexpr unsigned kVeoi = 0xB0;   // virtual EOI
+constexpr unsigned kVicrLo = 0x300, kVicrHi = 0x310;
+constexpr unsigned kSelfIpi = 0x3F0;  // x2APIC SELF IPI (MSR 83FH) on the virtual-APIC page
+
+// Offsets (as offset >> 4) whose first dword APIC-register virtualization reads from
+// the virtual-APIC page (29.4.2): ID, version, TPR, EOI, LDR, DFR, SVR, ISR, TMR, IRR,
+// ESR, ICR low/high, the LVT entries 320H-370H, initial count, divide configuration.
+bool reg_virt_readable(unsigned r) {
+  return r == 0x02 || r == 0x03 || r == 0x08 || r == 0x0B || r == 0x0D || r == 0x0E ||
+         r == 0x0F || (r >= 0x10 && r <= 0x27) || r == 0x28 || r == 0x30 || r == 0x31 ||
+         (r >= 0x32 && r <= 0x38) || r == 0x3E;
+}
+// ... and whose writes it virtualizes (29.4.3.1): ID, TPR, EOI, LDR, DFR, SVR, ESR, ICR
+// low/high, LVT entries, initial count, divide configuration.
+bool reg_virt_writable(unsigned r) {
+  return r == 0x02 || r == 0x08 || r == 0x0B || r == 0x0D || r == 0x0E || r == 0x0F ||
+         r == 0x28 || r == 0x30 || r == 0x31 || (r >= 0x32 && r <= 0x38) || r == 0x3E;
+}
+
 }  // namespace
+
+uint32_t Vmx::vapic_read(unsigned off) {
+  uint32_t v = 0;
+  env_.phys_read(vapic_page_ + off, &v, 4);
+  return v;
+}
+
+void Vmx::vapic_write(unsigned off, uint32_t value) {
+  env_.phys_write(vapic_page_ + off, &value, 4);
+}
 
 bool Vmx::tpr_shadow(const Cpu& c) const {
   return c.vmx.mode == isa::VmxMode::kNonRoot && current_ &&
@@ -23,51 +60,28 @@ bool Vmx::tpr_shadow(const Cpu& c) const {
 // 29.3: MOV from CR8 reads VTPR[7:4] (bits 63:4 of the destination are 0).
 uint64_t Vmx::read_vcr8(Cpu& c) {
   (void)c;
-  uint32_t vtpr = 0;
-  env_.phys_read(current_->get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
-  return (vtpr >> 4) & 0xF;
+  return (vapic_read(kVtpr) >> 4) & 0xF;
 }
 
-// 29.1.2: without virtual-interrupt delivery, VTPR[7:4] below TPR threshold[3:0] is a
-// TPR-below-threshold VM exit.
-void Vmx::tpr_virtualization(Cpu& c, ExitInfo& x, bool& exits) {
-  (void)c;
-  Vmcs& v = *current_;
-  const uint32_t proc2 = v.secondary_controls();
-  exits = false;
-  if (proc2 & CPU2_VIRT_INTR_DELIVERY) return;  // virtual-interrupt delivery: not yet
-  uint32_t vtpr = 0;
-  env_.phys_read(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
-  const uint32_t threshold = uint32_t(v.get(Field::TPR_THRESHOLD)) & 0xF;
-  if (((vtpr >> 4) & 0xF) >= threshold) return;
-  x.reason = uint32_t(ExitReason::TPR_BELOW_THRESHOLD);
-  exits = true;
+// 29.3: MOV to CR8 writes bits 3:0 of the source to VTPR[7:4] and clears the rest of
+// VTPR; then TPR virtualization, whose exit is trap-like (the MOV completed; it ends
+// its block).
+void Vmx::write_vcr8(Cpu& c, uint64_t value) {
+  vapic_write(kVtpr, uint32_t(value & 0xF) << 4);
+  tpr_virtualization(c);
 }
-
-namespace {
-
-// Registers whose first dword APIC-register virtualization reads from the virtual-APIC
-// page (29.4.2) and whose writes it virtualizes (29.4.3.1), by offset >> 4.
-bool reg_virt_readable(unsigned r) {
-  return r == 0x02 || r == 0x03 || r == 0x08 || r == 0x0B || r == 0x0D || r == 0x0E ||
-         r == 0x0F || (r >= 0x10 && r <= 0x27) || r == 0x28 || r == 0x30 || r == 0x31 ||
-         (r >= 0x32 && r <= 0x38) || r == 0x3E;
-}
-bool reg_virt_writable(unsigned r) {
-  return r == 0x02 || r == 0x08 || r == 0x0B || r == 0x0D || r == 0x0E || r == 0x0F ||
-         r == 0x28 || r == 0x30 || r == 0x31 || (r >= 0x32 && r <= 0x38) || r == 0x3E;
-}
-
-}  // namespace
 
 // 29.4: accesses to the APIC-access page. A data access within the first dword of a
-// register is virtualized when the controls cover that register: reads of the TPR
-// with "use TPR shadow", of every readable register with APIC-register
-// virtualization; writes likewise (then APIC-write emulation follows the instruction,
-// 29.4.3.2). Everything else - instruction fetches, accesses during event delivery,
-// other offsets - is an APIC-access VM exit whose qualification gives the offset
-// (11:0) and the access type (15:12: 0 linear read, 1 linear write, 2 linear
-// instruction fetch, 3 linear access during event delivery), 27.2.1.
+// register is virtualized when the controls cover that register (29.4.2, 29.4.3.1):
+//   reads:  the TPR with "use TPR shadow"; with APIC-register virtualization every
+//           register of reg_virt_readable;
+//   writes: the TPR with "use TPR shadow"; with virtual-interrupt delivery also EOI and
+//           ICR low; with APIC-register virtualization every register of
+//           reg_virt_writable. APIC-write emulation follows the instruction.
+// Everything else - instruction fetches, accesses during event delivery, other offsets
+// - is an APIC-access VM exit whose qualification gives the offset (11:0) and the
+// access type (15:12: 0 linear read, 1 linear write, 2 linear instruction fetch, 3
+// linear access during event delivery), 27.2.1.
 uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) {
   const Vmcs& v = *current_;
   const unsigned off = unsigned(pa & 0xFFF), reg = off >> 4;
@@ -75,17 +89,20 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
   const uint32_t proc2 = v.secondary_controls();
   const bool tpr = proc & CPU_TPR_SHADOW;
   const bool regvirt = tpr && (proc2 & CPU2_APIC_REG_VIRT);
+  const bool vid = tpr && (proc2 & CPU2_VIRT_INTR_DELIVERY);
   const bool first_dword = (off & 0xF) < 4;
   const uint64_t vapic = (v.get(Field::VIRTUAL_APIC_PAGE_ADDR) & ~0xFFFull) + off;
   if (!implicit && first_dword && type == isa::Access::kRead &&
       ((tpr && reg == 0x08) || (regvirt && reg_virt_readable(reg))))
     return vapic;
   if (!implicit && first_dword && type == isa::Access::kWrite &&
-      ((tpr && reg == 0x08) || (regvirt && reg_virt_writable(reg)))) {
-    // APIC-write emulation follows the instruction. Known gap: the run loop sees it at
-    // the end of the current decoded block, not right after the writing instruction
-    // (docs/VMX.md).
-    apic_write_pending_ = int(off & ~0xFu);
+      ((tpr && reg == 0x08) || (vid && (reg == 0x0B || reg == 0x30)) ||
+       (regvirt && reg_virt_writable(reg)))) {
+    if (!c.attention && !apic_step_) {
+      apic_restart_ = true;
+      raise_exit(ExitInfo{});
+    }
+    apic_write_pending_ = int(off);
     c.attention = true;
     return vapic;
   }
@@ -96,55 +113,115 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
   raise_exit(x);
 }
 
-// 29.5: with "virtualize x2APIC mode", RDMSR of 808H (TPR) reads VTPR (the whole
-// 32-bit register; bits 63:32 read 0) and WRMSR of 808H writes it (bits 63:8 must be
-// 0, else #GP) followed by TPR virtualization. With APIC-register virtualization the
-// other readable registers would come from the virtual-APIC page too; that and the
-// EOI and SELF IPI virtualization of virtual-interrupt delivery are not modelled yet,
-// so those MSRs behave normally.
+// The restart of apic_access: nothing of the instruction happened (its kVecVmExit was
+// raised before any write; an event delivery it was part of recorded IDT-vectoring
+// information, dropped here). The run loop has RIP at the instruction; apic_step_
+// keeps boundary_pending() true so that it runs alone, then apic_access virtualizes.
+bool Vmx::apicv_restart(Cpu& c) {
+  if (!apic_restart_) return false;
+  apic_restart_ = false;
+  apic_step_ = true;
+  pending_exit_ = ExitInfo{};
+  c.attention = true;
+  return true;
+}
+
+// 29.4.3.2: APIC-write emulation after an instruction whose write was virtualized.
+bool Vmx::apic_write_emulation(Cpu& c) {
+  const unsigned off = unsigned(apic_write_pending_);
+  apic_write_pending_ = -1;
+  switch (off & ~3u) {
+    case kVtpr:
+      // Bytes 3:1 of VTPR are cleared, then TPR virtualization.
+      vapic_write(kVtpr, vapic_read(kVtpr) & 0xFF);
+      return tpr_virtualization(c);
+    case kVeoi:
+      if (vid_) return eoi_virtualization(c);
+      break;
+    case kVicrLo: {
+      // Self-IPI virtualization when VICR_LO asks for a fixed, edge-triggered IPI to
+      // self (shorthand 01) of a vector 16-255, with reserved bits 31:20, 17:16, 13 and
+      // delivery status (12) clear; any other ICR write needs the VMM.
+      const uint32_t icr = vapic_read(kVicrLo);
+      const bool self_fixed = (icr & 0xFFF3B700u) == 0 && ((icr >> 18) & 3) == 1 && (icr & 0xF0);
+      if (vid_ && self_fixed) {
+        self_ipi_virtualization(c, uint8_t(icr));
+        return false;
+      }
+      break;
+    }
+    case kVicrHi:
+      // Bytes 2:0 of VICR_HI are cleared; no other virtualization and no exit.
+      vapic_write(kVicrHi, vapic_read(kVicrHi) & 0xFF000000u);
+      return false;
+    default: break;
+  }
+  // 29.4.3.3: an APIC-write VM exit, trap-like, qualification = the page offset.
+  ExitInfo x;
+  x.reason = uint32_t(ExitReason::APIC_WRITE);
+  x.qualification = off;
+  vm_exit(c, x);
+  return true;
+}
+
+// At an instruction boundary in non-root operation (boundary(), first): the end of a
+// restarted instruction's solo run, and pending APIC-write emulation, which takes
+// priority over SMIs, INIT and lower-priority events and is not blocked by RFLAGS.IF,
+// STI or MOV SS (29.4.3.2). True when an exit happened.
+bool Vmx::apicv_boundary(Cpu& c) {
+  apic_step_ = false;
+  return apic_write_pending_ >= 0 && apic_write_emulation(c);
+}
+
+// 29.5: RDMSR of 800H-8FFH with "virtualize x2APIC mode". With APIC-register
+// virtualization every index reads the 8 bytes at offset (ECX & FFH) << 4 of the
+// virtual-APIC page; without it only 808H (TPR) does, bytes 87H:80H. Either way this
+// holds whether or not the local APIC is in x2APIC mode. Other indices read the real
+// x2APIC (or #GP outside x2APIC mode).
 bool Vmx::x2apic_rdmsr(Cpu& c, uint32_t index, uint64_t& value) {
   (void)c;
-  const Vmcs& v = *current_;
-  const uint32_t proc2 = v.secondary_controls();
-  if (!(proc2 & CPU2_VIRT_X2APIC_MODE) || index != 0x808) return false;
-  uint32_t vtpr = 0;
-  env_.phys_read(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
-  value = vtpr;
+  const uint32_t proc2 = current_->secondary_controls();
+  if (!(proc2 & CPU2_VIRT_X2APIC_MODE)) return false;
+  if (!(proc2 & CPU2_APIC_REG_VIRT) && index != 0x808) return false;
+  env_.phys_read(vapic_page_ + ((index & 0xFF) << 4), &value, 8);
   return true;
 }
 
+// 29.5: WRMSR with "virtualize x2APIC mode":
+//   808H (TPR): #GP(0) when bits 63:8 are not 0; else the value goes to bytes 87H:80H,
+//     then TPR virtualization;
+//   80BH (EOI), with virtual-interrupt delivery: #GP(0) unless the value is 0; else
+//     bytes B7H:B0H are written, then EOI virtualization;
+//   83FH (SELF IPI), with virtual-interrupt delivery: #GP(0) when bits 63:8 are not 0;
+//     else bytes 3F7H:3F0H are written, then self-IPI virtualization of vector 16-255,
+//     or a trap-like APIC-write exit (qualification 3F0H) for vectors 0-15.
+// Anything else writes the real x2APIC. Exits are trap-like; WRMSR ends its block.
 bool Vmx::x2apic_wrmsr(Cpu& c, uint32_t index, uint64_t value) {
-  const Vmcs& v = *current_;
-  const uint32_t proc2 = v.secondary_controls();
-  if (!(proc2 & CPU2_VIRT_X2APIC_MODE) || index != 0x808) return false;
-  if (value >> 8) isa::raise_gp0();
-  const uint32_t vtpr = uint32_t(value);
-  env_.phys_write(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
-  ExitInfo x;
-  bool exits = false;
-  tpr_virtualization(c, x, exits);
-  if (exits) {
-    tpr_virt_pending_ = true;  // the exit follows the WRMSR (trap-like; WRMSR ends its block)
-    c.attention = true;
+  const uint32_t proc2 = current_->secondary_controls();
+  if (!(proc2 & CPU2_VIRT_X2APIC_MODE)) return false;
+  const bool vid = proc2 & CPU2_VIRT_INTR_DELIVERY;
+  const unsigned off = (index & 0xFF) << 4;
+  if (index == 0x808 || (vid && index == 0x83F)) {
+    if (value >> 8) isa::raise_gp0();
+  } else if (vid && index == 0x80B) {
+    if (value) isa::raise_gp0();
+  } else {
+    return false;
+  }
+  env_.phys_write(vapic_page_ + off, &value, 8);
+  if (off == kVtpr) {
+    tpr_virtualization(c);
+  } else if (off == kVeoi) {
+    eoi_virtualization(c);
+  } else if (value & 0xF0) {
+    self_ipi_virtualization(c, uint8_t(value));
+  } else {
+    ExitInfo x;
+    x.reason = uint32_t(ExitReason::APIC_WRITE);
+    x.qualification = kSelfIpi;
+    vm_exit(c, x);
   }
   return true;
-}
-
-// 29.3: MOV to CR8 writes bits 3:0 of the source to VTPR[7:4] and clears the rest of
-// VTPR; then TPR virtualization (29.1.2): without virtual-interrupt delivery, a VTPR[7:4]
-// below TPR threshold[3:0] is a TPR-below-threshold VM exit, trap-like (RIP after the
-// instruction, which completed).
-void Vmx::write_vcr8(Cpu& c, uint64_t value) {
-  Vmcs& v = *current_;
-  const uint32_t vtpr = uint32_t(value & 0xF) << 4;
-  env_.phys_write(v.get(Field::VIRTUAL_APIC_PAGE_ADDR) + kVtpr, &vtpr, 4);
-  const uint32_t proc2 = v.secondary_controls();
-  if (proc2 & CPU2_VIRT_INTR_DELIVERY) return;  // virtual-interrupt delivery: not yet
-  const uint32_t threshold = uint32_t(v.get(Field::TPR_THRESHOLD)) & 0xF;
-  if ((vtpr >> 4) >= threshold) return;
-  ExitInfo x;
-  x.reason = uint32_t(ExitReason::TPR_BELOW_THRESHOLD);
-  vm_exit(c, x);
 }
 
 }  // namespace vmx

@@ -215,10 +215,7 @@ void Vmx::load_guest_state(Cpu& c, const uint64_t pdpte[4]) {
                           ((pin & PIN_EXTINT_EXITING) ? kBoundExtInt : 0) |
                           ((proc & CPU_INTR_WINDOW_EXITING) ? kBoundIntWindow : 0));
   mtf_pending_ = false;
-  tpr_virt_pending_ = false;
-  apic_write_pending_ = -1;
-  apic_access_page_ = (proc2 & CPU2_VIRT_APIC_ACCESSES) ? v.get(Field::APIC_ACCESS_ADDR) & ~0xFFFull
-                                                        : ~0ull;
+  apicv_entry(c);  // APIC-access page, virtual-APIC state (26.3.2.5)
   arm_preemption_timer(c);
   c.update_mode();
   c.attention = true;

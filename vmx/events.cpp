@@ -116,8 +116,8 @@ void Vmx::init_exit(Cpu& c) {
 
 bool Vmx::boundary_pending(const Cpu& c) const {
   // With the monitor trap flag the guest runs instruction by instruction.
-  if (mtf_pending_ || preempt_fired_ || tpr_virt_pending_ || apic_write_pending_ >= 0 ||
-      (boundary_ctl_ & kBoundMtf))
+  if (mtf_pending_ || preempt_fired_ || apic_write_pending_ >= 0 || apic_step_ ||
+      (boundary_ctl_ & kBoundMtf) || vint_deliverable(c))
     return true;
   if ((boundary_ctl_ & kBoundNmiExit) && c.ev.nmi_pending) return true;
   if (boundary_ctl_ & (kBoundNmiWindow | kBoundIntWindow)) return true;
@@ -127,33 +127,9 @@ bool Vmx::boundary_pending(const Cpu& c) const {
 bool Vmx::boundary(Cpu& c) {
   const bool mov_ss = c.ev.shadow & isa::SHADOW_MOV_SS;
   const bool sti = c.ev.shadow & isa::SHADOW_STI;
+  // APIC-write emulation after a virtualized write to the APIC-access page (vmx/apicv.cpp).
+  if (apicv_boundary(c)) return true;
   ExitInfo x;
-  if (apic_write_pending_ >= 0) {
-    // APIC-write emulation (29.4.3.2) after a virtualized write completed: the TPR
-    // goes through TPR virtualization; any other register is an APIC-write VM exit,
-    // trap-like, with the register's offset as qualification.
-    const unsigned off = unsigned(apic_write_pending_);
-    apic_write_pending_ = -1;
-    if (off == 0x80) {
-      tpr_virt_pending_ = true;
-    } else {
-      x.reason = uint32_t(ExitReason::APIC_WRITE);
-      x.qualification = off;
-      vm_exit(c, x);
-      return true;
-    }
-  }
-  if (tpr_virt_pending_) {
-    // A virtualized write to VTPR through the APIC-access page completed: TPR
-    // virtualization (29.1.2), a trap-like exit when VTPR drops below the threshold.
-    tpr_virt_pending_ = false;
-    bool exits = false;
-    tpr_virtualization(c, x, exits);
-    if (exits) {
-      vm_exit(c, x);
-      return true;
-    }
-  }
   if (mtf_pending_) {
     // 25.5.2: trap-like, RIP is the next instruction's.
     mtf_pending_ = false;
@@ -168,12 +144,22 @@ bool Vmx::boundary(Cpu& c) {
   } else if ((boundary_ctl_ & kBoundNmiWindow) && !vnmi_blocked_ && !mov_ss && !sti) {
     // 25.5.1.2: no virtual-NMI blocking and no blocking by MOV SS or STI.
     x.reason = uint32_t(ExitReason::NMI_WINDOW);
+  } else if (vint_deliverable(c) && !mov_ss && !sti && (c.ev.activity == isa::Activity::kActive ||
+                                                        c.ev.activity == isa::Activity::kHlt)) {
+    // 29.2.2: a recognized virtual interrupt, with the priority of an interrupt-window
+    // exit (recognition requires that control to be 0); it wakes HLT, not shutdown.
+    deliver_virtual_interrupt(c);
+    return true;
   } else if ((boundary_ctl_ & kBoundExtInt) && !mov_ss && !sti && env_.vmx_intr_pending()) {
     // 25.2: RFLAGS.IF does not block it; with "acknowledge interrupt on exit" the vector
-    // is acknowledged and reported (27.2.2), else the interrupt stays pending.
+    // is acknowledged and reported (27.2.2), else the interrupt stays pending. With
+    // "process posted interrupts" the notification vector is processed instead (29.6).
     x.reason = uint32_t(ExitReason::EXTERNAL_INTERRUPT);
-    if (uint32_t(current_->get(Field::VM_EXIT_CONTROLS)) & EXIT_ACK_INTR_ON_EXIT)
-      x.intr_info = env_.vmx_intr_acknowledge() | INTR_INFO_VALID;
+    if (uint32_t(current_->get(Field::VM_EXIT_CONTROLS)) & EXIT_ACK_INTR_ON_EXIT) {
+      const uint8_t vector = env_.vmx_intr_acknowledge();
+      if (posted_interrupt(c, vector)) return true;
+      x.intr_info = vector | INTR_INFO_VALID;
+    }
   } else if ((boundary_ctl_ & kBoundIntWindow) && (c.rflags & isa::FLAG_IF) && !mov_ss && !sti) {
     // 25.5.1.1: RFLAGS.IF = 1 and no blocking by STI or MOV SS.
     x.reason = uint32_t(ExitReason::INTERRUPT_WINDOW);

@@ -26,6 +26,7 @@ uint32_t ar_from_attr(uint16_t attr) {
 }
 
 void Vmx::complete_pending_exit(Cpu& c, unsigned insn_len) {
+  if (NS_UNLIKELY(apic_restart_) && apicv_restart(c)) return;  // vmx/apicv.cpp
   if (!pending_exit_.instr_len) pending_exit_.instr_len = insn_len;
   vm_exit(c, pending_exit_);
   pending_exit_ = ExitInfo{};
@@ -239,9 +240,8 @@ void Vmx::load_host_state(Cpu& c) {
   }
   env_.vmx_arm_preemption_timer(~0ull);
   preempt_due_ = ~0ull;
-  preempt_fired_ = mtf_pending_ = tpr_virt_pending_ = false;
-  apic_write_pending_ = -1;
-  apic_access_page_ = ~0ull;
+  preempt_fired_ = mtf_pending_ = false;
+  apicv_exit();
   boundary_ctl_ = 0;
   env_.vmx_context_changed(c);
   // 27.5.6: the VM-exit MSR-load list; a failing entry is a VMX abort.

@@ -99,6 +99,8 @@ class Env : public PhysAccess {
   // The external-interrupt controller as the CPU's INTR pin sees it.
   virtual bool vmx_intr_pending() = 0;
   virtual uint8_t vmx_intr_acknowledge() = 0;
+  // The processor's own EOI to the local APIC (posted-interrupt processing, 29.6).
+  virtual void vmx_apic_eoi() = 0;
   // A trace line ("vmentry ...", "vmexit ..."); only formatted and sent while
   // vmx_tracing() (formatting costs more than a whole VM exit otherwise).
   virtual bool vmx_tracing() const = 0;
@@ -181,25 +183,42 @@ class Vmx {
   // An INIT signal in non-root operation: exit 3, qualification 0 (25.2).
   void init_exit(isa::Cpu& c);
 
-  // ---- APIC virtualization (vmx/apicv.cpp) ----------------------------------------
+  // ---- APIC virtualization (vmx/apicv.cpp, vmx/apicv_vid.cpp) ---------------------
   // "Use TPR shadow" in non-root operation: MOV from/to CR8 use the virtual TPR
-  // (VTPR, offset 80H of the virtual-APIC page, 29.3); a write below the TPR threshold
-  // is a trap-like exit 43 (29.1.2).
+  // (VTPR, offset 80H of the virtual-APIC page, 29.3), followed by TPR virtualization
+  // (29.1.2: a trap-like exit 43 below the TPR threshold, or with virtual-interrupt
+  // delivery PPR virtualization and the evaluation of pending virtual interrupts).
   bool tpr_shadow(const isa::Cpu& c) const;
   // "Virtualize APIC accesses" in non-root operation: the APIC-access page's physical
   // address, else ~0 (set at VM entry, cleared at exit).
   uint64_t apic_access_page() const { return apic_access_page_; }
   // An access that reached the APIC-access page (29.4.1-29.4.3): the physical address
   // to use instead (the virtual-APIC page) when the access is virtualized, else an
-  // APIC-access VM exit is raised (reason 44).
+  // APIC-access VM exit is raised (reason 44). A virtualized write made from the block
+  // loop (Cpu::attention clear) first restarts its instruction alone, so that the
+  // APIC-write emulation that follows it happens right after it (see apicv_restart).
   uint64_t apic_access(isa::Cpu& c, uint64_t pa, isa::Access type, bool implicit);
   // "Virtualize x2APIC mode" (29.5): RDMSR/WRMSR of 800H-8FFH that the MSR bitmap let
-  // through. True when virtualized (the value read or written); false: the access
-  // behaves normally (the real x2APIC).
+  // through. True when virtualized (the value read or written; trap-like exits are
+  // taken inside the WRMSR, which ends its block); false: the access behaves normally
+  // (the real x2APIC).
   bool x2apic_rdmsr(isa::Cpu& c, uint32_t index, uint64_t& value);
   bool x2apic_wrmsr(isa::Cpu& c, uint32_t index, uint64_t value);
   uint64_t read_vcr8(isa::Cpu& c);
   void write_vcr8(isa::Cpu& c, uint64_t value);
+  // VM entry (26.3.2.5) and exit: the APIC-virtualization state of the new context;
+  // with virtual-interrupt delivery, entry performs PPR virtualization and evaluates
+  // pending virtual interrupts (29.1.3, 29.2.1).
+  void apicv_entry(isa::Cpu& c);
+  void apicv_exit();
+  // complete_pending_exit() asks first: true when the pending "exit" was the restart of
+  // a virtualized APIC write's instruction (RIP is back at it; it runs alone next).
+  bool apicv_restart(isa::Cpu& c);
+  // A virtual interrupt is recognized (29.2.1) and RFLAGS.IF would let it be
+  // delivered: the run loop must look at every boundary.
+  bool vint_deliverable(const isa::Cpu& c) const {
+    return vint_recognized_ && (c.rflags & isa::FLAG_IF);
+  }
   // Exits taken at an instruction boundary, in priority order: monitor trap flag,
   // preemption timer, NMI (NMI exiting), NMI window, external interrupt (external-
   // interrupt exiting, acknowledged on exit when the exit control says so), interrupt
@@ -297,10 +316,26 @@ class Vmx {
     kBoundMtf = 1, kBoundNmiExit = 2, kBoundNmiWindow = 4, kBoundExtInt = 8, kBoundIntWindow = 16,
   };
   uint8_t boundary_ctl_ = 0;
+  // APIC virtualization (vmx/apicv*.cpp), set by apicv_entry().
   uint64_t apic_access_page_ = ~0ull;
-  bool tpr_virt_pending_ = false;  // a virtualized VTPR write: TPR virtualization due
+  uint64_t vapic_page_ = 0;        // virtual-APIC page (with "use TPR shadow")
+  bool vid_ = false;               // "virtual-interrupt delivery"
+  bool vint_recognized_ = false;   // a pending virtual interrupt is recognized (29.2.1)
+  bool apic_restart_ = false;      // the kVecVmExit in flight restarts the instruction
+  bool apic_step_ = false;         // the restarted instruction runs alone (apicv_restart)
   int apic_write_pending_ = -1;    // offset of a virtualized APIC write: emulation due
-  void tpr_virtualization(isa::Cpu& c, ExitInfo& x, bool& exits);
+  uint32_t vapic_read(unsigned off);
+  void vapic_write(unsigned off, uint32_t value);
+  unsigned highest_vector(unsigned base);  // of VISR/VIRR; 0 when empty
+  bool tpr_virtualization(isa::Cpu& c);   // true when it exited (29.1.2)
+  void ppr_virtualization();              // 29.1.3
+  bool eoi_virtualization(isa::Cpu& c);   // 29.1.4; true when it exited
+  void self_ipi_virtualization(isa::Cpu& c, uint8_t vector);  // 29.1.5
+  void evaluate_virtual_interrupts(isa::Cpu& c);  // 29.2.1
+  bool apic_write_emulation(isa::Cpu& c);  // 29.4.3.2; true when it exited
+  bool apicv_boundary(isa::Cpu& c);        // pending APIC-write emulation
+  void deliver_virtual_interrupt(isa::Cpu& c);  // 29.2.2
+  bool posted_interrupt(isa::Cpu& c, uint8_t vector);  // 29.6; true when processed
   bool mtf_pending_ = false;
   bool preempt_fired_ = false;
   uint64_t preempt_due_ = ~0ull;

@@ -134,6 +134,7 @@ class LocalApic final : public Device, public InterruptController {
   bool intr_pending() override;
   uint8_t acknowledge() override;
   uint64_t next_event(uint64_t now) override;
+  void eoi() override;  // the EOI register written (11.8.5), also by the processor itself
 
   // Messages from the I/O APIC (delivery mode as in the redirection entry; `level`
   // = level-triggered; `assert_` false is a level de-assert message, ignored).
@@ -188,7 +189,6 @@ class LocalApic final : public Device, public InterruptController {
   void power_up_state();  // everything but apic_base_ and id_
   void write_svr(uint32_t v);
   void write_lvt(Lvt which, uint32_t v);
-  void eoi();
   void send_ipi(uint32_t lo, uint32_t dest);
   void error(uint32_t bits);  // an internal error (ESR bits), 11.5.3
   void accept_local(uint8_t vector, bool level);  // fixed delivery into IRR
