@@ -10,7 +10,10 @@
 //   the run loop keeps RIP on the instruction, so it restarts where it stopped.
 // - REP MOVS/STOS with DF = 0 in 64-bit mode copy or fill page-sized chunks
 //   directly through the host-pointer TLB when both pages hit; element-exact
-//   (overlapping forward copies replicate as the sequential definition does).
+//   (overlapping forward copies replicate as the sequential definition does). Not
+//   while Cpu::attention is set: then each call does one element, so that boundary
+//   events see every iteration (the monitor trap flag exits after each one, SDM Vol.
+//   3C 25.5.2).
 // - A repeated string runs at most kRepChunk elements per call. If more remain, the
 //   registers are committed and RIP is put back on the instruction, which runs again
 //   (SDM Vol. 2B "REP": the instruction may be interrupted between iterations and
@@ -150,7 +153,7 @@ void string_op(Cpu& c, const DecodedInst& d) {
         return;
       }
       if constexpr ((OP == Str::MOVS || OP == Str::STOS) && sizeof(A) == 8) {
-        if (c.long64 && forward) {
+        if (c.long64 && forward && !c.attention) {  // (element by element otherwise)
           if (uint64_t n = bulk<OP, T>(c, d, g)) {
             done += n;
             continue;

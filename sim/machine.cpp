@@ -357,7 +357,11 @@ void Machine::delivering(F&& f) {
   } catch (const CpuFault& g) {
     if (g.vector != vmx::kVecVmExit) throw;
     vmx_.complete_pending_exit(cpu_);
+    return;
   }
+  // With the monitor trap flag an MTF exit follows the delivery of an event or a fault,
+  // before its handler's first instruction (SDM Vol. 3C 25.5.2).
+  vmx_.instruction_done(cpu_);
 }
 
 void Machine::on_fault(const CpuFault& f, uint64_t rip, unsigned insn_len) {
@@ -573,6 +577,8 @@ bool Machine::service_events() {
     return true;
   }
   const uint64_t rip = c.r[isa::kRegRip];
+  // A pending MTF exit comes before debug traps, which stay pending (vmx/vmx.h).
+  if (guest && ev.pending_dbg && vmx_.boundary_before_traps(c)) return true;
   if (ev.pending_dbg && !(ev.shadow & isa::SHADOW_MOV_SS)) {
     const uint64_t bits = ev.pending_dbg;
     ev.pending_dbg = 0;

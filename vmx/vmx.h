@@ -224,6 +224,11 @@ class Vmx {
   // interrupt exiting, acknowledged on exit when the exit control says so), interrupt
   // window (25.2, 25.5). True when one happened.
   bool boundary(isa::Cpu& c);
+  // A pending MTF exit has priority over debug traps (25.5.2; SDM Vol. 3A Table 6-2
+  // puts those traps first among the rest): the run loop asks this before it delivers
+  // them, and they stay pending, saved in the pending-debug-exceptions field. With an
+  // MTF exit pending, boundary() exits (MTF, or an exit of higher priority).
+  bool boundary_before_traps(isa::Cpu& c) { return mtf_pending_ && boundary(c); }
   // Whether boundary() could exit now: the run loop then checks every boundary.
   bool boundary_pending(const isa::Cpu& c) const;
   // An instruction (or the delivery of an event) completed in non-root operation: with
