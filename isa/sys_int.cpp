@@ -413,13 +413,18 @@ void commit_payload(Cpu& c, const Event& e) {
               0xFFFF0FF0;
 }
 
+// In VMX non-root operation each event is offered to Bus::event_exit (exception bitmap,
+// NMI exiting) before it is delivered, but for the one VM entry injects. A nested
+// exception is offered as itself, with the event whose delivery raised it, before Table
+// 6-5 makes it a double fault or a triple fault (SDM Vol. 3C 25.2, 27.2.3); a #DF made
+// that way is offered without one (27.2.3: a double fault that exits directly is not
+// an exit during event delivery).
 void deliver_event(Cpu& c, const Event& first, bool injected) {
   Event e = first;
-  Event outer;  // the event whose delivery raised `e` (IDT-vectoring information)
+  bool offer = !injected;  // `e` still goes to event_exit (a nested one went there already)
   for (bool nested = false;; nested = true) {
     try {
-      if (NS_UNLIKELY(c.vmx.mode == VmxMode::kNonRoot) && !(injected && !nested) &&
-          c.bus->event_exit(c, e, nested ? &outer : nullptr))
+      if (NS_UNLIKELY(c.vmx.mode == VmxMode::kNonRoot) && offer && c.bus->event_exit(c, e, nullptr))
         return;
       commit_payload(c, e);
       deliver_one(c, e);
@@ -434,6 +439,8 @@ void deliver_event(Cpu& c, const Event& first, bool injected) {
       if (!nested && from_instruction(e.type) && !injected) throw g;
       Event next{g.vector, EventType::kHardwareException, g.has_error, g.error};
       if (g.vector == VEC_PF) next.payload = g.cr2;
+      if (NS_UNLIKELY(c.vmx.mode == VmxMode::kNonRoot) && c.bus->event_exit(c, next, &e)) return;
+      offer = false;
       const ExcClass a = exc_class(e), b = exc_class(next);
       if (a == ExcClass::kDoubleFault) {
         // Any exception while delivering #DF: shutdown (SDM Vol. 3A 6.15, Interrupt 8);
@@ -448,8 +455,8 @@ void deliver_event(Cpu& c, const Event& first, bool injected) {
         if (g.vector == VEC_PF) c.cr2 = g.cr2;  // the #PF that became #DF loaded CR2
         next = Event{VEC_DF, EventType::kHardwareException, true, 0};
         c.sys.double_faults++;
+        offer = true;
       }
-      outer = e;
       e = next;
     }
   }
