@@ -124,20 +124,30 @@ bool Vmx::boundary_pending(const Cpu& c) const {
   return (boundary_ctl_ & kBoundExtInt) && env_.vmx_intr_pending();
 }
 
+// 26.6.1: without "virtual NMIs", blocking by NMI lasts in non-root operation (with
+// "NMI exiting" IRET does not end it, 25.3) and holds NMI exits back; with them, NMIs
+// are not blocked in non-root operation (virtual-NMI blocking is the guest's).
+bool Vmx::nmi_blocked_in_guest(const Cpu& c) const {
+  return c.ev.nmi_blocked && !(uint32_t(current_->get(Field::PIN_BASED_VM_EXEC_CONTROL)) & PIN_VIRTUAL_NMIS);
+}
+
 bool Vmx::boundary(Cpu& c) {
   const bool mov_ss = c.ev.shadow & isa::SHADOW_MOV_SS;
   const bool sti = c.ev.shadow & isa::SHADOW_STI;
   // APIC-write emulation after a virtualized write to the APIC-access page (vmx/apicv.cpp).
   if (apicv_boundary(c)) return true;
   ExitInfo x;
-  if (mtf_pending_) {
+  // 25.5.2: no MTF exit in the shutdown and wait-for-SIPI states (it stays pending).
+  const bool mtf_blocked =
+      c.ev.activity == isa::Activity::kShutdown || c.ev.activity == isa::Activity::kWaitForSipi;
+  if (mtf_pending_ && !mtf_blocked) {
     // 25.5.2: trap-like, RIP is the next instruction's.
     mtf_pending_ = false;
     x.reason = uint32_t(ExitReason::MONITOR_TRAP_FLAG);
   } else if (preempt_fired_) {
     preempt_fired_ = false;
     x.reason = uint32_t(ExitReason::PREEMPTION_TIMER);
-  } else if ((boundary_ctl_ & kBoundNmiExit) && c.ev.nmi_pending && !mov_ss) {
+  } else if ((boundary_ctl_ & kBoundNmiExit) && c.ev.nmi_pending && !mov_ss && !nmi_blocked_in_guest(c)) {
     c.ev.nmi_pending = false;
     x.reason = uint32_t(ExitReason::EXCEPTION_NMI);
     x.intr_info = isa::VEC_NMI | uint32_t(INTR_TYPE_NMI) << INTR_INFO_TYPE_SHIFT | INTR_INFO_VALID;
@@ -149,6 +159,7 @@ bool Vmx::boundary(Cpu& c) {
     // 29.2.2: a recognized virtual interrupt, with the priority of an interrupt-window
     // exit (recognition requires that control to be 0); it wakes HLT, not shutdown.
     deliver_virtual_interrupt(c);
+    instruction_done(c);  // MTF after the delivery (25.5.2)
     return true;
   } else if ((boundary_ctl_ & kBoundExtInt) && !mov_ss && !sti && env_.vmx_intr_pending()) {
     // 25.2: RFLAGS.IF does not block it; with "acknowledge interrupt on exit" the vector

@@ -229,6 +229,8 @@ class Vmx {
   // them, and they stay pending, saved in the pending-debug-exceptions field. With an
   // MTF exit pending, boundary() exits (MTF, or an exit of higher priority).
   bool boundary_before_traps(isa::Cpu& c) { return mtf_pending_ && boundary(c); }
+  // Whether blocking by NMI holds an NMI exit back (vmx/events.cpp).
+  bool nmi_blocked_in_guest(const isa::Cpu& c) const;
   // Whether boundary() could exit now: the run loop then checks every boundary.
   bool boundary_pending(const isa::Cpu& c) const;
   // An instruction (or the delivery of an event) completed in non-root operation: with
