@@ -228,8 +228,7 @@ static void test_nesting(struct vmx_vcpu* v) {
 
 // 29.2.2: RFLAGS.IF = 0 holds a virtual interrupt; STI's shadow covers HLT; the
 // interrupt wakes HLT. Entry in the HLT activity state with a pending one wakes too.
-// Interrupt-window exiting stops recognition (the window exit comes instead).
-static void test_blocking(struct vmx_vcpu* v) {
+static void test_hlt_wake(struct vmx_vcpu* v) {
   setup(v, guest_sti_hlt, X2 | VID);
   const uint64_t got = run_sync(v, "self-IPI with IF = 0, STI; HLT");
   CHECK_EQ(got & 0xFF, 0, "no delivery while RFLAGS.IF = 0");
@@ -241,7 +240,10 @@ static void test_blocking(struct vmx_vcpu* v) {
   pend(0x91);
   CHECK_EQ(run_sync(v, "entry in HLT with a virtual interrupt"), 1, "a virtual interrupt wakes HLT");
   CHECK_EQ(log_vec[0], 0x91, "vector 91H");
+}
 
+// 29.2.1: interrupt-window exiting stops recognition (the window exit comes instead).
+static void test_window(struct vmx_vcpu* v) {
   setup(v, guest_idle, X2 | VID);
   vmx_set_bits(VMCS_PROC_CONTROLS, PROC_INTR_WINDOW, 0);
   pend(0x91);
@@ -301,7 +303,10 @@ static void test_self_ipi(struct vmx_vcpu* v) {
   g_msr_value = 0xA5;
   CHECK_EQ(run_sync(v, "SELF IPI MSR"), 1, "self-IPI through 83FH");
   CHECK_EQ(log_vec[0], 0xA5, "vector A5H");
-  CHECK_EQ(vreg(0x3F0), 0xA5, "the value is in the virtual-APIC page at 3F0H");
+  // 29.5: WRMSR stores EDX:EAX at offset 3F0H before self-IPI virtualization; Bochs
+  // 2.7 stores it only before an APIC-write exit (vectors 0-15).
+  if (!SKIP_ON_BOCHS("SELF IPI value at 3F0H"))
+    CHECK_EQ(vreg(0x3F0), 0xA5, "the value is in the virtual-APIC page at 3F0H");
   setup(v, guest_selfipi_low, X2 | VID);
   if (run_exit(v, EXIT_REASON_APIC_WRITE, "SELF IPI vector 5") == EXIT_REASON_APIC_WRITE) {
     CHECK_EQ(v->exit_qual, 0x3F0, "APIC-write exit qualification 3F0H");
@@ -377,7 +382,10 @@ int main(void) {
   vmx_vcpu_init(&v, guest_idle);
   test_priority_classes(&v);
   test_nesting(&v);
-  test_blocking(&v);
+  // Bochs 2.7 never wakes HLT for a virtual interrupt (its HLT state waits for
+  // physical interrupts only); SDM 29.2.2 says virtual-interrupt delivery wakes HLT.
+  if (!SKIP_ON_BOCHS("virtual interrupts waking HLT")) test_hlt_wake(&v);
+  test_window(&v);
   test_eoi_exits(&v);
   test_self_ipi(&v);
   test_x2apic_msrs(&v);
