@@ -219,10 +219,12 @@ class Vmx {
   bool vint_deliverable(const isa::Cpu& c) const {
     return vint_recognized_ && (c.rflags & isa::FLAG_IF);
   }
-  // Exits taken at an instruction boundary, in priority order: monitor trap flag,
-  // preemption timer, NMI (NMI exiting), NMI window, external interrupt (external-
-  // interrupt exiting, acknowledged on exit when the exit control says so), interrupt
-  // window (25.2, 25.5). True when one happened.
+  // Exits taken at an instruction boundary, in priority order: APIC-write emulation
+  // (29.4.3.2), monitor trap flag, preemption timer, NMI (NMI exiting), NMI window,
+  // delivery of a virtual interrupt (29.2.2, not an exit), external interrupt
+  // (external-interrupt exiting, acknowledged on exit when the exit control says so;
+  // posted-interrupt processing of the notification vector, 29.6), interrupt window
+  // (25.2, 25.5). True when one happened (or the boundary was used otherwise).
   bool boundary(isa::Cpu& c);
   // A pending MTF exit has priority over debug traps (25.5.2; SDM Vol. 3A Table 6-2
   // puts those traps first among the rest): the run loop asks this before it delivers
