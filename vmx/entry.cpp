@@ -68,17 +68,30 @@ void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   ctx.vmxon_ptr = vmxon_ptr_;
   ctx.host_ia32e = c.efer & isa::EFER_LMA;
   ctx.launch = launch;
-  // 26.2: controls and host state; a failure is VMfailValid(7) / VMfailValid(8).
-  for (int step = 0; step < 2; step++) {
-    const EntryCheckResult r = step == 0 ? check_controls(*current_, caps_, ctx)
-                                         : check_host_state(*current_, caps_, ctx);
-    if (r.ok()) continue;
-    if (step == 0) counters.entry_fail_controls++;
-    else counters.entry_fail_host++;
-    std::snprintf(why, sizeof why, "vmentry failed: VMfailValid(%u): %s (SDM %s)",
-                  step == 0 ? 7u : 8u, r.check ? r.check : "?", r.section ? r.section : "?");
-    env_.vmx_trace(c, why);
-    return fail(c, step == 0 ? VMERR_ENTRY_BAD_CONTROLS : VMERR_ENTRY_BAD_HOST_STATE);
+  // 26.2: controls and host state; a failure is VMfailValid(7) / VMfailValid(8). They
+  // depend on control and host-state fields, the capabilities (fixed) and EFER.LMA,
+  // and, for some settings, on memory (VTPR): an outcome that read no memory holds
+  // again until a control or host field of this VMCS is written (Vmcs::ctl_host_gen).
+  Vmcs& cur = *current_;
+  if (checked_vmcs_ != &cur || checked_gen_ != cur.ctl_host_gen ||
+      checked_ia32e_ != ctx.host_ia32e) {
+    checked_vmcs_ = nullptr;
+    for (int step = 0; step < 2; step++) {
+      const EntryCheckResult r = step == 0 ? check_controls(cur, caps_, ctx)
+                                           : check_host_state(cur, caps_, ctx);
+      if (r.ok()) continue;
+      if (step == 0) counters.entry_fail_controls++;
+      else counters.entry_fail_host++;
+      std::snprintf(why, sizeof why, "vmentry failed: VMfailValid(%u): %s (SDM %s)",
+                    step == 0 ? 7u : 8u, r.check ? r.check : "?", r.section ? r.section : "?");
+      env_.vmx_trace(c, why);
+      return fail(c, step == 0 ? VMERR_ENTRY_BAD_CONTROLS : VMERR_ENTRY_BAD_HOST_STATE);
+    }
+    if (ctx.mem_reads == 0) {
+      checked_vmcs_ = &cur;
+      checked_gen_ = cur.ctl_host_gen;
+      checked_ia32e_ = ctx.host_ia32e;
+    }
   }
   // Root-time accounting of the exit this entry returns from ends here; the entry's
   // own cost (checks, loading) is charged whether it then succeeds or fails.
@@ -86,8 +99,24 @@ void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   last_exit_open_ = false;
   c.cycles += timing_.vm_entry;
   // 26.3: guest state. From here on a failure is a VM exit (26.7).
+  // They depend on guest-state and control fields, the capabilities and, for some
+  // settings, on memory (the VMCS link pointer's header, PDPTEs): an outcome that read
+  // no memory holds again, but for RIP, while neither generation of the VMCS moved.
   uint64_t pdpte[4] = {};
-  const EntryCheckResult g = check_guest_state(*current_, caps_, ctx, pdpte);
+  EntryCheckResult g;
+  if (guest_checked_vmcs_ == &cur && guest_checked_gen_ == cur.guest_gen &&
+      guest_checked_ctl_ == cur.ctl_host_gen) {
+    g = check_guest_rip(cur, caps_);
+  } else {
+    guest_checked_vmcs_ = nullptr;
+    ctx.mem_reads = 0;
+    g = check_guest_state(cur, caps_, ctx, pdpte);
+    if (g.ok() && ctx.mem_reads == 0) {
+      guest_checked_vmcs_ = &cur;
+      guest_checked_gen_ = cur.guest_gen;
+      guest_checked_ctl_ = cur.ctl_host_gen;
+    }
+  }
   if (!g.ok()) {
     counters.entry_fail_guest++;
     std::snprintf(why, sizeof why, "vmentry failed: invalid guest state (exit 33, qual %u): %s (SDM %s)",

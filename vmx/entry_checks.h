@@ -59,6 +59,8 @@ struct EntryContext {
   bool host_ia32e = false;    // the processor's IA32_EFER.LMA when it executes VMLAUNCH/
                               // VMRESUME (26.2.4: must equal "host address-space size")
   bool launch = false;        // VMLAUNCH (true) or VMRESUME
+  mutable unsigned mem_reads = 0;  // reads of `mem` the checks made (their outcome then
+                                   // depends on memory, not only on VMCS fields)
 };
 
 EntryCheckResult check_controls(const Vmcs& v, const VmxCaps& caps, const EntryContext& ctx);
@@ -67,5 +69,9 @@ EntryCheckResult check_host_state(const Vmcs& v, const VmxCaps& caps, const Entr
 // the entry loads from guest CR3 (26.3.2.4); otherwise it is left unchanged.
 EntryCheckResult check_guest_state(const Vmcs& v, const VmxCaps& caps, const EntryContext& ctx,
                                    uint64_t pdpte[4]);
+// The RIP checks of 26.3.1.4 alone: the outcome of check_guest_state for a VMCS whose
+// guest state passed before and has changed since only in RIP, RSP and the RFLAGS bits
+// no check looks at (Vmcs::guest_gen).
+EntryCheckResult check_guest_rip(const Vmcs& v, const VmxCaps& caps);
 
 }  // namespace vmx

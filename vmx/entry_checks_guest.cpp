@@ -270,12 +270,16 @@ EntryCheckResult descriptor_tables(const Guest& g) {
 
 // 26.3.1.4: RIP and RFLAGS. RIP is checked against the processor's linear-address
 // width ("if the processor supports N < 64 linear-address bits").
+EntryCheckResult rip_checks(const VmxCaps& c, bool code64, uint64_t rip) {
+  const Fail fail{EntryFailure::kGuestState};
+  CC("26.3.1.4", code64 || (rip >> 32) == 0);
+  CC("26.3.1.4", !code64 || canonical(c, rip));
+  return {};
+}
+
 EntryCheckResult rip_rflags(const Guest& g) {
   const Fail fail{EntryFailure::kGuestState};
-  const uint64_t rip = g.v.get(F::GUEST_RIP);
-  const bool code64 = g.ia32e && (g.cs.ar & AR_L);
-  CC("26.3.1.4", code64 || (rip >> 32) == 0);
-  CC("26.3.1.4", !code64 || canonical(g.c, rip));
+  CC_TRY(rip_checks(g.c, g.ia32e && (g.cs.ar & AR_L), g.v.get(F::GUEST_RIP)));
   CC("26.3.1.4", (g.rflags & ~kRflagsDefined) == 0);
   CC("26.3.1.4", g.rflags & FLAG_FIXED1);
   CC("26.3.1.4", !(g.ia32e || !(g.cr0 & CR0_PE)) || !(g.rflags & FLAG_VM));
@@ -388,6 +392,12 @@ EntryCheckResult pdptes(const Guest& g, uint64_t out[4]) {
 }
 
 }  // namespace
+
+EntryCheckResult check_guest_rip(const Vmcs& v, const VmxCaps& caps) {
+  const bool code64 = (v.get(F::VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) &&
+                      (v.get(F::GUEST_CS_AR_BYTES) & AR_L);
+  return rip_checks(caps, code64, v.get(F::GUEST_RIP));
+}
 
 EntryCheckResult check_guest_state(const Vmcs& v, const VmxCaps& caps, const EntryContext& ctx,
                                    uint64_t pdpte[4]) {

@@ -82,6 +82,7 @@ inline bool msr_area_in_width(const VmxCaps& c, uint32_t count, uint64_t a) {
 // as reads of nonexistent memory do.
 inline uint64_t phys_read(const EntryContext& ctx, uint64_t pa, unsigned n) {
   uint64_t x = ~0ull;
+  ctx.mem_reads++;
   if (ctx.mem) {
     x = 0;
     ctx.mem->phys_read(pa, &x, n);

@@ -51,6 +51,7 @@ Vmx::Vmx(Env& env, const VmxCaps& caps, const VmxTiming& timing)
 void Vmx::reset(Cpu& c) {
   vmxon_ptr_ = ~0ull;
   current_ = nullptr;
+  checked_vmcs_ = guest_checked_vmcs_ = nullptr;
   for (Vmcs& v : cache_) v.pa = ~0ull;
   vnmi_blocked_ = false;
   last_exit_open_ = false;

@@ -83,6 +83,8 @@ void Vmcs::load(PhysAccess& m, uint64_t region) {
   std::memcpy(&hdr, buf, 4);
   std::memcpy(&ab, buf + 4, 4);
   pa = region;
+  ctl_host_gen++;
+  guest_gen++;
   revision = hdr & ~VMCS_SHADOW_INDICATOR;
   shadow = hdr & VMCS_SHADOW_INDICATOR;
   abort = ab;

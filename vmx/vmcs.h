@@ -57,6 +57,25 @@ inline constexpr uint64_t kFieldMask[] = {
 #include "vmx/vmcs_fields.def"
 #undef VMCS_FIELD
 };
+// What a store to a field invalidates when it changes the value (Vmcs::set): the cached
+// outcome of the 26.2 checks (control and host-state fields), of the 26.3.1 guest-state
+// checks (guest-state fields but RIP, RSP and RFLAGS), or, for RFLAGS, the latter when a
+// bit other than the arithmetic flags and DF changes (no check looks at those; RIP is
+// checked at every entry, RSP never).
+enum : uint8_t { kGenNone = 0, kGenCtlHost = 1, kGenGuest = 2, kGenRflags = 3 };
+constexpr uint64_t kRflagsUnchecked = 0xCD5;  // CF, PF, AF, ZF, SF, DF, OF
+constexpr uint8_t field_gen(Field f, FieldType t) {
+  return f == Field::GUEST_RIP || f == Field::GUEST_RSP ? kGenNone
+         : f == Field::GUEST_RFLAGS                     ? kGenRflags
+         : t == FieldType::CTL || t == FieldType::HOST  ? kGenCtlHost
+         : t == FieldType::GUEST                        ? kGenGuest
+                                                        : kGenNone;
+}
+inline constexpr uint8_t kFieldGen[] = {
+#define VMCS_FIELD(name, enc, width, type, feature, flags) field_gen(Field::name, FieldType::type),
+#include "vmx/vmcs_fields.def"
+#undef VMCS_FIELD
+};
 
 // Decodes a VMREAD/VMWRITE operand (24.11.2): the field it names and whether it is the
 // high half of a 64-bit field (access type 1). Fails (false) for encodings with bits
@@ -103,11 +122,26 @@ struct Vmcs {
   uint32_t abort = 0;
   bool launched = false;
   uint64_t v[kFieldCount] = {};
+  // Bumped by every store that changes a field of their class (kFieldGen) and by
+  // load(): the checks passed at generation g hold again while it is still g
+  // (vmx/entry.cpp). VM exits store two control fields, usually unchanged: the
+  // "IA-32e mode guest" control and the valid bit of the VM-entry interruption
+  // information; and the guest state, which changes little in a typical exit.
+  uint64_t ctl_host_gen = 1;
+  uint64_t guest_gen = 1;
 
   uint64_t get(Field f) const { return v[unsigned(f)]; }
   // Stores the value truncated to the field's width.
-  void set(Field f, uint64_t value) { v[unsigned(f)] = value & kFieldMask[unsigned(f)]; }
-  uint64_t& raw(Field f) { return v[unsigned(f)]; }
+  void set(Field f, uint64_t value) {
+    const unsigned i = unsigned(f);
+    const uint64_t x = value & kFieldMask[i], changed = v[i] ^ x;
+    v[i] = x;
+    if (changed) {
+      const uint8_t g = kFieldGen[i];
+      if (g == kGenCtlHost) ctl_host_gen++;
+      else if (g == kGenGuest || (g == kGenRflags && (changed & ~kRflagsUnchecked))) guest_gen++;
+    }
+  }
   // The secondary processor-based controls as they apply: 0 unless the primary
   // "activate secondary controls" is 1 (24.6.2).
   uint32_t secondary_controls() const {

@@ -310,6 +310,15 @@ class Vmx {
   uint64_t cache_stamp_[kVmcsCache] = {};
   uint64_t cache_clock_ = 0;
   ExitInfo pending_exit_;
+  // The VMCS, generation and EFER.LMA the 26.2 checks last passed for without reading
+  // memory (vm_entry skips them while all three are unchanged).
+  const Vmcs* checked_vmcs_ = nullptr;
+  uint64_t checked_gen_ = 0;
+  bool checked_ia32e_ = false;
+  // The same for the 26.3.1 guest-state checks: VMCS, its guest and control
+  // generations (check_guest_rip covers what those let through).
+  const Vmcs* guest_checked_vmcs_ = nullptr;
+  uint64_t guest_checked_gen_ = 0, guest_checked_ctl_ = 0;
   // intercept_mask() of the last (primary, secondary) controls it was computed for.
   uint32_t mask_proc_ = 0, mask_proc2_ = 0;
   uint64_t mask_ = 0;

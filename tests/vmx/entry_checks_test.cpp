@@ -1233,7 +1233,7 @@ TEST_CASE("Entry checks: guest descriptor-table registers, RIP and RFLAGS (26.3.
        },
        GUEST, "26.3.1.4", "(rip >> 32) == 0"},
       {"64-bit RIP not canonical", [](Rig& r) { r.set(F::GUEST_RIP, kNonCanonical57); }, GUEST,
-       "26.3.1.4", "canonical(g.c, rip)"},
+       "26.3.1.4", "canonical(c, rip)"},
       {"RFLAGS reserved bit 3", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 3); }, GUEST, "26.3.1.4",
        "kRflagsDefined"},
       {"RFLAGS reserved bit 15", [](Rig& r) { r.orr(F::GUEST_RFLAGS, 1u << 15); }, GUEST,

@@ -84,3 +84,85 @@ TEST_CASE("VMX: VMXON needs CR4.VMXE (#UD) and IA32_FEATURE_CONTROL (#GP)", "[vm
   res = g.run(100);
   CHECK(res.fault.vector == isa::VEC_GP);  // IA32_FEATURE_CONTROL not locked
 }
+
+// vm_entry skips the 26.2 checks while no control or host-state field of the VMCS
+// changed since they last passed without reading memory (Vmcs::ctl_host_gen). A VMWRITE
+// that breaks a host field must still fail the next VMRESUME, and a check that reads
+// memory (VTPR against the TPR threshold, 26.2.1.1) is made again at every entry.
+TEST_CASE("VMX: entry checks are made again after a VMWRITE and whenever they read memory",
+          "[vmx][flow]") {
+  constexpr uint64_t kVapic = 0x204000;
+  const std::string host = std::string(kHostPrologue) + R"(
+exit_handler:
+  inc r15
+  mov eax, 0x440C        ; VM_EXIT_INSTRUCTION_LEN
+  vmread rcx, rax
+  mov eax, 0x681E        ; GUEST_RIP
+  vmread rdx, rax
+  add rdx, rcx
+  vmwrite rax, rdx
+  cmp r15, 1
+  je .stage1
+  cmp r15, 2
+  je .stage2
+  jmp done
+.stage1:                 ; HOST_TR_SELECTOR = 0 (26.2.3): VMfailValid(8), then fixed
+  mov eax, 0x0C0C
+  xor ebx, ebx
+  vmwrite rax, rbx
+  vmresume
+  jnz fail               ; VMfailValid sets ZF
+  mov eax, 0x4400        ; VM_INSTRUCTION_ERROR
+  vmread rbx, rax
+  cmp ebx, 8
+  jne fail
+  mov eax, 0x0C0C
+  mov ebx, 0x18
+  vmwrite rax, rbx
+  vmresume
+  jmp fail
+.stage2:                 ; VTPR below the threshold, no VMWRITE: VMfailValid(7)
+  mov byte [0x204080], 0x10
+  vmresume
+  jnz fail
+  mov eax, 0x4400
+  vmread rbx, rax
+  cmp ebx, 7
+  jne fail
+  mov byte [0x204080], 0xF0
+  vmresume
+  jmp fail
+guest:
+  mov eax, 1
+  cpuid
+  jmp guest
+done:
+  mov r14, 0x600d
+  hlt
+fail:
+  mov r14, 0xbad
+  pushfq
+  pop r13
+  hlt
+)" + kHostData;
+  CHECK(enc(Field::HOST_TR_SELECTOR) == 0x0C0C);
+  CHECK(enc(Field::VM_INSTRUCTION_ERROR) == 0x4400);
+  systest::Rig r;
+  r.m.reset_long_mode(kCode, kHostStack);
+  const vmx::VmxCaps& k = r.m.vmx().caps();
+  Fields f = baseline_fields(r.cpu(), k, r.cpu().cr3);
+  set(f, Field::CPU_BASED_VM_EXEC_CONTROL, k.proc_must1() | vmx::CPU_TPR_SHADOW);
+  set(f, Field::VIRTUAL_APIC_PAGE_ADDR, kVapic);
+  set(f, Field::TPR_THRESHOLD, 3);
+  load(r, f, host);
+  r.w32(kVapic + 0x80, 0xF0);
+  r.run(100000);
+  isa::Cpu& c = r.cpu();
+  INFO("r13 (rflags at failure) = " << std::hex << c.r[isa::R13] << ", stage " << c.r[isa::R15]);
+  REQUIRE(c.r[isa::R14] == 0x600d);
+  CHECK(c.r[isa::R15] == 3);
+  const vmx::VmxCounters& n = r.m.vmx().counters;
+  CHECK(n.entries == 3);
+  CHECK(n.entry_fail_host == 1);
+  CHECK(n.entry_fail_controls == 1);
+}
