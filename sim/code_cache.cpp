@@ -89,8 +89,7 @@ void CodeCache::flush() {
   flush_jump_cache();
   arena_used_ = 0;
   counters.flushes++;
-  generation_++;  // every banked block is freed
-  pending_n_ = pending_left_ = 0;
+  drop_banks();  // every banked block is freed
 }
 
 void CodeCache::flush_jump_cache() {
@@ -98,93 +97,42 @@ void CodeCache::flush_jump_cache() {
     std::memset(jump_, 0, sizeof(jump_));
   } else {
     for (unsigned i = 0; i < used_n_; i++) jump_[used_[i]] = nullptr;
-    for (unsigned i = 0; i < restored_n_; i++) jump_[slot_of(restored_[i].pc)] = nullptr;
   }
-  restored_n_ = 0;
   used_n_ = 0;
   used_overflow_ = false;
   epoch_++;
+  visit_++;  // every page record made so far is stale
 }
 
 // ---- jump-cache banks -----------------------------------------------------------------
 
-void CodeCache::switch_bank(unsigned out, unsigned in) {
+void CodeCache::switch_bank(unsigned in) {
   bank_counters.switches++;
-  Bank& o = banks_[out];
-  o.n = 0;
-  o.generation = generation_;
-  // Saving over bank `out` drops what is left of the pending entries when out != in
-  // (they belong to this outgoing visit and point into this very bank).
-  auto keep = [&o](Block* b, uint32_t idle) {
-    // 64-bit code on one page only (code_cache.h states why); valid blocks only.
-    if (b && b->valid && b->mode == isa::CodeSize::k64 && b->phys[1] == ~0ull && o.n < kBankMax)
-      o.e[o.n++] = BankEntry{b->pc, b, 0, idle};
-  };
-  if (used_overflow_) {
-    for (Block* b : jump_) keep(b, 0);
-  } else {
-    // A slot may be listed more than once: clearing it as it is saved keeps the bank
-    // free of duplicates. Entries filled in this visit first, then the restored ones
-    // still in place, unless they have not run for kIdleMax visits (Block::execs did
-    // not move; the block that made the transition counts its execution only after
-    // this, so idleness is a hint, never a condition of correctness).
-    for (unsigned i = 0; i < used_n_; i++) {
-      keep(jump_[used_[i]], 0);
-      jump_[used_[i]] = nullptr;
-    }
-    for (unsigned i = 0; i < restored_n_; i++) {
-      const BankEntry& r = restored_[i];
-      Block*& slot = jump_[slot_of(r.pc)];
-      if (slot == r.b && r.b->pc == r.pc) {  // still valid: invalidation clears the slot
-        const uint32_t idle = r.b->execs != r.execs ? 0 : r.idle + 1;
-        if (idle <= kIdleMax && o.n < kBankMax) o.e[o.n++] = BankEntry{r.pc, r.b, 0, idle};
-      }
-      slot = nullptr;
-    }
-  }
-  if (used_overflow_) {
-    flush_jump_cache();
-  } else {  // the loops above cleared every slot flush_jump_cache() would clear
-    restored_n_ = used_n_ = 0;
-    epoch_++;
-  }
-  // The incoming bank's entries are consumed in place (revalidate_page nulls them).
-  Bank& b = banks_[in];
-  pending_ = b.e;
-  pending_n_ = pending_left_ = b.generation == generation_ ? b.n : 0;
-  b.n = 0;
+  flush_jump_cache();
+  bank_in_ = in < kBanks ? in : 0;
 }
 
-void CodeCache::revalidate_page(uint64_t lin, uint64_t pa, unsigned shift) {
-  const uint64_t mask = (shift >= 12 && shift < 40 ? (1ull << shift) : 4096ull) - 1;
-  const uint64_t lbase = lin & ~mask, pbase = pa & ~mask;
-  for (unsigned i = 0; i < pending_n_; i++) {
-    BankEntry& e = pending_[i];
-    if ((e.pc & ~mask) != lbase || !e.b) continue;  // another page, or done
-    Block* b = e.b;
-    e.b = nullptr;
-    pending_left_--;
-    // The block must still be valid and decoded from where `pc` now maps.
-    if (!b->valid || b->phys_pc != pbase + (e.pc & mask) ||
-        b->phys[0] != (b->phys_pc & ~0xFFFull)) {
-      bank_counters.skipped_invalid++;
-      continue;
-    }
-    if (b->pc != e.pc) {  // entered at another alias since: that entry goes (as enter())
-      Block*& old = jump_[slot_of(b->pc)];
-      if (old == b) old = nullptr;
-      b->pc = e.pc;
-    }
-    jump_[slot_of(e.pc)] = b;
-    restored_[restored_n_++] = BankEntry{e.pc, b, b->execs, e.idle};
-    bank_counters.restored++;
+void CodeCache::revalidate(uint64_t lin, uint64_t pa, unsigned shift) {
+  if (shift > 12 && shift < 40) {
+    const uint64_t mask = (1ull << shift) - 1;
+    large_rec_[large_next_++ % kLargeRecords] = PageRecord{lin & ~mask, pa & ~mask, visit_, mask};
+  } else {
+    small_rec_[(lin >> 12) % kSmallRecords] = PageRecord{lin & ~0xFFFull, pa & ~0xFFFull, visit_, 0xFFF};
   }
-  if (!pending_left_) pending_n_ = 0;
+}
+
+bool CodeCache::record_from_large(uint64_t pc) {
+  for (const PageRecord& l : large_rec_) {
+    if (l.visit != visit_ || l.lin_base != (pc & ~l.mask)) continue;
+    small_rec_[(pc >> 12) % kSmallRecords] =
+        PageRecord{pc & ~0xFFFull, l.phys_base + (pc & l.mask & ~0xFFFull), visit_, 0xFFF};
+    return true;
+  }
+  return false;
 }
 
 void CodeCache::drop_banks() {
-  for (Bank& b : banks_) b.n = 0;
-  pending_n_ = pending_left_ = 0;
+  std::memset(bank_, 0, sizeof bank_);
 }
 
 }  // namespace sim

@@ -14,8 +14,8 @@
 //   - insts[n].fn == nullptr terminates every block (the run loop's only check);
 //   - the jump cache only holds valid blocks: an invalidated block's slot is cleared,
 //     and the whole cache whenever linear->physical mappings may have changed (VM
-//     entries and exits bank it instead: entries come back only through a fresh
-//     translation, see "jump-cache banks" below);
+//     entries and exits also switch banks; banked entries come back only through a
+//     fresh translation, see "jump-cache banks" below);
 //   - a block's chain (its last successor) is followed only while the cache epoch it
 //     was recorded in is current: every clearing of the jump cache and every flush
 //     starts a new epoch, so a chain never leads to an invalidated or freed block.
@@ -74,38 +74,55 @@ class CodeCache {
   void flush_jump_cache();
   uint64_t epoch() const { return epoch_; }
 
-  // ---- jump-cache banks (VMX transitions, sim/vmx_glue.cpp) ----------------------
-  // A VM entry or exit changes the translation context, so the jump cache (keyed by
-  // linear PC) is cleared. Its entries are kept as the outgoing context's bank (0:
-  // root operation, 1: non-root) and come back when that context runs again, one
-  // linear page at a time: once the page has been translated afresh for a fetch in the
-  // new context (revalidate(), from Machine::translate), each banked entry of that page
-  // whose block was decoded from the physical page it now maps to is entered again.
-  // The modelled TLBs therefore see every translation the SDM requires (VPID 0 is
-  // flushed on every transition without VPID, SDM Vol. 3C 28.3.3.3); only the decoded-
-  // code look-ups of the refill are saved. Airtight because:
-  //   - a bank entry is restored only after a successful fetch translation of its own
-  //     linear page (4 KiB, or the large page holding it) to the physical page of its
-  //     block (same page: same rights, same canonical outcome; the modelled TLB entry
-  //     just used would serve it);
+  // ---- jump-cache banks -------------------------------------------------------------
+  // Clearing the jump cache (CR3 writes, INVLPG, CPL changes, and every VM entry and
+  // exit, which also switch banks) would send each block of the next visit through the
+  // physical look-up again. A second level keeps what the jump cache held: one bank per
+  // translation context (0: root operation or no VMX, 1: VMX non-root), indexed like the
+  // jump cache, never cleared but by drop_banks() and flush(). A banked block serves a
+  // jump-cache miss only when a fetch translation of its page was made since the last
+  // clearing (revalidate(), from Machine::translate: a "page record" of this visit)
+  // and mapped its linear PC to the very physical address it was decoded from. The
+  // modelled TLBs therefore see every translation the SDM requires (VPID 0 is flushed
+  // on every transition without VPID, SDM Vol. 3C 28.3.3.3); only the decoded-code
+  // look-ups are saved. Airtight because:
+  //   - every event that may change a translation or execute permission clears the jump
+  //     cache (the invariant above), which starts a new visit: page records of earlier
+  //     visits no longer count, the next fetch from the page translates afresh;
+  //   - a page record holds for the whole page it was made for (4 KiB, or the large
+  //     page when the translation is known to cover it): one TLB entry, one set of
+  //     rights, one canonical outcome for every PC in it;
   //   - only blocks of 64-bit code on one page are banked (no CS base or limit baked
-  //     in, no second page to check); the jump cache still matches the code size;
-  //   - invalidated blocks (self-modifying code) are skipped when restored, and a
-  //     code-cache flush (arena reset) drops every bank, whose blocks are freed;
-  //   - restoring starts no chain: chains stay tied to the epoch (flush_jump_cache).
+  //     in, no second page to check); the block's code size must match the current one;
+  //   - invalidated blocks (self-modifying code) are never served, and a code-cache
+  //     flush (arena reset) empties the banks, whose blocks are freed;
+  //   - serving a banked block starts no chain: chains stay tied to the epoch.
   static constexpr unsigned kBanks = 2;
-  // Saves the jump cache as bank `out`, clears it, and makes bank `in` the candidates
-  // for revalidate().
-  void switch_bank(unsigned out, unsigned in);
+  // Clears the jump cache (a new visit) and makes bank `in` the one misses consult.
+  void switch_bank(unsigned in);
   // After a successful fetch translation of `lin` to `pa`, from a page of 2^shift
-  // bytes (12, or the large page's size when the translation is known to cover it:
-  // every fetch in it would use the same TLB entry, rights and canonical outcome).
-  void revalidate(uint64_t lin, uint64_t pa, unsigned shift = 12) {
-    if (__builtin_expect(pending_n_ != 0, 0)) revalidate_page(lin, pa, shift);
+  // bytes (12, or the large page's size when the translation is known to cover it).
+  void revalidate(uint64_t lin, uint64_t pa, unsigned shift = 12);
+  // On a jump-cache miss at a canonical `pc`: the current bank's block for it, if its
+  // page was translated in this visit to the physical address the block was decoded
+  // from (it is then entered in the jump cache); else nullptr.
+  Block* lookup_banked(uint64_t pc, isa::CodeSize mode) {
+    const unsigned i = slot_of(pc);
+    Block* b = bank_[bank_in_][i];
+    if (!b || b->pc != pc || b->mode != mode || !b->valid) return nullptr;
+    const PageRecord& r = small_rec_[(pc >> 12) % kSmallRecords];
+    if ((r.visit != visit_ || r.lin_base != (pc & ~0xFFFull)) && !record_from_large(pc))
+      return nullptr;  // not translated in this visit
+    if (b->phys_pc != r.phys_base + (pc & 0xFFF)) return nullptr;  // maps elsewhere now
+    jump_[i] = b;
+    if (used_n_ < kUsedMax) used_[used_n_++] = uint16_t(i);
+    else used_overflow_ = true;
+    bank_counters.restored++;
+    return b;
   }
   void drop_banks();
   struct BankCounters {
-    uint64_t switches = 0, restored = 0, skipped_invalid = 0;
+    uint64_t switches = 0, restored = 0;
   };
   BankCounters bank_counters;
 
@@ -146,33 +163,27 @@ class CodeCache {
   bool used_overflow_ = false;
   void set_slot(unsigned i, Block* b) {
     jump_[i] = b;
+    if (bankable(b)) bank_[bank_in_][i] = b;
     if (used_n_ < kUsedMax) used_[used_n_++] = uint16_t(i);
     else used_overflow_ = true;
   }
-  struct BankEntry {
-    uint64_t pc;
-    Block* b;
-    uint64_t execs;  // restored_: Block::execs when restored
-    uint32_t idle;   // visits since the block last ran (switch_bank)
+  static bool bankable(const Block* b) {
+    return b->mode == isa::CodeSize::k64 && b->phys[1] == ~0ull;
+  }
+  Block* bank_[kBanks][1u << kJumpBits] = {};
+  unsigned bank_in_ = 0;  // the current context's bank
+  uint64_t visit_ = 1;    // bumped by every clearing of the jump cache
+  // Fetch translations of this visit: 4 KiB pages direct-mapped by linear page number,
+  // large pages in a small round-robin list (a hit there fills the 4 KiB record).
+  struct PageRecord {
+    uint64_t lin_base = 0, phys_base = 0, visit = 0;
+    uint64_t mask = 0xFFF;  // page size - 1
   };
-  static constexpr unsigned kBankMax = 256, kIdleMax = 15;
-  struct Bank {
-    BankEntry e[kBankMax];
-    unsigned n = 0;
-    uint64_t generation = 0;  // generation_ when saved
-  };
-  Bank banks_[kBanks];
-  // Candidates of the incoming context still waiting for their page: its bank's
-  // entries, consumed in place (the bank is saved over when the context leaves).
-  BankEntry* pending_ = banks_[0].e;
-  unsigned pending_n_ = 0;     // entries to scan (0: none waiting, the fast check)
-  unsigned pending_left_ = 0;  // of which not yet taken (taken ones have b == nullptr)
-  // Entries restored since the last flush_jump_cache(), kept apart from used_ (whose
-  // overflow would clear the whole array): at most the pending entries of a visit.
-  BankEntry restored_[kBankMax];
-  unsigned restored_n_ = 0;
-  uint64_t generation_ = 1;  // arena generation: bumped by flush()
-  void revalidate_page(uint64_t lin, uint64_t pa, unsigned shift);
+  static constexpr unsigned kSmallRecords = 64, kLargeRecords = 4;
+  PageRecord small_rec_[kSmallRecords];
+  PageRecord large_rec_[kLargeRecords];
+  bool record_from_large(uint64_t pc);
+  unsigned large_next_ = 0;
   std::unordered_map<uint64_t, Block*> by_pc_;
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
   std::vector<Block*> dead_;  // scratch for invalidate_page

@@ -434,7 +434,11 @@ void Machine::run_blocks(const RunLimits& lim) {
       if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
         b = prev->chain;
       } else {
-        b = code_.lookup(pc_of(rip), c.code_size);
+        const uint64_t pc = pc_of(rip);
+        b = code_.lookup(pc, c.code_size);
+        // A miss: the block banked for this PC when its page was translated in this
+        // visit already (sim/code_cache.h "jump-cache banks"), else the slow path.
+        if (NS_UNLIKELY(!b) && c.long64 && c.canonical(pc)) b = code_.lookup_banked(pc, c.code_size);
         if (NS_UNLIKELY(!b)) {
           uint64_t flushes = code_.counters.flushes;
           b = find_or_build_block(rip);

@@ -92,7 +92,6 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
   }
   // An entry without VPID, or an exit from a guest that ran without it (28.3.3.3).
   if ((guest && !vpid_on) || (ctx_guest_ && !guest && !ctx_vpid_on_)) tlbs_.vm_transition_without_vpid();
-  const bool was_guest = ctx_guest_;
   ctx_guest_ = guest;
   ctx_vpid_on_ = vpid_on;
   vpid_tag_ = vpid;
@@ -109,9 +108,9 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
     ept_ctl_.ad_supported = cap & vmx::EPT_CAP_AD;
   }
   flush_host_tlb();
-  // The jump cache goes to the outgoing context's bank, the incoming context's bank
-  // comes back page by page as its pages are translated again (sim/code_cache.h).
-  code_.switch_bank(was_guest ? 1 : 0, guest ? 1 : 0);
+  // The jump cache is cleared; the incoming context's bank serves its blocks again
+  // page by page as its pages are translated again (sim/code_cache.h).
+  code_.switch_bank(guest ? 1 : 0);
   // paging_controls() compares every input but the PDPTEs, which entries and exits may
   // load: the controls are rebuilt when those differ (or anything else does).
   if (std::memcmp(ctl_.pdpte, c.pdpte, sizeof ctl_.pdpte) != 0) ctl_valid_ = false;
