@@ -16,6 +16,16 @@
 
 void vmx_cpuid_guest(void);
 
+static bool has_word(const char* s, const char* w) {
+  for (; *s; s++) {
+    const char* a = s;
+    const char* b = w;
+    while (*b && *a == *b) a++, b++;
+    if (!*b && (*a == 0 || *a == ' ')) return true;
+  }
+  return false;
+}
+
 static uint64_t parse_n(const char* s) {
   uint64_t n = 0;
   bool any = false;
@@ -29,6 +39,15 @@ int main(void) {
   struct vmx_vcpu v;
   vmx_vcpu_init(&v, vmx_cpuid_guest);
   v.regs.rbx = n;
+  if (has_word(rt_cmdline_args(), "vpid")) {
+    if (!vmx_has_proc2(PROC2_VPID)) {
+      rt_printf("vmx_cpuid: FAIL, VPID asked for but not supported\n");
+      return 1;
+    }
+    vmx_write(VMCS_PROC_CONTROLS2, vmx_read(VMCS_PROC_CONTROLS2) | PROC2_VPID);
+    vmx_write(VMCS_VPID, 1);
+    rt_printf("vmx_cpuid: VPID 1\n");
+  }
   rt_printf("vmx_cpuid: iterations %012lu\n", n);
 
   uint64_t trips = 0;

@@ -13,8 +13,12 @@ with t the wall time (and, as a second figure, the engine's CPU time), per round
 over --repeat rounds; the engines' runs are interleaved round by round like peers.py.
 Every run must report "result matches" with the expected count.
 
+With --vpid the guest runs with VPID 1 (the kernel's "vpid" argument), so VM entries
+and exits keep the TLB entries of both sides, as under KVM on VPID hardware.
+
 usage: vmx_cpuid.py [--engines nestsim,bochs] [--build DIR] [--n-bochs LO,HI]
-                    [--n-nestsim LO,HI] [--repeat N] [--bochs-cpu MODEL] [--json OUT]
+                    [--n-nestsim LO,HI] [--repeat N] [--bochs-cpu MODEL] [--vpid]
+                    [--json OUT]
 """
 import argparse
 import json
@@ -47,11 +51,15 @@ def check(engine, out, n):
         die(f"{engine}: the kernel did not report {n} round trips; output:\n" + out[-3000:])
 
 
-def run_bochs(elf, n, tmp, cpu):
-    img = os.path.join(tmp, f"vmx_cpuid-{n}.img")
+def kernel_args(n, vpid):
+    return f"{n} vpid" if vpid else str(n)
+
+
+def run_bochs(elf, n, tmp, cpu, vpid):
+    img = os.path.join(tmp, f"vmx_cpuid-{n}{'-vpid' if vpid else ''}.img")
     if not os.path.exists(img):
-        subprocess.run([os.path.join(BOCHS_DIR, "mkimg.py"), elf, img, "--append", str(n)],
-                       check=True)
+        subprocess.run([os.path.join(BOCHS_DIR, "mkimg.py"), elf, img, "--append",
+                        kernel_args(n, vpid)], check=True)
     serial = os.path.join(tmp, "serial.txt")
     if os.path.exists(serial):
         os.remove(serial)
@@ -65,8 +73,8 @@ def run_bochs(elf, n, tmp, cpu):
     return wall, cpu_s
 
 
-def run_nestsim(exe, elf, n):
-    status, wall, cpu_s, out = timed([exe, "run", "--append", str(n), elf])
+def run_nestsim(exe, elf, n, vpid):
+    status, wall, cpu_s, out = timed([exe, "run", "--append", kernel_args(n, vpid), elf])
     if status != 1:
         die(f"nestsim: exit status {status}, expected 1; output:\n" + out[-3000:])
     check("nestsim", out, n)
@@ -81,6 +89,7 @@ def main():
     ap.add_argument("--n-nestsim")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--bochs-cpu", default="corei7_skylake_x")
+    ap.add_argument("--vpid", action="store_true", help="the guest runs with VPID 1")
     ap.add_argument("--json")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -108,8 +117,8 @@ def main():
         for _ in range(args.repeat):
             for e in engines:
                 for n in ns[e]:
-                    r = run_bochs(elf, n, tmp, args.bochs_cpu) if e == "bochs" \
-                        else run_nestsim(exe, elf, n)
+                    r = run_bochs(elf, n, tmp, args.bochs_cpu, args.vpid) if e == "bochs" \
+                        else run_nestsim(exe, elf, n, args.vpid)
                     runs[e][n].append(r)
                     print(f"  {e} n={n}: wall {r[0]:.3f} s, cpu {r[1]:.3f} s", file=sys.stderr)
     results = []
@@ -122,7 +131,8 @@ def main():
         res = {"engine": e, "n_lo": lo, "n_hi": hi, "repeat": args.repeat,
                "trips_per_s_wall": statistics.median(wall),
                "trips_per_s_cpu": statistics.median(cpu),
-               "rounds_wall": wall, "rounds_cpu": cpu, "loadavg_1min": os.getloadavg()[0]}
+               "rounds_wall": wall, "rounds_cpu": cpu, "loadavg_1min": os.getloadavg()[0],
+               "vpid": args.vpid}
         if e == "bochs":
             res["bochs_cpu"] = args.bochs_cpu
         results.append(res)
