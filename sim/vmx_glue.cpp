@@ -160,7 +160,9 @@ void Machine::vmx_shutdown(isa::Cpu& c, const char* why) {
 bool Machine::event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring) {
   return vmx_.event_exit(c, e, vectoring);
 }
-void Machine::exit_during_delivery(isa::Cpu&, const isa::Event& e) { vmx_.exit_during_delivery(e); }
+void Machine::exit_during_delivery(isa::Cpu& c, const isa::Event& e) {
+  vmx_.exit_during_delivery(c, e);
+}
 void Machine::task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source) {
   vmx_.task_switch_exit(c, sel, source);
 }

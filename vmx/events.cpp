@@ -75,6 +75,7 @@ bool Vmx::event_exit(Cpu& c, const isa::Event& e, const isa::Event* vectoring) {
       c.rip() -= vectoring->insn_len;
       x.instr_len = vectoring->insn_len;
     }
+    nmi_delivery_exits(c, *vectoring);
   }
   if (software(e.type) && !vectoring) {
     c.rip() -= e.insn_len;
@@ -86,10 +87,20 @@ bool Vmx::event_exit(Cpu& c, const isa::Event& e, const isa::Event* vectoring) {
 
 // 27.2.3: an exit while delivering `e` through the IDT (raised from the access that
 // failed) records `e` as the IDT-vectoring information.
-void Vmx::exit_during_delivery(const isa::Event& e) {
+void Vmx::exit_during_delivery(Cpu& c, const isa::Event& e) {
   pending_exit_.idt_info = intr_info_of(e);
   pending_exit_.idt_error = e.has_error ? e.error : 0;
   if (software(e.type)) pending_exit_.instr_len = e.insn_len;
+  nmi_delivery_exits(c, e);
+}
+
+// 27.1: an NMI whose delivery leads to a VM exit blocks NMIs before the exit commences,
+// so the exit saves blocking by NMI. With "virtual NMIs" the NMI was injected, and VM
+// entry set virtual-NMI blocking already (26.6.1.2).
+void Vmx::nmi_delivery_exits(Cpu& c, const isa::Event& e) {
+  if (e.type == isa::EventType::kNmi &&
+      !(uint32_t(current_->get(Field::PIN_BASED_VM_EXEC_CONTROL)) & PIN_VIRTUAL_NMIS))
+    c.ev.nmi_blocked = true;
 }
 
 // 25.1.2, 27.2.1 (Table 27-2): qualification = selector | source << 30.

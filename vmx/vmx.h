@@ -170,7 +170,7 @@ class Vmx {
   // ---- events in non-root operation (vmx/events.cpp) ------------------------------
   // isa::Bus::event_exit / exit_during_delivery / task_switch_exit.
   bool event_exit(isa::Cpu& c, const isa::Event& e, const isa::Event* vectoring);
-  void exit_during_delivery(const isa::Event& e);
+  void exit_during_delivery(isa::Cpu& c, const isa::Event& e);
   [[noreturn]] void task_switch_exit(isa::Cpu& c, uint16_t sel, unsigned source);
   // IRET in non-root operation (vmx/nmi.cpp; isa::Bus::iret_unblock_nmi/iret_faulted):
   // what it unblocks under the NMI controls (25.3), and "NMI unblocking due to IRET"
@@ -233,6 +233,8 @@ class Vmx {
   bool boundary_before_traps(isa::Cpu& c) { return mtf_pending_ && boundary(c); }
   // Whether blocking by NMI holds an NMI exit back (vmx/events.cpp).
   bool nmi_blocked_in_guest(const isa::Cpu& c) const;
+  // The delivery of `e` ends in a VM exit: an NMI blocks NMIs first (27.1).
+  void nmi_delivery_exits(isa::Cpu& c, const isa::Event& e);
   // Whether boundary() could exit now: the run loop then checks every boundary.
   bool boundary_pending(const isa::Cpu& c) const;
   // An instruction (or the delivery of an event) completed in non-root operation: with

@@ -125,6 +125,45 @@ static void test_ept(struct vmx_vcpu* v, struct vmx_ept* ept, uint32_t pin, bool
             vmx_test_failures == before ? "pass" : "FAIL");
 }
 
+// An injected NMI whose delivery ends in a VM exit (27.1): NMIs (or, with "virtual
+// NMIs", virtual NMIs) are blocked before the exit, which saves the blocking. The
+// delivery faults (#GP: gate 2 beyond the IDT limit, caught by the bitmap) or meets an
+// EPT violation (the guest stack on a page without access).
+static void test_nmi_delivery_exit(struct vmx_vcpu* v, struct vmx_ept* ept, uint32_t pin) {
+  unsigned before = vmx_test_failures;
+  const uint32_t nmi = INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI;
+  start(v, pin, true, bad_cs_frame);
+  vmx_write(VMCS_GUEST_IDTR_LIMIT, 2 * 16 - 1);
+  vmx_write(VMCS_EXCEPTION_BITMAP, 1u << VEC_GP);
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_EXCEPTION_NMI, "NMI delivery faults: exit %u (%s)", r, vmx_exit_name(r));
+  if (r == EXIT_REASON_EXCEPTION_NMI) {
+    CHECK_EQ(vmx_read(VMCS_EXIT_INTR_ERROR), VEC_NMI * 8 + 2 + 1, "#GP error code: gate 2, EXT");
+    CHECK_EQ(vmx_read(VMCS_IDT_VECTORING_INFO), nmi, "IDT-vectoring information: the NMI");
+    CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, INTERRUPTIBILITY_NMI,
+             "#GP exit during NMI delivery: blocking by NMI saved");
+  }
+  if (ept) {
+    start(v, pin, true, bad_cs_frame);
+    ept_enable(ept);
+    vmx_write(VMCS_GUEST_RSP, (uint64_t)frame_page + 4096);
+    ept_set_perms(ept, (uint64_t)frame_page, 0);
+    invept_all();
+    r = vmx_vcpu_run(v);
+    ept_set_perms(ept, (uint64_t)frame_page, EPT_RWX);
+    invept_all();
+    CHECK(r == EXIT_REASON_EPT_VIOLATION, "NMI delivery on an inaccessible stack: exit %u (%s)", r,
+          vmx_exit_name(r));
+    if (r == EXIT_REASON_EPT_VIOLATION) {
+      CHECK_EQ(vmx_read(VMCS_IDT_VECTORING_INFO), nmi, "IDT-vectoring information: the NMI");
+      CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, INTERRUPTIBILITY_NMI,
+               "EPT violation during NMI delivery: blocking by NMI saved");
+    }
+  }
+  rt_printf("vmx_nmi_iret: exits during NMI delivery save blocking by NMI, %s %s\n", pin_name(pin),
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
 // IRET completes: blocking by NMI (entered as 1) is cleared unless "NMI exiting" is 1
 // and "virtual NMIs" 0 (25.3: then IRET does not affect blocking of NMIs).
 static void test_blocking(struct vmx_vcpu* v, uint32_t pin) {
@@ -224,7 +263,10 @@ int main(void) {
       if (kPins[i] && !vnmi) continue;
       test_ept(&v, &ept, kPins[i], true);
       test_ept(&v, &ept, kPins[i], false);
+      test_nmi_delivery_exit(&v, &ept, kPins[i]);
     }
+  } else {
+    test_nmi_delivery_exit(&v, 0, 0);
   }
   test_blocking(&v, 0);
   test_blocking(&v, PIN_NMI_EXITING);
