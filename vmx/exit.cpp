@@ -151,7 +151,12 @@ void Vmx::save_guest_state(Cpu& c, const ExitInfo& e) {
     default: break;
   }
   v.set(Field::GUEST_ACTIVITY_STATE, act);
-  v.set(Field::GUEST_PENDING_DBG_EXCEPTIONS, c.ev.pending_dbg & (PENDING_DBG_B0_B3 | PENDING_DBG_BS));
+  // 27.3.4: B3-B0 and BS of the debug traps still pending (an MTF exit comes before
+  // them, 25.5.2); "enabled breakpoint" (bit 12) when one of B3-B0 is set, which the
+  // core does only for breakpoints DR7 enables.
+  uint64_t pending = c.ev.pending_dbg & (PENDING_DBG_B0_B3 | PENDING_DBG_BS);
+  if (pending & PENDING_DBG_B0_B3) pending |= PENDING_DBG_ENABLED_BP;
+  v.set(Field::GUEST_PENDING_DBG_EXCEPTIONS, pending);
   save_preemption_timer(c);
   // PDPTEs with EPT and PAE paging (27.3.4).
   const bool pae = (c.cr0 & isa::CR0_PG) && (c.cr4 & isa::CR4_PAE) && !(c.efer & isa::EFER_LMA);

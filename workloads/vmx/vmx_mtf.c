@@ -9,11 +9,14 @@
 #include "vmx_test.h"
 
 void g_nops(void), g_ud(void), g_int(void), g_hlt(void), g_rep(void), g_tf(void), g_cpuid(void);
-void h_ud(void), h_db(void), h_int(void);
-extern char a_nop2[], a_after_hlt[], a_rep[], a_rep_end[], a_tf2[], a_after_cpuid[];
+void g_watch(void), h_ud(void), h_db(void), h_int(void);
+extern char a_nop2[], a_after_hlt[], a_rep[], a_rep_end[], a_tf2[], a_after_cpuid[], a_write[],
+    a_after_write[];
 __asm__(".pushsection .text\n"
         ".globl g_nops, a_nop2, g_ud, g_int, g_hlt, a_after_hlt, g_rep, a_rep, a_rep_end\n"
         ".globl g_tf, a_tf2, g_cpuid, a_after_cpuid, h_ud, h_db, h_int\n"
+        ".globl g_watch, a_write, a_after_write\n"
+        "g_watch:\n  mov %rdi, %dr0\na_write:\n  movb $1, (%rdi)\na_after_write:\n  nop\n  vmcall\n"
         "g_nops:\n  nop\na_nop2:\n  nop\n  vmcall\n"
         "g_ud:\n  ud2\n"
         "g_int:\n  int $0x40\n  vmcall\n"
@@ -146,6 +149,16 @@ static void test_single_step(struct vmx_vcpu* v) {
   vmx_write(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_OTHER);
   if (mtf_at(v, "type 7 with a pending #DB: MTF first", g_nops))
     CHECK_EQ(vmx_read(VMCS_GUEST_PENDING_DBG), 1u << 14, "the #DB stays pending");
+  // A data breakpoint (DR0, write, enabled in the guest's DR7 by VM entry): its trap
+  // stays pending behind the MTF exit, saved as B0 with "enabled breakpoint" (27.3.4).
+  start(v, g_watch, true);
+  vmx_set_bits(VMCS_ENTRY_CONTROLS, ENTRY_LOAD_DEBUG, 0);
+  vmx_write(VMCS_GUEST_DR7, 0x400 | 1u | (1u << 16));  // L0, R/W0 = 01 (writes), LEN0 = 1 byte
+  v->regs.rdi = (uint64_t)rep_buffer;
+  mtf_at(v, "MOV to DR0", a_write);
+  if (mtf_at(v, "data breakpoint and MTF: MTF first", a_after_write))
+    CHECK_EQ(vmx_read(VMCS_GUEST_PENDING_DBG), 1u | (1u << 12), "data breakpoint pending (B0, enabled breakpoint)");
+  mtf_at(v, "pending data-breakpoint #DB delivered at entry: MTF at the handler", h_db);
   report("before pending debug traps", before);
 }
 
