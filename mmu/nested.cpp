@@ -44,7 +44,7 @@ Gpa translate_gpa(PteMemory& host, const EptControls& ept, uint16_t tag, GuestPh
       r.outcome = NestedOutcome::kEptViolation;
       r.qualification = need | (uint64_t(w.rwx) << 3);
       r.suppress_ve = w.suppress_ve;
-      if (gtlb) gtlb->invalidate(gpa, tag);  // SDM Vol. 3C 29.4.3.3
+      if (gtlb) gtlb->invalidate(gpa, tag);  // SDM Vol. 3C 28.4.3.3
       break;
     case EptOutcome::kMisconfig: r.outcome = NestedOutcome::kEptMisconfig; break;
     case EptOutcome::kPmlFull: r.outcome = NestedOutcome::kPmlFull; break;
@@ -54,7 +54,7 @@ Gpa translate_gpa(PteMemory& host, const EptControls& ept, uint16_t tag, GuestPh
 }
 
 // The guest's paging-structure entries, at guest-physical addresses (SDM Vol. 3C
-// 29.3.3.2). After the first EPT failure nothing more is read (reads return a
+// 28.3.3.2). After the first EPT failure nothing more is read (reads return a
 // not-present entry, which ends mmu::walk) or written.
 class GuestPtes final : public PteMemory {
  public:
@@ -66,7 +66,7 @@ class GuestPtes final : public PteMemory {
 
   uint64_t read_pte(uint64_t gpa, unsigned size) override {
     if (failed_) return 0;
-    // With EPT A/D on, the read is treated as a write (29.3.3.2, 29.3.5).
+    // With EPT A/D on, the read is treated as a write (28.3.3.2, 28.3.5).
     EptAccess a;
     a.read = true;
     a.write = c_.ept.ad();
@@ -190,7 +190,7 @@ NestedResult load_pdptes_ept(PteMemory& host, const EptControls& ept, uint64_t c
     }
   };
   EptAccess a;
-  a.read = true;  // a read even with EPT A/D on (29.3.3.2)
+  a.read = true;  // a read even with EPT A/D on (28.3.3.2)
   const uint64_t base = cr3 & 0xFFFFFFE0ull;
   NestedResult r = ept_translate(host, ept, base, a, gtlb, ept_tag);
   if (!r.ok()) return r;

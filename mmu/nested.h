@@ -1,8 +1,8 @@
 // The 2-D walk: a guest's linear address translated by its own paging structures (any
-// x86 format, through mmu::walk) composed with EPT (SDM Vol. 3C 29.3.2 and 29.3.3.2,
+// x86 format, through mmu::walk) composed with EPT (SDM Vol. 3C 28.3.2 and 28.3.3.2,
 // "guest-physical addresses" of every paging-structure entry and of the final access).
-// Section numbers in mmu/ follow the SDM edition in which "VMX Support for Address
-// Translation" is chapter 29 and "VM Exits" chapter 28 (older editions: 28 and 27).
+// Section numbers of Vol. 3C follow the edition docs/VMX.md names (as in vmx/): "VMX
+// Support for Address Translation" is chapter 28, "VM Exits" chapter 27.
 //
 // nested_walk() runs the guest walk over an adapter PteMemory whose every reference
 // is a guest-physical access: the entry's address is translated through EPT first
@@ -24,9 +24,9 @@
 //
 // Rules it keeps (and tests/mmu/nested_test.cpp checks):
 //   - a guest paging-structure read is an EPT data read; with EPT A/D on (EPTP bit 6)
-//     it is treated as a write (29.3.3.2), so it needs EPT write permission, sets the
-//     EPT dirty flag of the page holding the entry (29.3.5) and, if it faults, reports
-//     both bits 0 and 1 (table 28-7 footnote);
+//     it is treated as a write (28.3.3.2), so it needs EPT write permission, sets the
+//     EPT dirty flag of the page holding the entry (28.3.5) and, if it faults, reports
+//     both bits 0 and 1 (table 27-7 footnote);
 //   - a guest A/D update is an EPT data write (bit 1 only);
 //   - the first EPT failure stops the walk: later guest references are not made, and
 //     guest A/D updates already made stay (the processor makes them as it walks);
@@ -38,12 +38,12 @@
 //     guest-physical TLB, so the machine can charge each kind;
 //   - set_ad = false (probes) sets no A/D flag in either structure and caches nothing;
 //   - an EPT violation invalidates the guest-physical mappings for its gpa in `gtlb`
-//     (29.4.3.3); the combined mappings for `lin` are the caller's (Tlb::invalidate_page
+//     (28.4.3.3); the combined mappings for `lin` are the caller's (Tlb::invalidate_page
 //     under the current tag, done anyway before a re-walk).
 //
 // With guest paging off (format kNone, unrestricted guest) the linear address is the
 // guest-physical address; the combined page is the EPT page, and an EPT violation has
-// bits 7 and 8 set with bits 11:9 = user, writable, executable (table 28-7).
+// bits 7 and 8 set with bits 11:9 = user, writable, executable (table 27-7).
 //
 // What the caller supplies: a PteMemory over host-physical memory (sim/translate.cpp's
 // PhysPtes: its write_pte keeps decoded code coherent), the guest's PagingControls
@@ -79,7 +79,7 @@ enum class NestedOutcome : uint8_t {
   kEptViolation,
   kEptMisconfig,
   kGeneralProtection,  // load_pdptes_ept only: a present PDPTE sets a reserved bit
-  kPmlFull,            // an EPT A/D update found the page-modification log full (29.3.6):
+  kPmlFull,            // an EPT A/D update found the page-modification log full (28.3.6):
                        // a VM exit, `gpa` is the address whose flags were to be set
 };
 
@@ -90,7 +90,7 @@ struct NestedResult {
   uint64_t gpa = 0;            // kOk: the guest-physical address of the access;
                                // EPT faults: the guest-physical address that faulted
   uint64_t qualification = 0;  // kEptViolation: the exit qualification (no bit 12)
-  bool suppress_ve = false;    // kEptViolation: the "suppress #VE" bit (26.5.7)
+  bool suppress_ve = false;    // kEptViolation: the "suppress #VE" bit (25.5.7)
   unsigned guest_refs = 0;     // guest paging-structure reads and A/D writes
   unsigned guest_writes = 0;   //   of which A/D writes
   unsigned ept_refs = 0;       // EPT entry reads and A/D writes
@@ -114,7 +114,7 @@ NestedResult ept_translate(PteMemory& host, const EptControls& ept, uint64_t gpa
                            const EptAccess& a, GuestPhysTlb* gtlb = nullptr,
                            uint16_t ept_tag = 0);
 
-// PAE paging under EPT (SDM Vol. 3C 29.3.3.2, Vol. 3A 4.4.1): MOV to CR0/CR3/CR4 loads
+// PAE paging under EPT (SDM Vol. 3C 28.3.3.2, Vol. 3A 4.4.1): MOV to CR0/CR3/CR4 loads
 // the four PDPTEs from the guest-physical address CR3[31:5] through EPT. The loads are
 // reads, even with EPT A/D on (they never fault for lack of write permission); an EPT
 // fault has bit 7 = 0. kGeneralProtection when a present PDPTE sets a reserved bit

@@ -12,7 +12,7 @@ enum : uint64_t {
   PTE_P = 1u << 0, PTE_RW = 1u << 1, PTE_US = 1u << 2, PTE_A = 1u << 5, PTE_D = 1u << 6,
   PTE_PS = 1u << 7, PTE_G = 1u << 8, PTE_XD = 1ull << 63,
 };
-// EPT entry bits (SDM Vol. 3C tables 29-1..29-7).
+// EPT entry bits (SDM Vol. 3C tables 28-1..28-7).
 enum : uint64_t {
   EPT_R = 1u << 0, EPT_W = 1u << 1, EPT_X = 1u << 2, EPT_PS = 1u << 7, EPT_A = 1u << 8,
   EPT_D = 1u << 9,
@@ -267,8 +267,8 @@ bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[
 
 // ---- EPT --------------------------------------------------------------------------
 
-// SDM Vol. 3C 29.3.3.1: what makes a present EPT entry a misconfiguration. Reserved
-// bits by level (29.3.2, the EPT entry formats): 51:MAXPHYADDR everywhere; bits 7:3 in a
+// SDM Vol. 3C 28.3.3.1: what makes a present EPT entry a misconfiguration. Reserved
+// bits by level (28.3.2, the EPT entry formats): 51:MAXPHYADDR everywhere; bits 7:3 in a
 // PML5E/PML4E; bits 6:3 in a PDPTE/PDE that references a table; bits 29:12 (1 GiB) or
 // 20:12 (2 MiB) in a large leaf; bit 7 itself where the page size is unsupported.
 // `above` is bits 51:MAXPHYADDR, computed once per walk.
@@ -326,16 +326,16 @@ EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const Ept
   r.page_base = leaf & amask & ~((1ull << r.shift) - 1);
   r.memtype = uint8_t((leaf >> 3) & 7);
   r.ipat = (leaf >> 6) & 1;
-  // SDM Vol. 3C 29.3.3.2: a violation when an entry does not grant the access.
+  // SDM Vol. 3C 28.3.3.2: a violation when an entry does not grant the access.
   if ((a.bits() & rwx) != a.bits()) {
     r.outcome = EptOutcome::kViolation;
     return r;
   }
   r.outcome = EptOutcome::kOk;
   r.dirty = !c.ad() || (leaf & EPT_D);
-  // SDM Vol. 3C 29.3.5: with A/D enabled, A in every entry used, D in the leaf on writes.
+  // SDM Vol. 3C 28.3.5: with A/D enabled, A in every entry used, D in the leaf on writes.
   if (c.ad() && a.set_ad) {
-    // SDM Vol. 3C 29.3.6: the log is checked before any flag is set.
+    // SDM Vol. 3C 28.3.6: the log is checked before any flag is set.
     if (c.pml) {
       bool update = a.write && !(leaf & EPT_D);
       for (unsigned i = 0; i < n && !update; i++) update = !(path[i].value & EPT_A);

@@ -1,5 +1,5 @@
 // The page walker: one walk loop for every paging format (SDM Vol. 3A chapter 4 and,
-// for EPT, Vol. 3C 29.3), parameterised by a format descriptor, as KVM's
+// for EPT, Vol. 3C 28.3), parameterised by a format descriptor, as KVM's
 // mmu/paging_tmpl.h does it. A walk turns an address into either a translation
 // (physical page, page size and the access rights it grants) or the exact fault:
 // a #PF error code (SDM Vol. 3A 4.7) for the x86 formats, an EPT violation or
@@ -31,7 +31,7 @@ enum class PagingFormat : uint8_t {
   kPae,     // CR4.PAE=1, EFER.LMA=0 (SDM 4.4): PDPTE registers, then 2 levels
   k4Level,  // EFER.LMA=1, CR4.LA57=0 (SDM 4.5)
   k5Level,  // EFER.LMA=1, CR4.LA57=1
-  kEpt4,    // EPT, 4-level (SDM Vol. 3C 29.3.2)
+  kEpt4,    // EPT, 4-level (SDM Vol. 3C 28.3.2)
   kEpt5,    // EPT, 5-level
 };
 
@@ -92,7 +92,7 @@ struct Translation {
   bool dirty = false;      // D = 1 in the leaf
   uint8_t pkey = 0;        // protection key (4-/5-level paging with CR4.PKE)
   uint8_t ept_rwx = 7;     // EPT R(0)/W(1)/X(2) of the page (combined and guest-physical
-                           // mappings, SDM Vol. 3C 29.4.1); 7 for plain linear mappings
+                           // mappings, SDM Vol. 3C 28.4.1); 7 for plain linear mappings
   uint8_t rewalk = 0;      // bit (1 << isa::Access) set: a TLB hit may not serve that access
                            // type, the paging structures must be walked again (see tlb_serves)
 
@@ -109,7 +109,7 @@ enum : uint8_t {
 
 // Whether a cached translation may serve access `a` without a walk, before the rights
 // check of access_fault(). A walk sets REWALK_WRITE when the page is not dirty (the
-// first write must set D in memory, SDM Vol. 3A 4.8, and for EPT Vol. 3C 29.3.5), and
+// first write must set D in memory, SDM Vol. 3A 4.8, and for EPT Vol. 3C 28.3.5), and
 // for EPT the access types the EPT entries do not grant (the walk then reports the EPT
 // violation). One mask test: a hit costs the same with EPT as without.
 inline bool tlb_serves(const Translation& t, const WalkAccess& a) {
@@ -138,17 +138,17 @@ uint32_t access_error_bits(const PagingControls& c, const WalkAccess& a);
 // then left unchanged. Makes 4 references.
 bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[4]);
 
-// ---- EPT (SDM Vol. 3C 29.3) ----------------------------------------------------
+// ---- EPT (SDM Vol. 3C 28.3) ----------------------------------------------------
 //
-// ept_walk() translates one guest-physical address (29.3.2) and decides, in the SDM's
+// ept_walk() translates one guest-physical address (28.3.2) and decides, in the SDM's
 // order, between
-//   - misconfiguration (29.3.3.1): the first present entry of the walk, root first,
+//   - misconfiguration (28.3.3.1): the first present entry of the walk, root first,
 //     that is write-only/write-execute, execute-only without the capability, sets a
 //     reserved bit of its level, or (in the leaf) holds memory type 2, 3 or 7;
-//   - violation (29.3.3.2): a not-present entry (bits 2:0 = 0) before any
+//   - violation (28.3.3.2): a not-present entry (bits 2:0 = 0) before any
 //     misconfiguration, or a complete walk whose entries do not all grant the access;
 //   - success, after which A is set in every entry used and D in the leaf on a write
-//     (29.3.5, only with EPTP bit 6 and the capability).
+//     (28.3.5, only with EPTP bit 6 and the capability).
 // A/D flags are written only by a walk that succeeds and has set_ad (with PML, only
 // when the log is not full: kPmlFull). Entries are read from and written to `mem` at
 // host-physical addresses; every read and A/D write counts in refs. Mode-based execute
@@ -159,9 +159,9 @@ bool load_pdptes(PteMemory& mem, uint64_t cr3, uint8_t maxphyaddr, uint64_t out[
 // The walk length comes from EPTP bits 5:3 (3 = 4-level, 4 = 5-level). Other values
 // fail the VM-entry and VMFUNC checks and never reach a walk architecturally; if one
 // does, the walk reads nothing and reports a misconfiguration. A 4-level walk uses
-// gpa bits 47:0 and a 5-level walk bits 56:0 (29.3.2); higher bits are ignored.
+// gpa bits 47:0 and a 5-level walk bits 56:0 (28.3.2); higher bits are ignored.
 
-// Page-modification logging (SDM Vol. 3C 29.3.6), implemented by the VMX side: with
+// Page-modification logging (SDM Vol. 3C 28.3.6), implemented by the VMX side: with
 // "enable PML" and EPT A/D on, a walk that must set an EPT A or D flag first asks
 // full() (PML index not in 0..511); if it is, the walk sets nothing and reports
 // kPmlFull. After each D flag it changes from 0 to 1 it calls log() with the
@@ -187,7 +187,7 @@ struct EptControls {
 };
 
 // The access being translated: its R/W/X bits are those of the exit qualification's
-// bits 2:0 (SDM Vol. 3C 28.2.1, table 28-7 "Exit Qualification for EPT
+// bits 2:0 (SDM Vol. 3C 27.2.1, table 27-7 "Exit Qualification for EPT
 // Violations"). set_ad = false checks only (probes).
 struct EptAccess {
   bool read = false, write = false, exec = false;
@@ -203,7 +203,7 @@ struct EptResult {
   uint64_t page_base = 0;  // host-physical page
   uint8_t shift = 12;
   uint8_t rwx = 0;         // R(0)/W(1)/X(2) granted by every entry walked (AND): the
-                           // exit qualification's bits 5:3 (SDM Vol. 3C 28.2.1); 0 when
+                           // exit qualification's bits 5:3 (SDM Vol. 3C 27.2.1); 0 when
                            // the walk met a not-present entry
   uint8_t memtype = 0;     // leaf bits 5:3
   bool ipat = false;
@@ -211,7 +211,7 @@ struct EptResult {
   bool dirty = false;      // kOk: no write needs a D update (leaf D = 1, or A/D off)
   bool dirty_set = false;  // kOk: this walk changed the leaf's D from 0 to 1
   bool suppress_ve = false;  // bit 63 of the last entry read: the "suppress #VE" bit of a
-                             // violation (virtualization exceptions, SDM Vol. 3C 26.5.7)
+                             // violation (virtualization exceptions, SDM Vol. 3C 25.5.7)
   unsigned refs = 0;         // entry reads and A/D writes
   unsigned writes = 0;       // of which A/D writes
   uint64_t hpa(uint64_t gpa) const { return page_base | (gpa & ((1ull << shift) - 1)); }
@@ -221,7 +221,7 @@ struct EptResult {
 
 EptResult ept_walk(PteMemory& mem, const EptControls& c, uint64_t gpa, const EptAccess& a);
 
-// Exit qualification of an EPT violation (SDM Vol. 3C 28.2.1, table 28-7 "Exit
+// Exit qualification of an EPT violation (SDM Vol. 3C 27.2.1, table 27-7 "Exit
 // Qualification for EPT Violations"); mmu/nested.h composes it.
 enum : uint64_t {
   EPTQ_READ = 1u << 0, EPTQ_WRITE = 1u << 1, EPTQ_FETCH = 1u << 2,  // the access

@@ -118,7 +118,7 @@ void Tlb::drop_page_if(uint64_t lin, Pred&& p) {
 }
 
 // INVLPG, INVPCID and MOV to CR3 act on the current VPID only, but on its combined
-// mappings for every EP4TA (SDM Vol. 3C 29.4.3.3).
+// mappings for every EP4TA (SDM Vol. 3C 28.4.3.3).
 static bool same_space(const TlbEntry& e, const TlbTag& tag) { return e.tag.vpid == tag.vpid; }
 
 void Tlb::invlpg(uint64_t lin, const TlbTag& tag) {

@@ -8,10 +8,10 @@
 // the root, which the SDM permits (4.10.3 says what a processor *may* cache).
 //
 // Tags: PCID (SDM 4.10.1; 0 whenever CR4.PCIDE = 0), VPID and an EP4TA tag (SDM Vol.
-// 3C 29.4). An entry matches a lookup when VPID and EP4TA tag are equal and either its
+// 3C 28.4). An entry matches a lookup when VPID and EP4TA tag are equal and either its
 // PCID is equal or it is global (G = 1 with CR4.PGE = 1, SDM 4.10.2.4).
 //
-// The three kinds of cached mappings of SDM Vol. 3C 29.4.1, and where they live:
+// The three kinds of cached mappings of SDM Vol. 3C 28.4.1, and where they live:
 //   - linear mappings (EPT not in use: outside non-root operation, or EPT off): a Tlb
 //     entry with tag.ept = 0, keyed by linear address, tagged by VPID and PCID;
 //   - combined mappings (EPT in use): a Tlb entry with tag.ept = the EP4TA's tag
@@ -24,7 +24,7 @@
 //     under EPT would cost a full EPT walk per guest paging-structure reference (24
 //     references for 4-level over 4-level); processors cache these, and so do we.
 // Since no linear mapping is used while EPT is in use and no combined mapping while it
-// is not (29.4.2), the EP4TA tag 0 keeps them apart in one array.
+// is not (28.4.2), the EP4TA tag 0 keeps them apart in one array.
 //
 // Staleness is architectural: an entry stays until an invalidation removes it or it
 // is evicted, whatever happens to the paging structures in memory (SDM 4.10.4.2).
@@ -81,16 +81,16 @@ class Tlb {
   // A page fault invalidates the entries for the faulting address (SDM 4.10.4.1,
   // "page-fault exceptions") that the current tag would use (its VPID and EP4TA, its
   // PCID or global). An EPT violation for the translation of `lin` invalidates the
-  // combined mappings for it (current VPID, PCID and EP4TA, SDM Vol. 3C 29.4.3.3):
+  // combined mappings for it (current VPID, PCID and EP4TA, SDM Vol. 3C 28.4.3.3):
   // the same call.
   void invalidate_page(uint64_t lin, const TlbTag& tag);
   // invlpg and invpcid_* act on tag.vpid's linear and combined mappings for every EP4TA
-  // (SDM Vol. 3C 29.4.3.3: "only for the current VPID (but, for combined mappings, all
+  // (SDM Vol. 3C 28.4.3.3: "only for the current VPID (but, for combined mappings, all
   // EP4TAs)"); flush_all and flush_all_non_global on every VPID, which is more than
   // INVPCID types 2 and 3 or a paging-mode change need in a guest: there, use
   // invvpid_single(vpid) and invvpid_single_retaining_globals(vpid) below.
 
-  // ---- VMX invalidations (SDM Vol. 3C 29.4.3.3; INVVPID and INVEPT in chapter 31) ----
+  // ---- VMX invalidations (SDM Vol. 3C 28.4.3.3; INVVPID and INVEPT in chapter 30) ----
   // INVVPID type 0, individual-address: `vpid`'s linear and combined mappings for
   // `lin`, every PCID and EP4TA, global ones included.
   void invvpid_address(uint16_t vpid, uint64_t lin);
@@ -102,7 +102,7 @@ class Tlb {
   // INVVPID type 3, single-context retaining globals: type 1 except global entries.
   void invvpid_single_retaining_globals(uint16_t vpid);
   // VM entry and VM exit with "enable VPID" = 0: VPID 0000H's linear and combined
-  // mappings, every PCID and EP4TA (29.4.3.3).
+  // mappings, every PCID and EP4TA (28.4.3.3).
   void vm_transition_without_vpid() { invvpid_single(0); }
   // INVEPT type 1, single-context: the combined mappings of one EP4TA (every VPID and
   // PCID); also what an EP4TA tag must lose before Ep4taTags hands it out again.
@@ -158,13 +158,13 @@ class Tlb {
   uint64_t clock_ = 0;
 };
 
-// Guest-physical mappings (SDM Vol. 3C 29.4.1): guest-physical page -> host-physical
+// Guest-physical mappings (SDM Vol. 3C 28.4.1): guest-physical page -> host-physical
 // page with the EPT rights, tagged by EP4TA only; created by successful EPT walks that
 // set A/D (set_ad), used by the 2-D walk (mmu/nested.h) for the guest's paging-structure
 // references and its final guest-physical address. Entries are TlbEntry values with
 // lin_base = the guest-physical page, t.page_base = the host-physical page,
 // t.ept_rwx = the EPT rights and t.rewalk = EptResult::rewalk(). INVVPID does not touch
-// them (29.4.3.3); INVEPT and EPT violations do.
+// them (28.4.3.3); INVEPT and EPT violations do.
 class GuestPhysTlb {
  public:
   explicit GuestPhysTlb(const TlbGeometry& g = TlbGeometry{}) : tlb_(g) {}
@@ -173,7 +173,7 @@ class GuestPhysTlb {
   const TlbEntry* lookup(uint64_t gpa, uint16_t ept_tag) { return tlb_.lookup(gpa, tag(ept_tag)); }
   // Caches a successful walk (EptResult::outcome == kOk).
   void insert(uint64_t gpa, uint16_t ept_tag, const EptResult& r);
-  // An EPT violation at `gpa`: the mappings that would translate it (29.4.3.3).
+  // An EPT violation at `gpa`: the mappings that would translate it (28.4.3.3).
   void invalidate(uint64_t gpa, uint16_t ept_tag) { tlb_.invalidate_page(gpa, tag(ept_tag)); }
   void invept_single(uint16_t ept_tag) { tlb_.invept_single(ept_tag); }
   void invept_global() { tlb_.invept_global(); }
@@ -192,12 +192,12 @@ class GuestPhysTlb {
 };
 
 // EP4TA identities as 16-bit TLB tags. An EP4TA is bits 51:12 of an EPTP (SDM Vol. 3C
-// 29.4.1); guest-physical and combined mappings are associated with it, whatever the
+// 28.4.1); guest-physical and combined mappings are associated with it, whatever the
 // EPTP's other bits. Tags are 1..capacity (0 is "EPT not in use"). Exhaustion rule:
 // when every tag is taken, the least recently acquired EP4TA loses its tag, and the
 // caller invalidates every mapping with that tag (Tlb::invept_single,
 // GuestPhysTlb::invept_single) before using it (TlbSet::ept_tag does): a processor may
-// drop cached mappings at any time (29.4.3.3), so this is invisible except in timing.
+// drop cached mappings at any time (28.4.3.3), so this is invisible except in timing.
 class Ep4taTags {
  public:
   static constexpr uint64_t kEp4taMask = 0x000FFFFFFFFFF000ull;  // EPTP bits 51:12

@@ -1,5 +1,5 @@
 // The machine's translation caches as one unit for the VMX invalidations (SDM Vol. 3C
-// 29.4.3.3): the Tlbs holding linear and combined mappings (data and fetch), the
+// 28.4.3.3): the Tlbs holding linear and combined mappings (data and fetch), the
 // guest-physical TLB and the EP4TA tags. Every operation applies to all of them, so a
 // recycled EP4TA tag never finds mappings of its previous owner.
 //

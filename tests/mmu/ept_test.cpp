@@ -1,4 +1,4 @@
-// The EPT format of the walker (SDM Vol. 3C 29.3): permissions, execute-only,
+// The EPT format of the walker (SDM Vol. 3C 28.3): permissions, execute-only,
 // misconfigurations against violations, large pages, accessed/dirty flags.
 #include "tests/mmu/mmu_rig.h"
 

@@ -1,4 +1,4 @@
-// The 2-D walk (SDM Vol. 3C 29.3.2, 29.3.3.2): guest paging composed with EPT, its
+// The 2-D walk (SDM Vol. 3C 28.3.2, 28.3.3.2): guest paging composed with EPT, its
 // four outcomes, the exit qualification, A/D flags on both sides, page sizes, PDPTE
 // loads, the guest-physical TLB and every reference counted.
 #include <cstring>
