@@ -164,6 +164,56 @@ static void test_nmi_delivery_exit(struct vmx_vcpu* v, struct vmx_ept* ept, uint
             vmx_test_failures == before ? "pass" : "FAIL");
 }
 
+// An IRET with NT = 1 in a 32-bit guest (unrestricted guest on EPT) is a task switch,
+// which exits (reason 9, source IRET) instead of executing the IRET: blocking by NMI is
+// saved as it was.
+void g_iret_nt(void);
+extern char a_iret_nt[];
+__asm__(".pushsection .text\n"
+        ".globl g_iret_nt, a_iret_nt\n"
+        ".code32\n"
+        "g_iret_nt:\n  pushfl\n  orl $0x4000, (%esp)\n  popfl\n"
+        "a_iret_nt:\n  iretl\n  vmcall\n"
+        ".code64\n"
+        ".popsection\n");
+
+static void test_iret_task_switch(struct vmx_vcpu* v, struct vmx_ept* ept) {
+  unsigned before = vmx_test_failures;
+  static uint64_t gdt[8] __attribute__((aligned(16)));
+  static uint32_t tss[2][26] __attribute__((aligned(16)));
+  gdt[1] = 0x00CF9B000000FFFFull;  // code32
+  gdt[2] = 0x00CF93000000FFFFull;  // data32 (the legacy guest's SS/DS/ES 10H)
+  gdt[3] = 0x00CF9B000000FFFFull;  // code32 (its CS 18H)
+  for (int i = 0; i < 2; i++) {    // 20H, 28H: busy 32-bit TSSs
+    uint64_t t = (uint64_t)tss[i];
+    gdt[4 + i] = 0x67 | ((t & 0xFFFFFF) << 16) | (0x8Bull << 40) | ((t >> 24 & 0xFF) << 56);
+  }
+  tss[0][0] = 0x28;  // the back link IRET follows
+  vmx_vcpu_init_on(v, v->vmcs, 0);
+  ept_enable(ept);
+  vmx_set_bits(VMCS_PROC_CONTROLS2, PROC2_UNRESTRICTED_GUEST, 0);
+  vmx_test_legacy_guest(false, (uint64_t)g_iret_nt);
+  vmx_write(VMCS_EXCEPTION_BITMAP, 0xFFFFFFFF);  // a fault exits (no 32-bit IDT here)
+  vmx_write(VMCS_GUEST_IDTR_LIMIT, 0);
+  vmx_write(VMCS_GUEST_GDTR_BASE, (uint64_t)gdt);
+  vmx_write(VMCS_GUEST_GDTR_LIMIT, sizeof gdt - 1);
+  vmx_write(VMCS_GUEST_SEL(SEG_TR), 0x20);
+  vmx_write(VMCS_GUEST_BASE(SEG_TR), (uint64_t)tss[0]);
+  vmx_write(VMCS_GUEST_LIMIT(SEG_TR), 0x67);
+  vmx_write(VMCS_GUEST_AR(SEG_TR), 0xB | AR_P);
+  vmx_write(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI);
+  uint32_t r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_TASK_SWITCH, "IRET with NT: exit %u (%s)", r, vmx_exit_name(r));
+  if (r == EXIT_REASON_TASK_SWITCH) {
+    CHECK_EQ(v->exit_qual, 0x28 | (1u << 30), "task switch qualification: back link, source IRET");
+    CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)a_iret_nt, "guest RIP: the IRET");
+    CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, INTERRUPTIBILITY_NMI,
+             "blocking by NMI kept: the IRET did not execute");
+  }
+  rt_printf("vmx_nmi_iret: IRET task switch keeps blocking by NMI %s\n",
+            vmx_test_failures == before ? "pass" : "FAIL");
+}
+
 // IRET completes: blocking by NMI (entered as 1) is cleared unless "NMI exiting" is 1
 // and "virtual NMIs" 0 (25.3: then IRET does not affect blocking of NMIs).
 static void test_blocking(struct vmx_vcpu* v, uint32_t pin) {
@@ -265,6 +315,7 @@ int main(void) {
       test_ept(&v, &ept, kPins[i], false);
       test_nmi_delivery_exit(&v, &ept, kPins[i]);
     }
+    if (vmx_has_proc2(PROC2_UNRESTRICTED_GUEST)) test_iret_task_switch(&v, &ept);
   } else {
     test_nmi_delivery_exit(&v, 0, 0);
   }
