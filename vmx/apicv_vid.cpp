@@ -11,6 +11,8 @@
 // blocking by STI or MOV SS, and "interrupt-window exiting" is 0 (which evaluation
 // already requires), with the priority of an interrupt-window exit: below NMIs, above
 // external interrupts (29.2.2).
+#include <cstdio>
+
 #include "vmx/vmx.h"
 
 namespace vmx {
@@ -150,6 +152,11 @@ void Vmx::deliver_virtual_interrupt(Cpu& c) {
   vint_recognized_ = false;
   c.ev.activity = isa::Activity::kActive;
   c.attention = true;
+  if (env_.vmx_tracing()) {
+    char line[64];
+    std::snprintf(line, sizeof line, "virtual interrupt 0x%02x rvi=0x%02x", vector, rvi);
+    env_.vmx_trace(c, line);
+  }
   try {
     isa::deliver_event(c, isa::Event{uint8_t(vector), isa::EventType::kExternal});
   } catch (const isa::CpuFault& f) {
@@ -188,6 +195,12 @@ bool Vmx::posted_interrupt(Cpu& c, uint8_t vector) {
   }
   const uint32_t status = uint32_t(v.get(Field::GUEST_INTR_STATUS));
   if (top > int(status & 0xFF)) v.set(Field::GUEST_INTR_STATUS, (status & 0xFF00) | unsigned(top));
+  if (env_.vmx_tracing()) {
+    char line[96];
+    std::snprintf(line, sizeof line, "posted-interrupt notification 0x%02x: highest PIR vector %d",
+                  vector, top);
+    env_.vmx_trace(c, line);
+  }
   evaluate_virtual_interrupts(c);
   return true;
 }

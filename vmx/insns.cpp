@@ -55,6 +55,7 @@ void Vmx::reset(Cpu& c) {
   for (Vmcs& v : cache_) v.pa = ~0ull;
   vnmi_blocked_ = false;
   last_exit_open_ = false;
+  apicv_exit();  // no APIC-access page, no virtual-interrupt state (vmx/apicv_vid.cpp)
   c.vmx = isa::VmxView{};
   env_.vmx_arm_preemption_timer(~0ull);
 }
