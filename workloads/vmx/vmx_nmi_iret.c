@@ -165,8 +165,8 @@ static void test_nmi_delivery_exit(struct vmx_vcpu* v, struct vmx_ept* ept, uint
 }
 
 // An IRET with NT = 1 in a 32-bit guest (unrestricted guest on EPT) is a task switch,
-// which exits (reason 9, source IRET) instead of executing the IRET: blocking by NMI is
-// saved as it was.
+// which exits (reason 9, source IRET, the back link as selector). Whether blocking by
+// NMI survives it the SDM does not say (vmx/nmi.cpp): not checked.
 void g_iret_nt(void);
 extern char a_iret_nt[];
 __asm__(".pushsection .text\n"
@@ -207,10 +207,8 @@ static void test_iret_task_switch(struct vmx_vcpu* v, struct vmx_ept* ept) {
   if (r == EXIT_REASON_TASK_SWITCH) {
     CHECK_EQ(v->exit_qual, 0x28 | (1u << 30), "task switch qualification: back link, source IRET");
     CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)a_iret_nt, "guest RIP: the IRET");
-    CHECK_EQ(vmx_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI, INTERRUPTIBILITY_NMI,
-             "blocking by NMI kept: the IRET did not execute");
   }
-  rt_printf("vmx_nmi_iret: IRET task switch keeps blocking by NMI %s\n",
+  rt_printf("vmx_nmi_iret: IRET with NT exits as a task switch %s\n",
             vmx_test_failures == before ? "pass" : "FAIL");
 }
 
