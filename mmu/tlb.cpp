@@ -11,6 +11,7 @@ Tlb::Tlb(const TlbGeometry& g) : g_(g) {
   small_stamp_.assign(small_.size(), 0);
   small_occ_.reserve(small_.size());
   small_occ_at_.assign(small_.size(), 0);
+  small_set_n_.assign(g_.sets, 0);
   large_.assign(g_.large, TlbEntry{});
 }
 
@@ -18,11 +19,13 @@ TlbEntry* Tlb::lookup(uint64_t lin, const TlbTag& tag) {
   counters.lookups++;
   const size_t base = set_index(lin);
   const uint64_t vpn = lin >> 12;
-  for (unsigned w = 0; w < g_.ways; w++) {
-    if (small_vpn_[base + w] == vpn && match(small_[base + w], lin, tag)) {
-      counters.hits++;
-      small_stamp_[base + w] = ++clock_;
-      return &small_[base + w];
+  if (small_set_n_[base / g_.ways]) {
+    for (unsigned w = 0; w < g_.ways; w++) {
+      if (small_vpn_[base + w] == vpn && match(small_[base + w], lin, tag)) {
+        counters.hits++;
+        small_stamp_[base + w] = ++clock_;
+        return &small_[base + w];
+      }
     }
   }
   for (unsigned i = 0; i < large_used_; i++) {
@@ -76,6 +79,7 @@ void Tlb::insert(uint64_t lin, const TlbTag& tag, const Translation& t) {
     if (small_vpn_[v] == kNoVpn) {
       small_occ_at_[v] = uint32_t(small_occ_.size());
       small_occ_.push_back(uint32_t(v));
+      small_set_n_[v / g_.ways]++;
     }
     small_vpn_[v] = lin >> 12;
     small_stamp_[v] = clock_ + 1;

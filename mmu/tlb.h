@@ -130,6 +130,7 @@ class Tlb {
   void drop_small(size_t i) {
     small_[i].valid = false;
     small_vpn_[i] = kNoVpn;
+    small_set_n_[i / g_.ways]--;
     // Swap-remove from the occupancy list.
     const uint32_t at = small_occ_at_[i], last = small_occ_.back();
     small_occ_[at] = last;
@@ -153,6 +154,8 @@ class Tlb {
                                         // flushes cost O(valid entries), not O(capacity)
                                         // (VM entries and exits without VPID flush)
   std::vector<uint32_t> small_occ_at_;  // position of each valid entry in small_occ_
+  std::vector<uint8_t> small_set_n_;    // valid entries per set: a look-up skips empty
+                                        // sets (all of them after a VPID-0 flush)
   std::vector<TlbEntry> large_;      // valid entries are large_[0, large_used_)
   unsigned large_used_ = 0;
   uint64_t clock_ = 0;
