@@ -203,6 +203,12 @@ void register_vmx_stats(StatsRegistry& r, Machine& m) {
            &n.vmcs_cache_evictions);
   r.scalar("vmx.invept", "instructions", "successful INVEPTs", &n.invept);
   r.scalar("vmx.invvpid", "instructions", "successful INVVPIDs", &n.invvpid);
+  r.scalar("vmx.virtual_interrupts", "interrupts",
+           "virtual interrupts delivered to guests (virtual-interrupt delivery, no exit)",
+           &n.virtual_interrupts);
+  r.scalar("vmx.posted_notifications", "interrupts",
+           "posted-interrupt notifications processed in non-root operation (no exit)",
+           &n.posted_notifications);
   r.scalar("vmx.ept_refs", "references", "EPT paging-structure references of 2-D walks",
            &m.counters.ept_refs);
   auto label = [](size_t i) { return std::string(vmx::exit_reason_label(unsigned(i))); };

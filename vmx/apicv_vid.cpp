@@ -150,6 +150,7 @@ void Vmx::deliver_virtual_interrupt(Cpu& c) {
   const unsigned rvi = highest_vector(kVirr);
   v.set(Field::GUEST_INTR_STATUS, rvi | vector << 8);
   vint_recognized_ = false;
+  counters.virtual_interrupts++;
   c.ev.activity = isa::Activity::kActive;
   c.attention = true;
   if (env_.vmx_tracing()) {
@@ -177,6 +178,7 @@ bool Vmx::posted_interrupt(Cpu& c, uint8_t vector) {
   if (!(uint32_t(v.get(Field::PIN_BASED_VM_EXEC_CONTROL)) & PIN_POSTED_INTR)) return false;
   if (vector != (v.get(Field::POSTED_INTR_NV) & 0xFF)) return false;
   const uint64_t desc = v.get(Field::POSTED_INTR_DESC_ADDR);
+  counters.posted_notifications++;
   uint8_t on = 0;
   env_.phys_read(desc + 32, &on, 1);
   on &= uint8_t(~1u);

@@ -125,6 +125,8 @@ struct VmxCounters {
   uint64_t vmread = 0, vmwrite = 0, vmread_shadow = 0, vmwrite_shadow = 0;
   uint64_t vmptrld = 0, vmclear = 0, vmcs_cache_evictions = 0;
   uint64_t invept = 0, invvpid = 0, vmfunc = 0;
+  // APIC virtualization without exits (vmx/apicv*.cpp).
+  uint64_t virtual_interrupts = 0, posted_notifications = 0;
   ExitStats by_reason[kExitReasonSlots];
   // (VMCS region address, basic reason) -> stats.
   std::map<std::pair<uint64_t, uint16_t>, ExitStats> by_vmcs;
