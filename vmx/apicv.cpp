@@ -10,8 +10,8 @@
 // loop (Cpu::attention clear: nothing asked for instruction-by-instruction execution)
 // is not performed; the instruction is restarted (a kVecVmExit with apic_restart_,
 // undone by apicv_restart) and runs again alone, after which boundary() does the
-// emulation. Virtualized writes come before any of the instruction's own writes
-// (faults of the write path are precise, as for #PF), so the restart is invisible.
+// emulation. The restart is a fault taken at the write, precise as a #PF there is: an
+// instruction that wrote other memory before it writes the same values again.
 #include "vmx/vmx.h"
 
 namespace vmx {
