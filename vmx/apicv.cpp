@@ -71,13 +71,15 @@ void Vmx::write_vcr8(Cpu& c, uint64_t value) {
   tpr_virtualization(c);
 }
 
-// 29.4: accesses to the APIC-access page. A data access within the first dword of a
-// register is virtualized when the controls cover that register (29.4.2, 29.4.3.1):
-//   reads:  the TPR with "use TPR shadow"; with APIC-register virtualization every
-//           register of reg_virt_readable;
-//   writes: the TPR with "use TPR shadow"; with virtual-interrupt delivery also EOI and
-//           ICR low; with APIC-register virtualization every register of
-//           reg_virt_writable. APIC-write emulation follows the instruction.
+// 29.4: accesses to the APIC-access page. A data access is virtualized when the
+// controls cover its register (29.4.2, 29.4.3.1):
+//   reads:  at offset 80H (TPR) with "use TPR shadow"; with APIC-register
+//           virtualization within the first dword of every register of
+//           reg_virt_readable;
+//   writes: at 80H with "use TPR shadow"; at B0H (EOI) and 300H (ICR low) with
+//           virtual-interrupt delivery; with APIC-register virtualization within the
+//           first dword of every register of reg_virt_writable. APIC-write emulation
+//           follows the instruction.
 // Everything else - instruction fetches, accesses during event delivery, other offsets
 // - is an APIC-access VM exit whose qualification gives the offset (11:0) and the
 // access type (15:12: 0 linear read, 1 linear write, 2 linear instruction fetch, 3
@@ -92,12 +94,12 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
   const bool vid = tpr && (proc2 & CPU2_VIRT_INTR_DELIVERY);
   const bool first_dword = (off & 0xF) < 4;
   const uint64_t vapic = (v.get(Field::VIRTUAL_APIC_PAGE_ADDR) & ~0xFFFull) + off;
-  if (!implicit && first_dword && type == isa::Access::kRead &&
-      ((tpr && reg == 0x08) || (regvirt && reg_virt_readable(reg))))
+  if (!implicit && type == isa::Access::kRead &&
+      ((tpr && off == kVtpr) || (regvirt && first_dword && reg_virt_readable(reg))))
     return vapic;
-  if (!implicit && first_dword && type == isa::Access::kWrite &&
-      ((tpr && reg == 0x08) || (vid && (reg == 0x0B || reg == 0x30)) ||
-       (regvirt && reg_virt_writable(reg)))) {
+  if (!implicit && type == isa::Access::kWrite &&
+      ((tpr && off == kVtpr) || (vid && (off == kVeoi || off == kVicrLo)) ||
+       (regvirt && first_dword && reg_virt_writable(reg)))) {
     if (!c.attention && !apic_step_) {
       apic_restart_ = true;
       raise_exit(ExitInfo{});

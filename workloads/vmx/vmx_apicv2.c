@@ -297,6 +297,13 @@ static void test_self_ipi(struct vmx_vcpu* v) {
       CHECK_EQ(vreg(0x300), kIcr[i], "VICR_LO written");
     }
   }
+  // 29.4.3.1: without APIC-register virtualization only the exact offsets 80H, B0H and
+  // 300H are virtualized; a write at 301H is an APIC-access exit.
+  setup(v, guest_store, ACC | VID);
+  g_off = 0x301;
+  g_val = 0x66;
+  if (run_exit(v, EXIT_REASON_APIC_ACCESS, "write at 301H") == EXIT_REASON_APIC_ACCESS)
+    CHECK_EQ(v->exit_qual, 0x301 | 1u << 12, "APIC-access exit: offset 301H, linear write");
   // MSR 83FH: vectors 16-255 virtualized, 0-15 an APIC-write exit (qualification 3F0H).
   setup(v, guest_wrmsr, X2 | VID);
   g_msr = 0x83F;
