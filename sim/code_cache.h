@@ -16,9 +16,11 @@
 //     and the whole cache whenever linear->physical mappings may have changed (VM
 //     entries and exits also switch banks; banked entries come back only through a
 //     fresh translation, see "jump-cache banks" below);
-//   - a block's chain (its last successor) is followed only while the cache epoch it
-//     was recorded in is current: every clearing of the jump cache and every flush
-//     starts a new epoch, so a chain never leads to an invalidated or freed block.
+//   - a block's chain (its last successor) is followed while the cache epoch it was
+//     recorded in is current (every clearing of the jump cache, invalidation and flush
+//     starts a new epoch), or, in a later epoch, on the terms of the banks below
+//     (rechain()); a chain never leads to an invalidated block, and never to a freed
+//     one: a flush frees the block holding the chain too.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -96,7 +98,7 @@ class CodeCache {
   //     in, no second page to check); the block's code size must match the current one;
   //   - invalidated blocks (self-modifying code) are never served, and a code-cache
   //     flush (arena reset) empties the banks, whose blocks are freed;
-  //   - serving a banked block starts no chain: chains stay tied to the epoch.
+  //   - a chain recorded in an earlier visit is followed on the same terms (rechain()).
   static constexpr unsigned kBanks = 2;
   // Clears the jump cache (a new visit) and makes bank `in` the one misses consult.
   void switch_bank(unsigned in);
@@ -109,20 +111,26 @@ class CodeCache {
   Block* lookup_banked(uint64_t pc, isa::CodeSize mode) {
     const unsigned i = slot_of(pc);
     Block* b = bank_[bank_in_][i];
-    if (!b || b->pc != pc || b->mode != mode || !b->valid) return nullptr;
-    const PageRecord& r = small_rec_[(pc >> 12) % kSmallRecords];
-    if ((r.visit != visit_ || r.lin_base != (pc & ~0xFFFull)) && !record_from_large(pc))
-      return nullptr;  // not translated in this visit
-    if (b->phys_pc != r.phys_base + (pc & 0xFFF)) return nullptr;  // maps elsewhere now
+    if (!b || !translated_here(b, pc, mode)) return nullptr;
     jump_[i] = b;
     if (used_n_ < kUsedMax) used_[used_n_++] = uint16_t(i);
     else used_overflow_ = true;
     bank_counters.restored++;
     return b;
   }
+  // A chain recorded in an earlier epoch (Block::chain) may be followed again on the
+  // same terms as a banked block: its target is valid, entered at `pc`, and its page
+  // was translated in this visit to where it was decoded. The chain then belongs to
+  // the current epoch.
+  bool rechain(Block* from, uint64_t pc, isa::CodeSize mode) {
+    if (!from->chain || !translated_here(from->chain, pc, mode)) return false;
+    from->chain_epoch = epoch_;
+    bank_counters.rechained++;
+    return true;
+  }
   void drop_banks();
   struct BankCounters {
-    uint64_t switches = 0, restored = 0;
+    uint64_t switches = 0, restored = 0, rechained = 0;
   };
   BankCounters bank_counters;
 
@@ -169,6 +177,16 @@ class CodeCache {
   }
   static bool bankable(const Block* b) {
     return b->mode == isa::CodeSize::k64 && b->phys[1] == ~0ull;
+  }
+  // Whether `b` may run for a jump to canonical `pc` without a look-up: bankable,
+  // valid, entered at `pc` in code size `mode`, on a page translated in this visit to
+  // the physical address it was decoded from.
+  bool translated_here(const Block* b, uint64_t pc, isa::CodeSize mode) {
+    if (b->pc != pc || b->mode != mode || !b->valid || b->phys[1] != ~0ull) return false;
+    const PageRecord& r = small_rec_[(pc >> 12) % kSmallRecords];
+    if ((r.visit != visit_ || r.lin_base != (pc & ~0xFFFull)) && !record_from_large(pc))
+      return false;  // not translated in this visit
+    return b->phys_pc == r.phys_base + (pc & 0xFFF);  // else it maps elsewhere now
   }
   Block* bank_[kBanks][1u << kJumpBits] = {};
   unsigned bank_in_ = 0;  // the current context's bank

@@ -431,7 +431,11 @@ void Machine::run_blocks(const RunLimits& lim) {
       if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= deadline)) return;
       rip = c.r[isa::kRegRip];
       p = nullptr;
-      if (prev && prev->chain_rip == rip && prev->chain_epoch == code_.epoch()) {
+      // The chain of the block just run: recorded in this epoch, or, after a clearing
+      // of the jump cache (a VM entry or exit, a CR3 write), on the terms of the banks.
+      if (prev && prev->chain_rip == rip &&
+          (prev->chain_epoch == code_.epoch() ||
+           (c.long64 && c.canonical(rip) && code_.rechain(prev, rip, c.code_size)))) {
         b = prev->chain;
       } else {
         const uint64_t pc = pc_of(rip);
