@@ -172,6 +172,10 @@ bool Vmx::boundary(Cpu& c) {
     deliver_virtual_interrupt(c);
     instruction_done(c);  // MTF after the delivery (25.5.2)
     return true;
+  } else if ((boundary_ctl_ & kBoundIntWindow) && (c.rflags & isa::FLAG_IF) && !mov_ss && !sti) {
+    // 25.5.1.1: RFLAGS.IF = 1 and no blocking by STI or MOV SS. 25.2: these exits take
+    // priority over external interrupts (and so over external-interrupt exits).
+    x.reason = uint32_t(ExitReason::INTERRUPT_WINDOW);
   } else if ((boundary_ctl_ & kBoundExtInt) && !mov_ss && !sti && env_.vmx_intr_pending()) {
     // 25.2: RFLAGS.IF does not block it; with "acknowledge interrupt on exit" the vector
     // is acknowledged and reported (27.2.2), else the interrupt stays pending. With
@@ -182,9 +186,6 @@ bool Vmx::boundary(Cpu& c) {
       if (posted_interrupt(c, vector)) return true;
       x.intr_info = vector | INTR_INFO_VALID;
     }
-  } else if ((boundary_ctl_ & kBoundIntWindow) && (c.rflags & isa::FLAG_IF) && !mov_ss && !sti) {
-    // 25.5.1.1: RFLAGS.IF = 1 and no blocking by STI or MOV SS.
-    x.reason = uint32_t(ExitReason::INTERRUPT_WINDOW);
   } else {
     return false;
   }

@@ -212,6 +212,29 @@ static void test_windows(struct vmx_vcpu* v) {
   vmx_set_bits(VMCS_PROC_CONTROLS, 0, PROC_INTR_WINDOW);
   uint64_t arg;
   CHECK_EQ(vmx_vcpu_run_guest(v, &arg), VMX_EXIT_GUEST_SYNC, "guest continues after the window exit");
+  // 25.2: an interrupt-window exit takes priority over an external interrupt, and so
+  // over its exit. The host's self-IPI waits in the local APIC (host RFLAGS.IF = 0).
+  start(v, g_events);
+  vmx_write(VMCS_GUEST_RFLAGS, 0x202);
+  vmx_set_bits(VMCS_PIN_CONTROLS, PIN_EXTINT_EXITING, 0);
+  vmx_set_bits(VMCS_PROC_CONTROLS, PROC_INTR_WINDOW, 0);
+  rt_cli();
+  apic_write(0x300, (1u << 18) | VEC_IPI);  // ICR: self, fixed
+  r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_INTERRUPT_WINDOW, "interrupt window before a pending external interrupt: "
+        "exit %u (%s)", r, vmx_exit_name(r));
+  vmx_set_bits(VMCS_PROC_CONTROLS, 0, PROC_INTR_WINDOW);
+  r = vmx_vcpu_run(v);
+  CHECK(r == EXIT_REASON_EXTERNAL_INTERRUPT, "then the external interrupt: exit %u (%s)", r,
+        vmx_exit_name(r));
+  rt_set_handler(VEC_IPI, host_ipi_handler);
+  host_ipis = 0;
+  rt_sti();
+  for (int i = 0; i < 1000 && !host_ipis; i++) __asm__ volatile("pause");
+  rt_cli();
+  CHECK_EQ(host_ipis, 1, "the host takes the interrupt itself");
+  rt_set_handler(VEC_IPI, 0);
+  CHECK_EQ(vmx_vcpu_run_guest(v, &arg), VMX_EXIT_GUEST_SYNC, "guest continues after both exits");
   // NMI window (virtual NMIs, not blocked): exits before the first instruction.
   if (vmx_allowed1(vmx_caps.pin, PIN_VIRTUAL_NMIS) && vmx_allowed1(vmx_caps.proc, PROC_NMI_WINDOW)) {
     start(v, g_events);
