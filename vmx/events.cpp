@@ -162,6 +162,11 @@ bool Vmx::boundary(Cpu& c) {
     c.ev.nmi_pending = false;
     x.reason = uint32_t(ExitReason::EXCEPTION_NMI);
     x.intr_info = isa::VEC_NMI | uint32_t(INTR_TYPE_NMI) << INTR_INFO_TYPE_SHIFT | INTR_INFO_VALID;
+    // 27.1: an NMI that causes a VM exit directly blocks NMIs once the exit completes
+    // (the host unblocks them with IRET); the guest state saved keeps the guest's.
+    vm_exit(c, x);
+    c.ev.nmi_blocked = true;
+    return true;
   } else if ((boundary_ctl_ & kBoundNmiWindow) && !vnmi_blocked_ && !mov_ss && !sti) {
     // 25.5.1.2: no virtual-NMI blocking and no blocking by MOV SS or STI.
     x.reason = uint32_t(ExitReason::NMI_WINDOW);

@@ -240,6 +240,13 @@ static volatile uint32_t apic_id;
 static volatile unsigned host_nmis;
 static void host_nmi(struct rt_frame* f) { (void)f; host_nmis++; }
 static void spurious(struct rt_frame* f) { (void)f; }
+// IRET to the next instruction at the same privilege (ends blocking by NMI).
+static void self_iret(void) {
+  __asm__ volatile(
+      "mov %%ss, %%eax\n push %%rax\n push %%rsp\n addq $8, (%%rsp)\n pushfq\n"
+      "mov %%cs, %%eax\n push %%rax\n lea 1f(%%rip), %%rax\n push %%rax\n iretq\n1:"
+      ::: "rax", "memory");
+}
 void g_self_nmi(void) {
   *(volatile uint32_t*)(APIC_BASE + 0x310) = apic_id << 24;
   apic_write(0x300, (4u << 8) | (1u << 14));  // ICR: NMI, physical destination, assert
@@ -271,8 +278,16 @@ static void test_nmi_exit_blocked(struct vmx_vcpu* v) {
       rt_printf("differs on Bochs: no NMI exit once unblocked, exit %u (not counted)\n", r);
     else
       CHECK(r == EXIT_REASON_EXCEPTION_NMI, "unblocked: the pending NMI exits, got %u (%s)", r, vmx_exit_name(r));
-    if (r == EXIT_REASON_EXCEPTION_NMI)
+    if (r == EXIT_REASON_EXCEPTION_NMI) {
       CHECK_EQ(vmx_read(VMCS_EXIT_INTR_INFO), INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI, "NMI exit information");
+      // 27.1: the NMI that caused the exit blocks NMIs in root operation until an IRET.
+      apic_write(0x300, (4u << 8) | (1u << 18));  // ICR: NMI to self
+      for (int i = 0; i < 2000; i++) __asm__ volatile("pause");
+      CHECK_EQ(host_nmis, 0, "after an NMI exit, NMIs are blocked in root operation");
+      self_iret();
+      for (int i = 0; i < 2000 && !host_nmis; i++) __asm__ volatile("pause");
+      CHECK_EQ(host_nmis, 1, "IRET unblocks them: the pending NMI reaches the host");
+    }
   } else if (host_nmis) {
     rt_printf("the NMI reached the host after the VM exit (not counted)\n");
   }
