@@ -69,6 +69,8 @@ struct WalkAccess {
   uint8_t cpl = 0;
   bool implicit = false;
   bool set_ad = true;  // false: check only (probes), leave A/D alone
+  uint16_t size = 0;   // bytes of the access on this page, 0 when not one access (probes,
+                       // fetches): the APIC-access page looks at it (SDM Vol. 3C 29.4)
 
   bool user() const { return cpl == 3 && !implicit; }
   bool write() const { return type == isa::Access::kWrite; }

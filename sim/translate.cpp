@@ -157,7 +157,7 @@ Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a)
   Xlate x = translate_paging(lin, a);
   const uint64_t apic = vmx_.apic_access_page();
   if (NS_UNLIKELY(apic != ~0ull) && (x.pa & ~0xFFFull) == apic) {
-    x.pa = vmx_.apic_access(cpu_, x.pa, a.type, a.implicit);
+    x.pa = vmx_.apic_access(cpu_, x.pa, a.type, a.implicit, a.size);
     x.nofill = true;
   }
   return x;
@@ -320,6 +320,7 @@ void Machine::read_slow(isa::Cpu& c, uint64_t lin, void* dst, unsigned size, Acc
   wa.cpl = c.cpl;
   while (size) {
     unsigned chunk = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
+    wa.size = uint16_t(chunk);
     const Xlate x = translate_access(lin, wa);
     mem_read(mem_, x.pa, d, chunk);
     if (!x.nofill) fill_tlb(lin, x.pa, a);
@@ -336,8 +337,11 @@ void Machine::probe_write(isa::Cpu& c, uint64_t lin, unsigned size) {
   wa.type = Access::kWrite;
   wa.cpl = c.cpl;
   wa.set_ad = false;  // a probe checks; the write that follows sets A/D
-  for (uint64_t p = lin & ~0xFFFull; p <= ((lin + size - 1) & ~0xFFFull); p += isa::kPageSize)
-    translate_access(p < lin ? lin : p, wa);
+  for (uint64_t p = lin & ~0xFFFull; p <= ((lin + size - 1) & ~0xFFFull); p += isa::kPageSize) {
+    const uint64_t start = p < lin ? lin : p, end = std::min(p + isa::kPageSize, lin + size);
+    wa.size = uint16_t(end - start);
+    translate_access(start, wa);
+  }
 }
 
 // Translates every page first so that a fault on the second page leaves memory
@@ -345,8 +349,11 @@ void Machine::probe_write(isa::Cpu& c, uint64_t lin, unsigned size) {
 void Machine::write_pages(uint64_t lin, const void* src, unsigned size, const mmu::WalkAccess& wa,
                           bool fill) {
   const unsigned first = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
-  const Xlate x0 = translate_access(lin, wa);
-  const Xlate x1 = first < size ? translate_access(lin + first, wa) : Xlate{0, false};
+  mmu::WalkAccess w = wa;
+  w.size = uint16_t(first);
+  const Xlate x0 = translate_access(lin, w);
+  w.size = uint16_t(size - first);
+  const Xlate x1 = first < size ? translate_access(lin + first, w) : Xlate{0, false};
   auto* s = static_cast<const uint8_t*>(src);
   const uint64_t pas[2] = {x0.pa, x1.pa};
   const unsigned lens[2] = {first, size - first};

@@ -71,8 +71,8 @@ void Vmx::write_vcr8(Cpu& c, uint64_t value) {
   tpr_virtualization(c);
 }
 
-// 29.4: accesses to the APIC-access page. A data access is virtualized when the
-// controls cover its register (29.4.2, 29.4.3.1):
+// 29.4: accesses to the APIC-access page. A data access entirely within the low 32 bits
+// of a register is virtualized when the controls cover that register (29.4.2, 29.4.3.1):
 //   reads:  at offset 80H (TPR) with "use TPR shadow"; with APIC-register
 //           virtualization within the first dword of every register of
 //           reg_virt_readable;
@@ -84,7 +84,8 @@ void Vmx::write_vcr8(Cpu& c, uint64_t value) {
 // - is an APIC-access VM exit whose qualification gives the offset (11:0) and the
 // access type (15:12: 0 linear read, 1 linear write, 2 linear instruction fetch, 3
 // linear access during event delivery), 27.2.1.
-uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) {
+uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit,
+                          unsigned size) {
   const Vmcs& v = *current_;
   const unsigned off = unsigned(pa & 0xFFF), reg = off >> 4;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
@@ -92,14 +93,16 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit) 
   const bool tpr = proc & CPU_TPR_SHADOW;
   const bool regvirt = tpr && (proc2 & CPU2_APIC_REG_VIRT);
   const bool vid = tpr && (proc2 & CPU2_VIRT_INTR_DELIVERY);
-  const bool first_dword = (off & 0xF) < 4;
+  // Only an access entirely within the low 32 bits of its register is virtualized
+  // (29.4.2, 29.4.3.1); `size` 0 stands for an access of unknown size, taken as 1 byte.
+  const bool first_dword = (off & 0xF) + (size ? size : 1) <= 4;
   const uint64_t vapic = (v.get(Field::VIRTUAL_APIC_PAGE_ADDR) & ~0xFFFull) + off;
   if (!implicit && type == isa::Access::kRead &&
-      ((tpr && off == kVtpr) || (regvirt && first_dword && reg_virt_readable(reg))))
+      first_dword && ((tpr && off == kVtpr) || (regvirt && reg_virt_readable(reg))))
     return vapic;
   if (!implicit && type == isa::Access::kWrite &&
-      ((tpr && off == kVtpr) || (vid && (off == kVeoi || off == kVicrLo)) ||
-       (regvirt && first_dword && reg_virt_writable(reg)))) {
+      first_dword && ((tpr && off == kVtpr) || (vid && (off == kVeoi || off == kVicrLo)) ||
+                      (regvirt && reg_virt_writable(reg)))) {
     if (!c.attention && !apic_step_) {
       apic_restart_ = true;
       raise_exit(ExitInfo{});

@@ -131,6 +131,16 @@ __asm__(".pushsection .text\n"
         "  mov g_val(%rip), %eax\n  mov %eax, (%rdi)\n"
         "a_after_store: add $1, %rax\n  add $1, %rax\n  add $1, %rax\n  jmp guest_idle_body\n"
         ".popsection\n");
+// An 8-byte store and an 8-byte load at g_off (wider than a register's low 32 bits).
+void guest_store64(void);
+void guest_load64(void);
+__asm__(".pushsection .text\n"
+        ".globl guest_store64, guest_load64\n"
+        "guest_store64: mov access_page(%rip), %rdi\n  mov g_off(%rip), %eax\n  add %rax, %rdi\n"
+        "  mov g_val(%rip), %eax\n  mov %rax, (%rdi)\n  jmp guest_idle_body\n"
+        "guest_load64: mov access_page(%rip), %rdi\n  mov g_off(%rip), %eax\n  add %rax, %rdi\n"
+        "  mov (%rdi), %rax\n  jmp guest_idle_body\n"
+        ".popsection\n");
 
 // ---- set-up -----------------------------------------------------------------------------
 enum { X2 = PROC2_VIRT_X2APIC, VID = PROC2_VIRT_INTR_DELIVERY, REGV = PROC2_APIC_REG_VIRT,
@@ -304,6 +314,17 @@ static void test_self_ipi(struct vmx_vcpu* v) {
   g_val = 0x66;
   if (run_exit(v, EXIT_REASON_APIC_ACCESS, "write at 301H") == EXIT_REASON_APIC_ACCESS)
     CHECK_EQ(v->exit_qual, 0x301 | 1u << 12, "APIC-access exit: offset 301H, linear write");
+  // 29.4.2, 29.4.3.1: only accesses entirely within a register's low 32 bits are
+  // virtualized; 8 bytes at 80H (TPR) or B0H (EOI) are APIC-access exits.
+  setup(v, guest_store64, ACC | VID | REGV);
+  g_off = 0xB0;
+  g_val = 0;
+  if (run_exit(v, EXIT_REASON_APIC_ACCESS, "8-byte write at B0H") == EXIT_REASON_APIC_ACCESS)
+    CHECK_EQ(v->exit_qual, 0xB0 | 1u << 12, "APIC-access exit: offset B0H, linear write");
+  setup(v, guest_load64, ACC | VID | REGV);
+  g_off = 0x80;
+  if (run_exit(v, EXIT_REASON_APIC_ACCESS, "8-byte read at 80H") == EXIT_REASON_APIC_ACCESS)
+    CHECK_EQ(v->exit_qual, 0x80, "APIC-access exit: offset 80H, linear read");
   // MSR 83FH: vectors 16-255 virtualized, 0-15 an APIC-write exit (qualification 3F0H).
   setup(v, guest_wrmsr, X2 | VID);
   g_msr = 0x83F;
