@@ -233,7 +233,12 @@ class Vmx {
   // puts those traps first among the rest): the run loop asks this before it delivers
   // them, and they stay pending, saved in the pending-debug-exceptions field. With an
   // MTF exit pending, boundary() exits (MTF, or an exit of higher priority).
-  bool boundary_before_traps(isa::Cpu& c) { return mtf_pending_ && boundary(c); }
+  // APIC-write emulation comes first too (29.4.3.2: it precedes the debug traps of the
+  // writing instruction); when it exits, the traps stay pending likewise.
+  bool boundary_before_traps(isa::Cpu& c) {
+    if (apic_write_pending_ >= 0 && apicv_boundary(c)) return true;
+    return mtf_pending_ && boundary(c);
+  }
   // Whether blocking by NMI holds an NMI exit back (vmx/events.cpp).
   bool nmi_blocked_in_guest(const isa::Cpu& c) const;
   // The delivery of `e` ends in a VM exit: an NMI blocks NMIs first (27.1).

@@ -123,12 +123,13 @@ static void guest_rdmsr(void) { vmx_guest_sync(rt_rdmsr(g_msr)); }
 // Writes through the APIC-access page, each followed by more straight-line code: the
 // trap-like exit must save the RIP right after the store.
 void guest_store(void);
-extern char a_after_store[];
+extern char a_store[], a_after_store[];
 volatile uint32_t g_off, g_val;
 __asm__(".pushsection .text\n"
-        ".globl guest_store, a_after_store\n"
+        ".globl guest_store, a_store, a_after_store\n"
         "guest_store: mov access_page(%rip), %rdi\n  mov g_off(%rip), %eax\n  add %rax, %rdi\n"
-        "  mov g_val(%rip), %eax\n  mov %eax, (%rdi)\n"
+        "  mov g_val(%rip), %eax\n"
+        "a_store: mov %eax, (%rdi)\n"
         "a_after_store: add $1, %rax\n  add $1, %rax\n  add $1, %rax\n  jmp guest_idle_body\n"
         ".popsection\n");
 // An 8-byte store and an 8-byte load at g_off (wider than a register's low 32 bits).
@@ -314,6 +315,19 @@ static void test_self_ipi(struct vmx_vcpu* v) {
   g_val = 0x66;
   if (run_exit(v, EXIT_REASON_APIC_ACCESS, "write at 301H") == EXIT_REASON_APIC_ACCESS)
     CHECK_EQ(v->exit_qual, 0x301 | 1u << 12, "APIC-access exit: offset 301H, linear write");
+  // 29.4.3.2: APIC-write emulation precedes the single-step trap of the writing
+  // instruction; its APIC-write exit leaves the trap pending (BS in the pending debug
+  // exceptions). The guest starts at the store itself with RFLAGS.TF = 1.
+  setup(v, guest_store, ACC | VID);
+  vmx_write(VMCS_GUEST_RIP, (uint64_t)a_store);
+  vmx_write(VMCS_GUEST_RFLAGS, 0x302);
+  v->regs.rdi = (uint64_t)access_page + 0x300;
+  v->regs.rax = 0x66;  // ICR low: not a self-IPI, the VMM's
+  if (run_exit(v, EXIT_REASON_APIC_WRITE, "ICR store with TF") == EXIT_REASON_APIC_WRITE) {
+    CHECK_EQ(v->exit_qual, 0x300, "APIC-write exit before the single-step trap");
+    CHECK_EQ(vmx_read(VMCS_GUEST_RIP), (uint64_t)a_after_store, "RIP after the store");
+    CHECK_EQ(vmx_read(VMCS_GUEST_PENDING_DBG) & (1u << 14), 1u << 14, "single-step trap pending (BS)");
+  }
   // 29.4.2, 29.4.3.1: only accesses entirely within a register's low 32 bits are
   // virtualized; 8 bytes at 80H (TPR) or B0H (EOI) are APIC-access exits.
   setup(v, guest_store64, ACC | VID | REGV);
