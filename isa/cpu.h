@@ -222,6 +222,10 @@ struct Cpu : CpuState {
   uint32_t event_cycles = 0;
   // Segment of the access now in a Bus slow path (set only on TLB misses).
   uint8_t slow_seg = DS;
+  // Set while deliver_event delivers an event through the IDT: the accesses it makes
+  // (stack frame, IDT, descriptors) are "during event delivery" (SDM Vol. 3C 27.2.1,
+  // the access type of APIC-access exits).
+  bool in_delivery = false;
 
   // ---- registers ---------------------------------------------------------
   template <class T>

@@ -427,6 +427,11 @@ void deliver_event(Cpu& c, const Event& first, bool injected) {
       if (NS_UNLIKELY(c.vmx.mode == VmxMode::kNonRoot) && offer && c.bus->event_exit(c, e, nullptr))
         return;
       commit_payload(c, e);
+      struct InDelivery {
+        Cpu& c;
+        explicit InDelivery(Cpu& cpu) : c(cpu) { c.in_delivery = true; }
+        ~InDelivery() { c.in_delivery = false; }
+      } guard(c);
       deliver_one(c, e);
       return;
     } catch (const CpuFault& f) {

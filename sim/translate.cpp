@@ -157,7 +157,7 @@ Machine::Xlate Machine::translate_access(uint64_t lin, const mmu::WalkAccess& a)
   Xlate x = translate_paging(lin, a);
   const uint64_t apic = vmx_.apic_access_page();
   if (NS_UNLIKELY(apic != ~0ull) && (x.pa & ~0xFFFull) == apic) {
-    x.pa = vmx_.apic_access(cpu_, x.pa, a.type, a.implicit, a.size);
+    x.pa = vmx_.apic_access(cpu_, x.pa, a.type, a.implicit, cpu_.in_delivery, a.size);
     x.nofill = true;
   }
   return x;

@@ -80,12 +80,13 @@ void Vmx::write_vcr8(Cpu& c, uint64_t value) {
 //           virtual-interrupt delivery; with APIC-register virtualization within the
 //           first dword of every register of reg_virt_writable. APIC-write emulation
 //           follows the instruction.
-// Everything else - instruction fetches, accesses during event delivery, other offsets
-// - is an APIC-access VM exit whose qualification gives the offset (11:0) and the
-// access type (15:12: 0 linear read, 1 linear write, 2 linear instruction fetch, 3
-// linear access during event delivery), 27.2.1.
+// Everything else - instruction fetches, implicit accesses (descriptor tables), every
+// access of an event delivery (Cpu::in_delivery: the stack frame too), other offsets,
+// wider accesses - is an APIC-access VM exit whose qualification gives the offset
+// (11:0) and the access type (15:12: 0 linear read, 1 linear write, 2 linear
+// instruction fetch, 3 linear access during event delivery), 27.2.1.
 uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit,
-                          unsigned size) {
+                          bool delivery, unsigned size) {
   const Vmcs& v = *current_;
   const unsigned off = unsigned(pa & 0xFFF), reg = off >> 4;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
@@ -97,10 +98,11 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit,
   // (29.4.2, 29.4.3.1); `size` 0 stands for an access of unknown size, taken as 1 byte.
   const bool first_dword = (off & 0xF) + (size ? size : 1) <= 4;
   const uint64_t vapic = (v.get(Field::VIRTUAL_APIC_PAGE_ADDR) & ~0xFFFull) + off;
-  if (!implicit && type == isa::Access::kRead &&
+  const bool plain = !implicit && !delivery;  // an explicit access of an instruction
+  if (plain && type == isa::Access::kRead &&
       first_dword && ((tpr && off == kVtpr) || (regvirt && reg_virt_readable(reg))))
     return vapic;
-  if (!implicit && type == isa::Access::kWrite &&
+  if (plain && type == isa::Access::kWrite &&
       first_dword && ((tpr && off == kVtpr) || (vid && (off == kVeoi || off == kVicrLo)) ||
                       (regvirt && reg_virt_writable(reg)))) {
     if (!c.attention && !apic_step_) {
@@ -113,7 +115,10 @@ uint64_t Vmx::apic_access(Cpu& c, uint64_t pa, isa::Access type, bool implicit,
   }
   ExitInfo x;
   x.reason = uint32_t(ExitReason::APIC_ACCESS);
-  const unsigned kind = implicit ? 3 : type == isa::Access::kExec ? 2 : type == isa::Access::kWrite ? 1 : 0;
+  const unsigned kind = delivery                       ? 3
+                        : type == isa::Access::kExec    ? 2
+                        : type == isa::Access::kWrite   ? 1
+                                                        : 0;
   x.qualification = off | uint64_t(kind) << 12;
   raise_exit(x);
 }

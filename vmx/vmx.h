@@ -200,7 +200,7 @@ class Vmx {
   // loop (Cpu::attention clear) first restarts its instruction alone, so that the
   // APIC-write emulation that follows it happens right after it (see apicv_restart).
   uint64_t apic_access(isa::Cpu& c, uint64_t pa, isa::Access type, bool implicit,
-                       unsigned size);
+                       bool delivery, unsigned size);
   // "Virtualize x2APIC mode" (29.5): RDMSR/WRMSR of 800H-8FFH that the MSR bitmap let
   // through. True when virtualized (the value read or written; trap-like exits are
   // taken inside the WRMSR, which ends its block); false: the access behaves normally

@@ -132,6 +132,13 @@ __asm__(".pushsection .text\n"
         "a_store: mov %eax, (%rdi)\n"
         "a_after_store: add $1, %rax\n  add $1, %rax\n  add $1, %rax\n  jmp guest_idle_body\n"
         ".popsection\n");
+// INT 40H with the stack at offset 100H of the APIC-access page: the delivery's pushes.
+void guest_int_on_apic_stack(void);
+__asm__(".pushsection .text\n"
+        ".globl guest_int_on_apic_stack\n"
+        "guest_int_on_apic_stack: mov access_page(%rip), %rsp\n  add $0x100, %rsp\n"
+        "  int $0x40\n  jmp guest_idle_body\n"
+        ".popsection\n");
 // An 8-byte store and an 8-byte load at g_off (wider than a register's low 32 bits).
 void guest_store64(void);
 void guest_load64(void);
@@ -315,6 +322,19 @@ static void test_self_ipi(struct vmx_vcpu* v) {
   g_val = 0x66;
   if (run_exit(v, EXIT_REASON_APIC_ACCESS, "write at 301H") == EXIT_REASON_APIC_ACCESS)
     CHECK_EQ(v->exit_qual, 0x301 | 1u << 12, "APIC-access exit: offset 301H, linear write");
+  // 27.2.1: the stack writes of an event delivery that reach the APIC-access page are
+  // never virtualized: an APIC-access exit of type 3, with the event as IDT-vectoring
+  // information (here INT 40H, a software interrupt, with its instruction length 2).
+  setup(v, guest_int_on_apic_stack, ACC | VID | REGV);
+  if (run_exit(v, EXIT_REASON_APIC_ACCESS, "INT 40H pushing onto the APIC-access page") ==
+      EXIT_REASON_APIC_ACCESS) {
+    const uint64_t off = v->exit_qual & 0xFFF;
+    CHECK_EQ(v->exit_qual >> 12, 3, "access type 3: during event delivery");
+    CHECK(off >= 0xD8 && off < 0x100, "offset within the frame below 100H (%lx)", off);
+    CHECK_EQ(vmx_read(VMCS_IDT_VECTORING_INFO), INTR_INFO_VALID | INTR_TYPE_SW_INTR | 0x40,
+             "IDT-vectoring information: INT 40H");
+    CHECK_EQ(vmx_read(VMCS_EXIT_INSN_LEN), 2, "instruction length of INT 40H");
+  }
   // 29.4.3.2: APIC-write emulation precedes the single-step trap of the writing
   // instruction; its APIC-write exit leaves the trap pending (BS in the pending debug
   // exceptions). The guest starts at the store itself with RFLAGS.TF = 1.
