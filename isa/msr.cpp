@@ -98,7 +98,7 @@ void write_fn(Cpu& c, MsrId id, uint32_t i, uint64_t* s, uint64_t v) {
       // SDM Vol. 3A 10.4.4, 10.12.5: base below MAXPHYADDR, BSP read-only, EXTD
       // only with x2APIC; no EN=0/EXTD=1, no x2APIC -> xAPIC, no disabled -> x2APIC.
       uint64_t ok = 0xFFFFFFFFFFFFF000ull & ~phys_reserved(c);
-      ok |= APIC_EN | APIC_BSP | (has_feature(c, feat::kX2apic) ? APIC_EXTD : 0);
+      ok |= APIC_EN | APIC_BSP | (has_feature(c, feat::kX2apic) ? uint64_t(APIC_EXTD) : 0);
       if ((v & ~ok) || ((v ^ *s) & APIC_BSP)) raise_gp0();
       const bool en = v & APIC_EN, x2 = v & APIC_EXTD;
       const bool was_en = *s & APIC_EN, was_x2 = *s & APIC_EXTD;

@@ -38,7 +38,7 @@ void monitor(Cpu& c, const DecodedInst& d) {
   if (uint32_t(c.r[RCX]) != 0) raise_gp0();
   uint64_t off = c.r[RAX];
   off = d.asize == 8 ? off : d.asize == 4 ? uint32_t(off) : uint16_t(off);
-  (void)c.read<uint8_t>(d.flags & IF_SEGOVR ? d.seg : DS, off);
+  (void)c.read<uint8_t>(d.flags & IF_SEGOVR ? unsigned(d.seg) : unsigned(DS), off);
 }
 
 // MWAIT: a hint. The SDM allows the processor to leave the optimised state at any

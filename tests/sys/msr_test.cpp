@@ -250,8 +250,8 @@ TEST_CASE("RDTSC counts the cycles before it, exactly and deterministically", "[
   CHECK(a == b);
   const auto& m = sim::default_cpu_model();
   // First RDTSC, the MOV and ten NOPs retire between the two reads.
-  CHECK(a[1] == m.class_cycles[isa::C_TSC] + m.class_cycles[isa::C_MOV] +
-                    10 * m.class_cycles[isa::C_NOP]);
+  CHECK(a[1] == uint64_t(m.class_cycles[isa::C_TSC] + m.class_cycles[isa::C_MOV] +
+                             10 * m.class_cycles[isa::C_NOP]));
   CHECK(a[2] == 77);
   CHECK(a[3] == 77);
 }
