@@ -56,12 +56,7 @@ exit_handler:
   cmp ebx, 10            ; CPUID
   jne fail
   inc r15
-  mov eax, 0x440C        ; VM_EXIT_INSTRUCTION_LEN
-  vmread rcx, rax
-  mov eax, 0x681E        ; GUEST_RIP
-  vmread rdx, rax
-  add rdx, rcx
-  vmwrite rax, rdx
+)" + std::string(kAdvanceGuestRip) + R"(
   cmp r15, ROUNDS
   jne .resume
 HOST_ACTION
@@ -83,20 +78,12 @@ GUEST_ACTION
   mov r10, rax
   mov eax, 0x564D0000
   vmcall
-done:
-  mov r14, 0x600d
-  hlt
 exception:
   mov eax, 0x4404        ; VM_EXIT_INTR_INFO
   vmread r12, rax
   mov r14, 0xe0e0
   hlt
-fail:
-  mov r14, 0xbad
-  pushfq
-  pop r13
-  hlt
-)" + kHostData;
+)" + kHostEnds + kHostData;
 
 std::string replace(std::string s, const std::string& what, const std::string& with) {
   s.replace(s.find(what), what.size(), with);

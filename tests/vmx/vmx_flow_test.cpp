@@ -19,12 +19,7 @@ exit_handler:
   cmp ebx, 10            ; CPUID
   jne fail
   inc r15
-  mov eax, 0x440C        ; VM_EXIT_INSTRUCTION_LEN
-  vmread rcx, rax
-  mov eax, 0x681E        ; GUEST_RIP
-  vmread rdx, rax
-  add rdx, rcx
-  vmwrite rax, rdx
+)" + std::string(kAdvanceGuestRip) + R"(
   cmp r15, 1000
   je done
   vmresume
@@ -33,15 +28,7 @@ guest:
   mov eax, 1
   cpuid
   jmp guest
-done:
-  mov r14, 0x600d
-  hlt
-fail:
-  mov r14, 0xbad
-  pushfq
-  pop r13
-  hlt
-)" + kHostData;
+)" + kHostEnds + kHostData;
 
 void setup(systest::Rig& r) {
   r.m.reset_long_mode(kCode, kHostStack);
@@ -95,12 +82,7 @@ TEST_CASE("VMX: entry checks are made again after a VMWRITE and whenever they re
   const std::string host = std::string(kHostPrologue) + R"(
 exit_handler:
   inc r15
-  mov eax, 0x440C        ; VM_EXIT_INSTRUCTION_LEN
-  vmread rcx, rax
-  mov eax, 0x681E        ; GUEST_RIP
-  vmread rdx, rax
-  add rdx, rcx
-  vmwrite rax, rdx
+)" + std::string(kAdvanceGuestRip) + R"(
   cmp r15, 1
   je .stage1
   cmp r15, 2
@@ -136,15 +118,7 @@ guest:
   mov eax, 1
   cpuid
   jmp guest
-done:
-  mov r14, 0x600d
-  hlt
-fail:
-  mov r14, 0xbad
-  pushfq
-  pop r13
-  hlt
-)" + kHostData;
+)" + kHostEnds + kHostData;
   CHECK(enc(Field::HOST_TR_SELECTOR) == 0x0C0C);
   CHECK(enc(Field::VM_INSTRUCTION_ERROR) == 0x4400);
   systest::Rig r;

@@ -107,6 +107,27 @@ org 0x100000
   vmlaunch
   jmp fail
 )";
+// The host's step past the exiting instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN
+// (clobbers RAX, RCX, RDX).
+inline const char* kAdvanceGuestRip = R"(
+  mov eax, 0x440C        ; VM_EXIT_INSTRUCTION_LEN
+  vmread rcx, rax
+  mov eax, 0x681E        ; GUEST_RIP
+  vmread rdx, rax
+  add rdx, rcx
+  vmwrite rax, rdx
+)";
+// The host's two ends: `done` (R14 = 0x600d) and `fail` (R14 = 0xbad, R13 = RFLAGS).
+inline const char* kHostEnds = R"(
+done:
+  mov r14, 0x600d
+  hlt
+fail:
+  mov r14, 0xbad
+  pushfq
+  pop r13
+  hlt
+)";
 inline const char* kHostData = R"(
 align 8
 vmxon_ptr: dq 0x200000
