@@ -112,9 +112,7 @@ class CodeCache {
     const unsigned i = slot_of(pc);
     Block* b = bank_[bank_in_][i];
     if (!b || !translated_here(b, pc, mode)) return nullptr;
-    jump_[i] = b;
-    if (used_n_ < kUsedMax) used_[used_n_++] = uint16_t(i);
-    else used_overflow_ = true;
+    set_slot(i, b);
     bank_counters.restored++;
     return b;
   }
