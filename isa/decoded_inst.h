@@ -45,6 +45,9 @@ enum InstFlags : uint16_t {
   IF_SEGOVR = 1u << 8,  // an explicit segment override prefix was present
   IF_OSIZE = 1u << 9,   // 66 prefix present
   IF_ASIZE = 1u << 10,  // 67 prefix present
+  // Not an instruction: a decoded block's separator after a conditional branch the
+  // block goes on from (sim/code_cache.h, "superblocks"). Its handler is null.
+  IF_SEPARATOR = 1u << 15,
 };
 
 struct DecodedInst {

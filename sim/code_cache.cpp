@@ -4,16 +4,16 @@
 
 namespace sim {
 
-static size_t block_bytes(unsigned n) {
-  size_t bytes = sizeof(Block) + n * sizeof(isa::DecodedInst);
+static size_t block_bytes(unsigned m) {
+  size_t bytes = sizeof(Block) + m * sizeof(isa::DecodedInst);
   return (bytes + 63) & ~size_t(63);
 }
 
 CodeCache::CodeCache(size_t arena_bytes)
     : arena_(new uint8_t[arena_bytes]), arena_size_(arena_bytes) {}
 
-Block* CodeCache::alloc(unsigned n) {
-  size_t bytes = block_bytes(n);
+Block* CodeCache::alloc(unsigned m) {
+  size_t bytes = block_bytes(m);
   if (arena_used_ + bytes > arena_size_) return nullptr;
   auto* b = reinterpret_cast<Block*>(arena_.get() + arena_used_);
   arena_used_ += bytes;
@@ -49,7 +49,7 @@ unsigned CodeCache::invalidate_page(uint64_t pa) {
     if (!b->valid) continue;
     b->valid = false;
     dead_.push_back(b);
-    for (unsigned i = 0; i < b->n; i++) b->insts[i].fn = nullptr;
+    for (unsigned i = 0; i < b->m; i++) b->insts[i].fn = nullptr;
     auto pit = by_pc_.find(key(b->phys_pc, b->mode));
     if (pit != by_pc_.end() && pit->second == b) by_pc_.erase(pit);
     count++;
@@ -70,15 +70,22 @@ unsigned CodeCache::invalidate_page(uint64_t pa) {
 
 void CodeCache::fold_executions() {
   // Every block ever allocated since the last flush lies in the arena back to back
-  // (alloc() sizes them by block_bytes(n), and the builder sets n at once), valid
+  // (alloc() sizes them by block_bytes(m), and the builder sets m at once), valid
   // or invalidated alike: invalidation keeps each instruction's form.
   for (size_t off = 0; off < arena_used_;) {
     auto* b = reinterpret_cast<Block*>(arena_.get() + off);
-    if (b->execs) {
-      for (unsigned i = 0; i < b->n; i++) form_execs_[unsigned(b->insts[i].form)] += b->execs;
-      b->execs = 0;
+    uint64_t runs = b->execs;  // executions that got past the entry at i
+    for (int i = int(b->m) - 1; i >= 0; i--) {
+      isa::DecodedInst& d = b->insts[i];
+      if (is_separator(d)) {
+        runs += d.imm;  // side exits here ran every entry before it
+        d.imm = 0;
+      } else if (runs) {
+        form_execs_[unsigned(d.form)] += runs;
+      }
     }
-    off += block_bytes(b->n);
+    b->execs = 0;
+    off += block_bytes(b->m);
   }
 }
 

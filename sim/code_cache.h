@@ -31,6 +31,24 @@
 
 namespace sim {
 
+// Superblocks: a block goes on past branches whose continuation is known when it is
+// decoded (Machine::build_block):
+//   - a conditional branch, with its fall-through;
+//   - in 64-bit code, a direct JMP or CALL with a 64-bit operand, with its target when
+//     that lies on the block's first linear page (the page the jump cache and its
+//     banks validate); the target is then RIP + len + rel exactly, the address the
+//     next entry was decoded from, relative to the block's start on the same page,
+//     so it holds for every linear alias of the block: no check is needed;
+//   - a RET closing a CALL followed in the same block, with that call's return
+//     address (when it lies on the first page);
+//   - VMREAD and VMWRITE, with their fall-through: they end a block (F_END) only
+//     because in VMX non-root operation they may cause a VM exit, which changes RIP
+//     and raises Cpu::attention.
+// Every continuation but the direct JMP/CALL sits behind a separator entry
+// (isa::IF_SEPARATOR, null handler): the run loop stops there as at the terminator and
+// goes on only when RIP is the continuation and nothing needs attention; else the
+// block is left there ("a side exit"). A separator records what retired before it and
+// counts its side exits (statistics, folded like Block::execs); see Separator below.
 struct Block {
   uint64_t pc;         // linear address it was last entered at (jump-cache tag)
   uint64_t phys_pc;    // physical address of the first instruction (cache key)
@@ -40,11 +58,37 @@ struct Block {
   isa::CodeSize mode;
   bool valid;
   bool chainable;      // last instruction keeps mode and translation (not F_END)
+  uint16_t m;          // entries before the terminator: n instructions and separators
   uint64_t chain_rip;  // RIP the successor was found for
   Block* chain;        // last successor, valid while chain_epoch == CodeCache::epoch()
   uint64_t chain_epoch;
   uint64_t execs;      // complete executions (statistics: instruction classes, sim/stats)
-  isa::DecodedInst insts[1];  // n + 1 entries (terminator)
+  isa::DecodedInst insts[1];  // m + 1 entries (terminator)
+};
+
+inline bool is_separator(const isa::DecodedInst& d) { return d.flags & isa::IF_SEPARATOR; }
+
+// A separator's fields, kept in a DecodedInst so that the run loop walks one array:
+// disp = the continuation's RIP minus the RIP of the instruction before the separator;
+// osize = the instructions before it in the block; base/index = their cycles (16 bits:
+// at most 64 instructions of at most 255 cycles); imm = side exits taken here.
+struct Separator {
+  static isa::DecodedInst make(int32_t delta, unsigned insts, uint32_t cycles) {
+    isa::DecodedInst d{};
+    d.fn = nullptr;
+    d.form = isa::Form::invalid;
+    d.flags = isa::IF_SEPARATOR;
+    d.disp = delta;
+    d.osize = uint8_t(insts);
+    d.base = uint8_t(cycles);
+    d.index = uint8_t(cycles >> 8);
+    d.imm = 0;
+    return d;
+  }
+  static int64_t delta(const isa::DecodedInst& d) { return d.disp; }
+  static unsigned insts(const isa::DecodedInst& d) { return d.osize; }
+  static uint32_t cycles(const isa::DecodedInst& d) { return d.base | uint32_t(d.index) << 8; }
+  static void count_exit(const isa::DecodedInst& d) { const_cast<isa::DecodedInst&>(d).imm++; }
 };
 
 class CodeCache {
@@ -65,9 +109,9 @@ class CodeCache {
   // Makes `b` the jump-cache entry for linear `pc`.
   void enter(Block* b, uint64_t pc);
 
-  // Allocates a block with room for n instructions (+ terminator); nullptr when the
-  // arena is full (caller flushes and retries).
-  Block* alloc(unsigned n);
+  // Allocates a block with room for m entries (+ terminator); nullptr when the arena
+  // is full (caller flushes and retries).
+  Block* alloc(unsigned m);
   // Makes a fully built block findable.
   void insert(Block* b);
   // Invalidates every block on the physical page of `pa`. Returns how many.
@@ -138,7 +182,8 @@ class CodeCache {
   Counters counters;
 
   // Statistics: instructions executed per form (isa::Form), from Block::execs (complete
-  // executions, counted by the run loop) times each block's forms. Folding walks the
+  // executions, counted by the run loop) times each block's forms, and each separator's
+  // side exits times the forms before it. Folding walks the
   // arena, so it runs when the arena is flushed and when a report asks, never on the
   // hot path. Instructions of blocks cut short (a fault, self-modifying code, an
   // instruction limit inside a block) are not seen here; the traced loop adds its
@@ -146,10 +191,11 @@ class CodeCache {
   void fold_executions();
   const uint64_t* form_executions() const { return form_execs_.data(); }  // as last folded
   void count_executed(const isa::DecodedInst& d) { form_execs_[unsigned(d.form)]++; }
-  // The first n instructions of b retired without the block completing (a fault in
-  // instruction n, self-modifying code): for the run loop's cold paths.
-  void count_partial(const Block* b, unsigned n) {
-    for (unsigned i = 0; i < n && i < b->n; i++) form_execs_[unsigned(b->insts[i].form)]++;
+  // The instructions among b's first k entries retired without the block completing
+  // (a fault in entry k, self-modifying code): for the run loop's cold paths.
+  void count_partial(const Block* b, unsigned k) {
+    for (unsigned i = 0; i < k && i < b->m; i++)
+      if (!is_separator(b->insts[i])) form_execs_[unsigned(b->insts[i].form)]++;
   }
 
  private:

@@ -240,15 +240,39 @@ Block* Machine::find_or_build_block(uint64_t rip) {
   return b;
 }
 
+namespace {
+// Instructions a block goes on after (superblocks, sim/code_cache.h): conditional
+// branches with their fall-through...
+bool is_conditional_direct(isa::Form f) {
+  using isa::Form;
+  return f == Form::jcc_jb || f == Form::jcc_jz || f == Form::loopne_jb || f == Form::loope_jb ||
+         f == Form::loop_jb || f == Form::jrcxz_jb;
+}
+// ...direct JMP and CALL with their target...
+bool follows_target(isa::Form f) {
+  using isa::Form;
+  return f == Form::jmp_jb || f == Form::jmp_jz || f == Form::call_jz;
+}
+// ...and the VMX instructions that end a block only for a VM exit they may cause.
+bool goes_on_unless_exit(isa::Form f) {
+  return f == isa::Form::vmread_ey_gy || f == isa::Form::vmwrite_gy_ey;
+}
+static_assert(CodeCache::kMaxInsts * 255 < 65536, "Separator::cycles holds 16 bits");
+}  // namespace
+
 Block* Machine::build_block(uint64_t rip) {
   cpu_.slow_seg = isa::CS;
   isa::CodeSize mode = cpu_.code_size;
   uint64_t pc = pc_of(rip);
   if (cpu_.long64) check_canonical(pc, 1);
   const uint64_t first_pa = translate(pc, Access::kExec);
-  isa::DecodedInst tmp[CodeCache::kMaxInsts];
+  isa::DecodedInst tmp[2 * CodeCache::kMaxInsts];  // instructions and separators
+  uint64_t starts[CodeCache::kMaxInsts];            // linear address of each instruction
+  constexpr unsigned kMaxCalls = 8;
+  uint64_t call_returns[kMaxCalls];  // return addresses of the CALLs followed, innermost last
+  unsigned calls = 0;
   uint64_t pages[2] = {~0ull, ~0ull};
-  unsigned n = 0;
+  unsigned n = 0, m = 0;  // instructions, entries
   uint32_t cycles = 0;
   uint64_t cur = pc;
   bool cacheable = true;
@@ -267,7 +291,7 @@ Block* Machine::build_block(uint64_t rip) {
       if (n > 0) break;
       cacheable = false;  // executing from MMIO/unassigned space: decode, run once
     }
-    isa::DecodedInst& d = tmp[n];
+    isa::DecodedInst& d = tmp[m];
     isa::DecodeStatus st = isa::decode(buf, avail, mode, d);
     if (st == isa::kDecodeNeedMore) {
       if (n > 0) break;
@@ -307,36 +331,70 @@ Block* Machine::build_block(uint64_t rip) {
     pages[0] = np[0], pages[1] = np[1];
     d.cycles = model_->inst_cycles(d);
     cycles += d.cycles;
+    starts[n] = cur;
     cur += d.len;
-    n++;
+    n++, m++;
     uint32_t fl = d.info().flags;
-    if (st != isa::kDecodeOk || (fl & (isa::F_BRANCH | isa::F_END | isa::F_UD))) break;
+    if (st != isa::kDecodeOk || (fl & isa::F_UD)) break;
     // A repeated string may yield and run again (isa/exec_string.cpp): end here.
     if ((fl & isa::F_REP) && (d.flags & (isa::IF_REP | isa::IF_REPNE))) break;
     if (!cacheable) break;
+    if (!(fl & (isa::F_END | isa::F_BRANCH))) continue;
+    // Superblocks (sim/code_cache.h): where to go on after this instruction, if known.
+    // A continuation decoded here already is a loop: that gets a block of its own.
+    const uint64_t at = cur - d.len;
+    const uint64_t page = pc & ~0xFFFull;
+    auto on_first_page = [&](uint64_t a) {
+      return (a & ~0xFFFull) == page && std::find(starts, starts + n, a) == starts + n;
+    };
+    uint64_t next;
+    if (fl & isa::F_END) {
+      if (!goes_on_unless_exit(d.form)) break;
+      next = cur;
+    } else if (is_conditional_direct(d.form)) {
+      next = cur;
+    } else if (follows_target(d.form) && cpu_.long64 && d.osize == 8 &&
+               on_first_page(cur + d.imm)) {
+      if (d.form == isa::Form::call_jz) {
+        if (calls == kMaxCalls) break;
+        call_returns[calls++] = cur;
+      }
+      cur += d.imm;  // no separator: the target is exact (see code_cache.h)
+      continue;
+    } else if (d.form == isa::Form::ret && calls > 0 && d.osize == 8 &&
+               on_first_page(call_returns[calls - 1])) {
+      next = call_returns[--calls];
+    } else {
+      break;
+    }
+    if (next != cur && !on_first_page(next)) break;
+    tmp[m++] = Separator::make(int32_t(int64_t(next) - int64_t(at)), n, cycles);
+    cur = next;
   }
-  Block* b = code_.alloc(n);
+  if (m > 0 && is_separator(tmp[m - 1])) m--;  // the block ends at that branch after all
+  Block* b = code_.alloc(m);
   if (!b) {
     code_.flush();
     mem_.clear_all_code_pages();
-    b = code_.alloc(n);
+    b = code_.alloc(m);
   }
   b->pc = pc;
   b->phys_pc = first_pa;
   b->phys[0] = pages[0];
   b->phys[1] = pages[1];
   b->n = n;
+  b->m = uint16_t(m);
   b->cycles = cycles;
   b->mode = mode;
   b->valid = cacheable;
-  b->chainable = cacheable && !(tmp[n - 1].info().flags & isa::F_END);
+  b->chainable = cacheable && !(tmp[m - 1].info().flags & isa::F_END);
   b->chain = nullptr;
   b->chain_rip = 0;
   b->chain_epoch = 0;
   b->execs = 0;
-  std::memcpy(static_cast<void*>(b->insts), tmp, n * sizeof(isa::DecodedInst));
-  b->insts[n] = isa::DecodedInst{};
-  b->insts[n].fn = nullptr;
+  std::memcpy(static_cast<void*>(b->insts), tmp, m * sizeof(isa::DecodedInst));
+  b->insts[m] = isa::DecodedInst{};
+  b->insts[m].fn = nullptr;
   if (cacheable) {
     for (uint64_t p : pages)
       if (p != ~0ull) protect_code_page(p);
@@ -458,39 +516,68 @@ void Machine::run_blocks(const RunLimits& lim) {
         execute_some(b, max_insns - c.icount);
         return;
       }
+      // A block's first entry, and the entry after a separator, is an instruction with
+      // a handler: self-modifying code nulls them only while an instruction before
+      // them runs, and the loop stops at the next entry then.
       p = b->insts;
-      do {
-        rip = c.r[isa::kRegRip];
-        c.r[isa::kRegRip] = rip + p->len;
-        p->fn(c, *p);
-      } while ((++p)->fn);
-      if (NS_LIKELY(p == b->insts + b->n)) {
+      for (;;) {
+        do {
+          rip = c.r[isa::kRegRip];
+          c.r[isa::kRegRip] = rip + p->len;
+          p->fn(c, *p);
+        } while ((++p)->fn);
+        // A separator: on where the block expects to go on, and while nothing needs
+        // attention (a VM exit raises it).
+        if (NS_LIKELY(!is_separator(*p)) ||
+            c.r[isa::kRegRip] != rip + uint64_t(Separator::delta(*p)) || stop_or_attention(c))
+          break;
+        ++p;
+      }
+      if (NS_LIKELY(p == b->insts + b->m)) {
         c.icount += b->n;
         c.cycles += b->cycles;
         b->execs++;
         prev = b;
+      } else if (is_separator(*p)) {  // a side exit: left at a separator
+        c.icount += Separator::insts(*p);
+        c.cycles += Separator::cycles(*p);
+        Separator::count_exit(*p);
+        prev = b->valid ? b : nullptr;
       } else {  // cut short by self-modifying code
-        for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
-        code_.count_partial(b, unsigned(p - b->insts));
+        retire_prefix(b, p);
         prev = nullptr;
       }
     }
   } catch (const CpuFault& f) {
     if (p) {  // an instruction faulted; those before it retired
       c.r[isa::kRegRip] = rip;
-      for (const isa::DecodedInst* q = b->insts; q != p; ++q) c.icount++, c.cycles += q->cycles;
-      code_.count_partial(b, unsigned(p - b->insts));
+      retire_prefix(b, p);
     }  // else: fetching/decoding the block's first instruction faulted
     on_fault(f, rip, p ? p->len : 0);
   }
 }
 
+// The instructions of b before entry p retired, the block not completing.
+void Machine::retire_prefix(Block* b, const isa::DecodedInst* p) {
+  for (const isa::DecodedInst* q = b->insts; q != p; ++q)
+    if (!is_separator(*q)) cpu_.icount++, cpu_.cycles += q->cycles;
+  code_.count_partial(b, unsigned(p - b->insts));
+}
+
 // Executes at most `max` instructions of b (exact instruction limits).
 void Machine::execute_some(Block* b, uint64_t max) {
   isa::Cpu& c = cpu_;
-  for (unsigned i = 0; i < b->n && i < max && b->insts[i].fn; i++) {
+  uint64_t done = 0, last = 0;  // last: the RIP of the instruction last run
+  for (unsigned i = 0; i < b->m && done < max; i++) {
     const isa::DecodedInst& d = b->insts[i];
+    if (is_separator(d)) {  // as in run_blocks
+      if (c.r[isa::kRegRip] != last + uint64_t(Separator::delta(d)) || c.attention) return;
+      continue;
+    }
+    if (!d.fn) return;  // self-modifying code
     uint64_t rip = c.r[isa::kRegRip];
+    last = rip;
+    done++;
     c.r[isa::kRegRip] = rip + d.len;
     try {
       d.fn(c, d);

@@ -218,6 +218,7 @@ class Machine final : public isa::Bus, private vmx::Env {
   void run_blocks(const RunLimits& lim);  // the hot loop of dispatch()
   void run_traced(const RunLimits& lim);  // sim/trace.cpp
   void execute_some(Block* b, uint64_t max);
+  void retire_prefix(Block* b, const isa::DecodedInst* p);
   void on_fault(const isa::CpuFault& f, uint64_t rip, unsigned insn_len = 0);
   // Event handling at instruction boundaries (machine.cpp).
   bool needs_attention();

@@ -192,3 +192,111 @@ TEST_CASE("a long REP string yields and resumes, retiring once", "[engine]") {
     CHECK(m.mem().ram()[0x200000 + 299999] == 0x5A);
   }
 }
+
+// ---- superblocks (sim/code_cache.h) ------------------------------------------------
+
+namespace {
+
+// mov ecx, 5 ; l: add eax, 2 ; dec ecx ; jnz l ; call f ; jmp over ; ud2 x 3 ;
+// over: add eax, 1000 ; hlt ; (0x100020) f: add eax, 100 ; ret
+std::vector<uint8_t> superblock_code() {
+  std::vector<uint8_t> code = {
+      0xB9, 0x05, 0x00, 0x00, 0x00,  // 0x100000 mov ecx, 5
+      0x83, 0xC0, 0x02,              // 0x100005 add eax, 2
+      0xFF, 0xC9,                    // 0x100008 dec ecx
+      0x75, 0xF9,                    // 0x10000A jnz 0x100005 (taken 4 times: side exits)
+      0xE8, 0x0F, 0x00, 0x00, 0x00,  // 0x10000C call 0x100020 (followed)
+      0xEB, 0x06,                    // 0x100011 jmp 0x100019 (followed)
+      0x0F, 0x0B, 0x0F, 0x0B, 0x0F, 0x0B,  // 0x100013 ud2 x 3 (jumped over)
+      0x05, 0xE8, 0x03, 0x00, 0x00,  // 0x100019 add eax, 1000
+      0xF4,                          // 0x10001E hlt
+      0x90,                          // 0x10001F
+      0x83, 0xC0, 0x64,              // 0x100020 add eax, 100
+      0xC3};                         // 0x100023 ret
+  return code;
+}
+
+uint64_t form_count(sim::Machine& m, isa::Form f) {
+  m.code().fold_executions();
+  return m.code().form_executions()[unsigned(f)];
+}
+
+uint64_t forms_total(sim::Machine& m) {
+  m.code().fold_executions();
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < isa::kFormCount; i++) sum += m.code().form_executions()[i];
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("superblocks: on past branches, left at taken ones, as one instruction at a time",
+          "[engine]") {
+  Rig blocks(superblock_code());
+  auto res = blocks.run();
+  REQUIRE(res.reason == sim::StopReason::kHalted);
+  CHECK(blocks.reg(isa::RAX) == 5 * 2 + 100 + 1000);
+  // mov, 5 x (add, dec, jnz), call, add, ret, jmp, add, hlt (HLT retires, then halts)
+  const uint64_t expected = 1 + 15 + 3 + 1 + 1 + 1;
+  CHECK(blocks.m.cpu().icount == expected);
+  // Every retired instruction is attributed to its form, side exits included.
+  CHECK(forms_total(blocks.m) == blocks.m.cpu().icount);
+  CHECK(form_count(blocks.m, isa::Form::jcc_jb) == 5);
+  CHECK(form_count(blocks.m, isa::Form::ud2) == 0);
+
+  // The same program with an instruction limit at every boundary (execute_some).
+  Rig steps(superblock_code());
+  sim::RunResult r;
+  for (uint64_t i = 1; i < 100; i++) {
+    r = steps.run(i);
+    if (r.reason != sim::StopReason::kLimit) break;
+  }
+  CHECK(r.reason == sim::StopReason::kHalted);
+  CHECK(steps.reg(isa::RAX) == blocks.reg(isa::RAX));
+  CHECK(steps.m.cpu().icount == blocks.m.cpu().icount);
+  CHECK(steps.m.cpu().cycles == blocks.m.cpu().cycles);
+  CHECK(forms_total(steps.m) == steps.m.cpu().icount);
+}
+
+TEST_CASE("superblocks: a fault after a not-taken branch is precise", "[engine]") {
+  // xor ecx, ecx ; mov eax, 7 ; jnz +0 (not taken) ; mov eax, 8 ; ud2
+  std::vector<uint8_t> code = {0x31, 0xC9, 0xB8, 0x07, 0, 0, 0, 0x75, 0x00,
+                               0xB8, 0x08, 0, 0, 0, 0x0F, 0x0B};
+  Rig r(code);
+  auto res = r.run();
+  REQUIRE(res.reason == sim::StopReason::kShutdown);
+  CHECK(res.fault.vector == isa::VEC_UD);
+  CHECK(res.fault_rip == 0x10000E);
+  CHECK(r.reg(isa::RAX) == 8);
+  CHECK(r.m.cpu().icount == 4);
+  CHECK(forms_total(r.m) == 4);
+}
+
+TEST_CASE("superblocks: self-modifying code after a not-taken branch is exact", "[engine]") {
+  // xor ecx, ecx ; jnz +0 (not taken) ; mov byte [rip+1], 5 ; mov eax, 1 ; hlt
+  std::vector<uint8_t> code = {0x31, 0xC9, 0x75, 0x00, 0xC6, 0x05, 0x01, 0x00, 0x00, 0x00,
+                               0x05, 0xB8, 0x01, 0x00, 0x00, 0x00, 0xF4};
+  Rig r(code);
+  auto res = r.run();
+  CHECK(res.reason == sim::StopReason::kHalted);
+  CHECK(r.reg(isa::RAX) == 5);
+  CHECK(r.m.code().counters.invalidations >= 1);
+  CHECK(forms_total(r.m) == r.m.cpu().icount);
+}
+
+TEST_CASE("superblocks: a JMP/CALL target on another page ends the block", "[engine]") {
+  // 0x100FF0: call 0x101000 ; hlt ... 0x101000: mov eax, 9 ; ret
+  std::vector<uint8_t> code(0x20, 0x90);
+  const uint8_t call[] = {0xE8, 0x0B, 0x00, 0x00, 0x00, 0xF4};  // to 0x100FF5 + 0xB
+  std::memcpy(code.data(), call, sizeof call);
+  const uint8_t f[] = {0xB8, 0x09, 0x00, 0x00, 0x00, 0xC3};
+  std::memcpy(code.data() + 0x10, f, sizeof f);
+  Rig r(code, 0x100FF0);
+  auto res = r.run();
+  CHECK(res.reason == sim::StopReason::kHalted);
+  CHECK(r.reg(isa::RAX) == 9);
+  CHECK(r.m.cpu().icount == 4);  // call, mov, ret, hlt
+  // The call's block is one instruction long: the target lies on the next page.
+  // Blocks: call | mov, ret | hlt.
+  CHECK(r.m.code().counters.insts_decoded == 4);
+}

@@ -111,9 +111,15 @@ Result run_case(bool vpid, unsigned rounds, const std::string& guest_action,
   src = replace(src, "HOST_ACTION", host_action);
   src = replace(src, "GUEST_ACTION", guest_action);
   load(r, guest_fields(r.cpu(), r.m.vmx().caps(), vpid), src);
-  // T calls T+0x80, a second block on the page: the first block's look-up translates
-  // the page, so the second comes from the bank when the bank is used.
-  const char* kRoutine = "bits 64\ncall f\nret\ntimes 0x80-($-$$) db 0xCC\nf: mov eax, %d\nret\n";
+  // T calls f at T+0x80 twice: blocks of T's page are entered at several PCs per
+  // visit. The first block's look-up translates the page; f's return goes alternately
+  // to two PCs, so its chain (the last successor) misses in each later visit and the
+  // block after the call comes from the bank when the bank is used. The calls are
+  // indirect, so that the blocks do not go on into f (superblocks follow a direct
+  // call on the same page, sim/code_cache.h).
+  const char* kRoutine =
+      "bits 64\nlea rax, [rel f]\ncall rax\nlea rax, [rel f]\ncall rax\nret\n"
+      "times 0x80-($-$$) db 0xCC\nf: mov eax, %d\nret\n";
   char buf[128];
   std::snprintf(buf, sizeof buf, kRoutine, 1);
   r.asm_at(code_a, buf);
