@@ -2,7 +2,11 @@
 // executes CPUID N times (guest.asm). Every CPUID exits (SDM Vol. 3C 26.1.2); the
 // hypervisor reads the exit reason and the instruction length, advances the guest RIP
 // and resumes. N comes from the command line (nestsim --append N, QEMU -append N, the
-// Bochs floppy's mkimg.py --append N), default VMX_CPUID_DEFAULT_N.
+// Bochs floppy's mkimg.py --append N), default VMX_CPUID_DEFAULT_N. Further words:
+//   minimal  the exit loop in assembly (minimal.asm, 11 instructions per round trip);
+//            by default it is C over the hypervisor library (vmx_enter: all guest GPRs
+//            switched, every VMREAD/VMWRITE checked; ~110 instructions per round trip)
+//   vpid     the guest runs with VPID 1
 //
 // Output (fixed width, so that runs with different N differ only in the loop):
 //   vmx_cpuid: round trips 000000100000
@@ -15,6 +19,14 @@
 #endif
 
 void vmx_cpuid_guest(void);
+
+// The "minimal" variant (minimal.asm): the exit loop in assembly, GPRs not switched.
+struct minimal_result {
+  uint64_t reason;     // the exit that ended the loop
+  uint64_t guest_r12;  // the guest's CPUIDs
+  uint64_t status;     // 0, or 1/2: VMfailInvalid/VMfailValid of an entry
+};
+uint64_t vmx_cpuid_minimal(uint64_t n, struct minimal_result* out);
 
 static bool has_word(const char* s, const char* w) {
   for (; *s; s++) {
@@ -31,6 +43,25 @@ static uint64_t parse_n(const char* s) {
   bool any = false;
   for (; *s >= '0' && *s <= '9'; s++, any = true) n = n * 10 + (uint64_t)(*s - '0');
   return any ? n : VMX_CPUID_DEFAULT_N;
+}
+
+// The library variant (default): the loop in C over the hypervisor library, which
+// switches all guest GPRs on every entry and exit (vmx_enter) and checks every VMREAD
+// and VMWRITE. Returns the round trips, or ~0 after a failed entry.
+static uint64_t vmx_cpuid_library(struct vmx_vcpu* v, uint32_t* reason) {
+  uint64_t trips = 0;
+  for (;;) {
+    int r = vmx_enter(v, v->launched);
+    if (r != VMX_SUCCEED) {
+      rt_printf("vmx_cpuid: FAIL, VM entry failed (status %d, error %u)\n", r, vmx_insn_error());
+      return ~0ull;
+    }
+    v->launched = true;
+    *reason = (uint32_t)vmx_read(VMCS_EXIT_REASON);
+    if (*reason != EXIT_REASON_CPUID) return trips;
+    vmx_write(VMCS_GUEST_RIP, vmx_read(VMCS_GUEST_RIP) + vmx_read(VMCS_EXIT_INSN_LEN));
+    trips++;
+  }
 }
 
 int main(void) {
@@ -52,17 +83,21 @@ int main(void) {
 
   uint64_t trips = 0;
   uint32_t reason;
-  for (;;) {
-    int r = vmx_enter(&v, v.launched);
-    if (r != VMX_SUCCEED) {
-      rt_printf("vmx_cpuid: FAIL, VM entry failed (status %d, error %u)\n", r, vmx_insn_error());
+  if (has_word(rt_cmdline_args(), "minimal")) {
+    rt_printf("vmx_cpuid: minimal hypervisor\n");
+    struct minimal_result res;
+    trips = vmx_cpuid_minimal(n, &res);
+    if (res.status) {
+      rt_printf("vmx_cpuid: FAIL, VM entry failed (status %lu, error %u)\n", res.status,
+                vmx_insn_error());
       return 1;
     }
-    v.launched = true;
-    reason = (uint32_t)vmx_read(VMCS_EXIT_REASON);
-    if (reason != EXIT_REASON_CPUID) break;
-    vmx_write(VMCS_GUEST_RIP, vmx_read(VMCS_GUEST_RIP) + vmx_read(VMCS_EXIT_INSN_LEN));
-    trips++;
+    reason = (uint32_t)res.reason;
+    v.regs.r12 = res.guest_r12;
+    v.regs.rax = VMX_HC_DONE;  // the guest's VMCALL; its RAX is not saved by this loop
+  } else {
+    trips = vmx_cpuid_library(&v, &reason);
+    if (trips == ~0ull) return 1;
   }
   rt_printf("vmx_cpuid: round trips %012lu\n", trips);
   if (reason != EXIT_REASON_VMCALL || v.regs.rax != VMX_HC_DONE) {

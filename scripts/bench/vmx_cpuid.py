@@ -14,11 +14,14 @@ over --repeat rounds; the engines' runs are interleaved round by round like peer
 Every run must report "result matches" with the expected count.
 
 With --vpid the guest runs with VPID 1 (the kernel's "vpid" argument), so VM entries
-and exits keep the TLB entries of both sides, as under KVM on VPID hardware.
+and exits keep the TLB entries of both sides, as under KVM on VPID hardware. With
+--minimal the hypervisor is the kernel's "minimal" one: its exit loop in 11 assembly
+instructions (bench/vmx_cpuid/minimal.asm) instead of C over the hypervisor library,
+which switches every guest GPR and checks every VMREAD/VMWRITE (~110 instructions).
 
 usage: vmx_cpuid.py [--engines nestsim,bochs] [--build DIR] [--n-bochs LO,HI]
                     [--n-nestsim LO,HI] [--repeat N] [--bochs-cpu MODEL] [--vpid]
-                    [--json OUT]
+                    [--minimal] [--json OUT]
 """
 import argparse
 import json
@@ -51,15 +54,15 @@ def check(engine, out, n):
         die(f"{engine}: the kernel did not report {n} round trips; output:\n" + out[-3000:])
 
 
-def kernel_args(n, vpid):
-    return f"{n} vpid" if vpid else str(n)
+def kernel_args(n, words):
+    return " ".join([str(n)] + words)
 
 
-def run_bochs(elf, n, tmp, cpu, vpid):
-    img = os.path.join(tmp, f"vmx_cpuid-{n}{'-vpid' if vpid else ''}.img")
+def run_bochs(elf, n, tmp, cpu, words):
+    img = os.path.join(tmp, f"vmx_cpuid-{'-'.join([str(n)] + words)}.img")
     if not os.path.exists(img):
         subprocess.run([os.path.join(BOCHS_DIR, "mkimg.py"), elf, img, "--append",
-                        kernel_args(n, vpid)], check=True)
+                        kernel_args(n, words)], check=True)
     serial = os.path.join(tmp, "serial.txt")
     if os.path.exists(serial):
         os.remove(serial)
@@ -73,8 +76,8 @@ def run_bochs(elf, n, tmp, cpu, vpid):
     return wall, cpu_s
 
 
-def run_nestsim(exe, elf, n, vpid):
-    status, wall, cpu_s, out = timed([exe, "run", "--append", kernel_args(n, vpid), elf])
+def run_nestsim(exe, elf, n, words):
+    status, wall, cpu_s, out = timed([exe, "run", "--append", kernel_args(n, words), elf])
     if status != 1:
         die(f"nestsim: exit status {status}, expected 1; output:\n" + out[-3000:])
     check("nestsim", out, n)
@@ -90,6 +93,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--bochs-cpu", default="corei7_skylake_x")
     ap.add_argument("--vpid", action="store_true", help="the guest runs with VPID 1")
+    ap.add_argument("--minimal", action="store_true",
+                    help="the hypervisor's exit loop in assembly (minimal.asm)")
     ap.add_argument("--json")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -112,13 +117,14 @@ def main():
     if "bochs" in engines and not shutil.which("bochs"):
         die("bochs is not installed")
 
+    words = (["minimal"] if args.minimal else []) + (["vpid"] if args.vpid else [])
     runs = {e: {n: [] for n in ns[e]} for e in engines}
     with tempfile.TemporaryDirectory(prefix="nestsim-vmx-cpuid-") as tmp:
         for _ in range(args.repeat):
             for e in engines:
                 for n in ns[e]:
-                    r = run_bochs(elf, n, tmp, args.bochs_cpu, args.vpid) if e == "bochs" \
-                        else run_nestsim(exe, elf, n, args.vpid)
+                    r = run_bochs(elf, n, tmp, args.bochs_cpu, words) if e == "bochs" \
+                        else run_nestsim(exe, elf, n, words)
                     runs[e][n].append(r)
                     print(f"  {e} n={n}: wall {r[0]:.3f} s, cpu {r[1]:.3f} s", file=sys.stderr)
     results = []
@@ -132,7 +138,7 @@ def main():
                "trips_per_s_wall": statistics.median(wall),
                "trips_per_s_cpu": statistics.median(cpu),
                "rounds_wall": wall, "rounds_cpu": cpu, "loadavg_1min": os.getloadavg()[0],
-               "vpid": args.vpid}
+               "vpid": args.vpid, "minimal": args.minimal}
         if e == "bochs":
             res["bochs_cpu"] = args.bochs_cpu
         results.append(res)
