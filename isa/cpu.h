@@ -358,7 +358,9 @@ struct Cpu : CpuState {
 // The one way instruction bodies meet VMX (STYLE.md principle 7): true when the
 // instruction caused a VM exit and must return at once without executing. Every form
 // that can call this ends its block (F_END), so the block loop does not run guest
-// instructions after an exit.
+// instructions after an exit; VMREAD and VMWRITE, which exit from vmx/ directly, are
+// followed in a block only behind a separator that stops when the jump cache was
+// cleared, as every VM exit does (sim/code_cache.h, superblocks).
 inline bool intercepted(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg = 0) {
   return NS_UNLIKELY((c.vmx.may_exit >> unsigned(k)) & 1) && c.bus->intercept(c, d, k, arg);
 }

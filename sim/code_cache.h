@@ -42,12 +42,12 @@ namespace sim {
 //   - a RET closing a CALL followed in the same block, with that call's return
 //     address (when it lies on the first page);
 //   - VMREAD and VMWRITE, with their fall-through: they end a block (F_END) only
-//     because in VMX non-root operation they may cause a VM exit, which changes RIP
-//     and raises Cpu::attention.
+//     because in VMX non-root operation they may cause a VM exit, which changes the
+//     translation context and so clears the jump cache (a new epoch).
 // Every continuation but the direct JMP/CALL sits behind a separator entry
 // (isa::IF_SEPARATOR, null handler): the run loop stops there as at the terminator and
-// goes on only when RIP is the continuation and nothing needs attention; else the
-// block is left there ("a side exit"). A separator records what retired before it and
+// goes on only when RIP is the continuation, nothing needs attention and the epoch is
+// the one the block started in; else the block is left there ("a side exit"). A separator records what retired before it and
 // counts its side exits (statistics, folded like Block::execs); see Separator below.
 struct Block {
   uint64_t pc;         // linear address it was last entered at (jump-cache tag)

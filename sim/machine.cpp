@@ -520,16 +520,19 @@ void Machine::run_blocks(const RunLimits& lim) {
       // a handler: self-modifying code nulls them only while an instruction before
       // them runs, and the loop stops at the next entry then.
       p = b->insts;
+      const uint64_t epoch = code_.epoch();
       for (;;) {
         do {
           rip = c.r[isa::kRegRip];
           c.r[isa::kRegRip] = rip + p->len;
           p->fn(c, *p);
         } while ((++p)->fn);
-        // A separator: on where the block expects to go on, and while nothing needs
-        // attention (a VM exit raises it).
+        // A separator: on where the block expects to go on, while nothing needs
+        // attention and the jump cache was not cleared (every VM entry and exit clears
+        // it, as does anything that may change a translation).
         if (NS_LIKELY(!is_separator(*p)) ||
-            c.r[isa::kRegRip] != rip + uint64_t(Separator::delta(*p)) || stop_or_attention(c))
+            c.r[isa::kRegRip] != rip + uint64_t(Separator::delta(*p)) || stop_or_attention(c) ||
+            code_.epoch() != epoch)
           break;
         ++p;
       }
@@ -568,10 +571,13 @@ void Machine::retire_prefix(Block* b, const isa::DecodedInst* p) {
 void Machine::execute_some(Block* b, uint64_t max) {
   isa::Cpu& c = cpu_;
   uint64_t done = 0, last = 0;  // last: the RIP of the instruction last run
+  const uint64_t epoch = code_.epoch();
   for (unsigned i = 0; i < b->m && done < max; i++) {
     const isa::DecodedInst& d = b->insts[i];
     if (is_separator(d)) {  // as in run_blocks
-      if (c.r[isa::kRegRip] != last + uint64_t(Separator::delta(d)) || c.attention) return;
+      if (c.r[isa::kRegRip] != last + uint64_t(Separator::delta(d)) || c.attention ||
+          code_.epoch() != epoch)
+        return;
       continue;
     }
     if (!d.fn) return;  // self-modifying code

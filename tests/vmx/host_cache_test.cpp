@@ -271,3 +271,45 @@ TEST_CASE("Host cache: a guest resumed at CPL 3 cannot run banked supervisor cod
     CHECK(c.r[isa::R15] == 1);
   }
 }
+
+TEST_CASE("Host cache: a VM exit from VMREAD inside a superblock leaves the block",
+          "[vmx][host_cache]") {
+  // The guest's page T maps to 0x1E0000 (kCodeB): VMREAD (exits: no shadowing), then
+  // R8 = 1. The host's T is 0x1F0000 itself (kCodeA): R8 = 2 after VMREAD's length.
+  // After the first exit the host points HOST_RIP at T+3, VMREAD's fall-through, and
+  // resumes the guest at the VMREAD again: the second exit lands where the guest's
+  // block would go on, but in the host's translation, so code B must run (the
+  // separator after VMREAD stops at the new epoch, sim/code_cache.h).
+  systest::Rig r;
+  r.m.reset_long_mode(kCode, kHostStack);
+  guest_page_tables(r);
+  r.w64(kGuestPt + (kPageT >> 12) * 8, kCodeB | 7);  // the guest's T -> 0x1E0000
+  const std::string src = std::string(kHostPrologue) + R"(
+exit_handler:
+  inc r15
+  cmp r15, 1
+  jne fail
+  mov eax, 0x4402        ; VM_EXIT_REASON
+  vmread rbx, rax
+  cmp ebx, 23            ; VMREAD
+  jne fail
+  mov eax, 0x6C16        ; HOST_RIP = T + 3
+  mov rbx, 0x1F0003
+  vmwrite rax, rbx
+  vmresume
+  jmp fail
+guest:
+  mov rbx, 0x1F0000
+  jmp rbx
+)" + kHostEnds + kHostData;
+  load(r, guest_fields(r.cpu(), r.m.vmx().caps(), false), src);
+  r.asm_at(kCodeB, "bits 64\nvmread rax, rax\nmov r8d, 1\nmov r14, 0x600d\nhlt\n");
+  r.asm_at(kCodeA, "bits 64\nnop\nnop\nnop\nmov r8d, 2\nmov r14, 0x600d\nhlt\n");
+  r.run(100000);
+  const isa::Cpu& c = r.cpu();
+  REQUIRE(c.r[isa::R14] == 0x600d);
+  CHECK(c.r[isa::R15] == 1);
+  CHECK(c.r[isa::R8] == 2);
+  CHECK(c.vmx.mode == isa::VmxMode::kRoot);
+  CHECK(r.m.vmx().counters.exits == 2);
+}
