@@ -33,7 +33,8 @@ namespace sim {
 
 // Superblocks: a block goes on past branches whose continuation is known when it is
 // decoded (Machine::build_block):
-//   - a conditional branch, with its fall-through;
+//   - a forward conditional branch, with its fall-through (a backward one closes a
+//     loop and is mostly taken: it ends the block);
 //   - in 64-bit code, a direct JMP or CALL with a 64-bit operand, with its target when
 //     that lies on the block's first linear page (the page the jump cache and its
 //     banks validate); the target is then RIP + len + rel exactly, the address the
@@ -59,6 +60,7 @@ struct Block {
   bool valid;
   bool chainable;      // last instruction keeps mode and translation (not F_END)
   uint16_t m;          // entries before the terminator: n instructions and separators
+  const isa::DecodedInst* end;  // the terminator, insts + m
   uint64_t chain_rip;  // RIP the successor was found for
   Block* chain;        // last successor, valid while chain_epoch == CodeCache::epoch()
   uint64_t chain_epoch;
@@ -178,6 +180,7 @@ class CodeCache {
 
   struct Counters {
     uint64_t blocks_built = 0, insts_decoded = 0, invalidations = 0, flushes = 0;
+    uint64_t side_exits = 0;  // blocks left at a separator (superblocks)
   };
   Counters counters;
 

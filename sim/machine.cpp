@@ -352,6 +352,9 @@ Block* Machine::build_block(uint64_t rip) {
       if (!goes_on_unless_exit(d.form)) break;
       next = cur;
     } else if (is_conditional_direct(d.form)) {
+      // A backward branch closes a loop and is mostly taken: there the block ends, as
+      // a side exit on every iteration would cost more than the block look-up saved.
+      if (int64_t(d.imm) < 0) break;
       next = cur;
     } else if (follows_target(d.form) && cpu_.long64 && d.osize == 8 &&
                on_first_page(cur + d.imm)) {
@@ -395,6 +398,7 @@ Block* Machine::build_block(uint64_t rip) {
   std::memcpy(static_cast<void*>(b->insts), tmp, m * sizeof(isa::DecodedInst));
   b->insts[m] = isa::DecodedInst{};
   b->insts[m].fn = nullptr;
+  b->end = b->insts + m;
   if (cacheable) {
     for (uint64_t p : pages)
       if (p != ~0ull) protect_code_page(p);
@@ -489,10 +493,11 @@ void Machine::run_blocks(const RunLimits& lim) {
       if (NS_UNLIKELY(stop_or_attention(c)) || NS_UNLIKELY(c.cycles >= deadline)) return;
       rip = c.r[isa::kRegRip];
       p = nullptr;
+      uint64_t epoch = code_.epoch();  // the block's separators stop when it changes
       // The chain of the block just run: recorded in this epoch, or, after a clearing
       // of the jump cache (a VM entry or exit, a CR3 write), on the terms of the banks.
       if (prev && prev->chain_rip == rip &&
-          (prev->chain_epoch == code_.epoch() ||
+          (prev->chain_epoch == epoch ||
            (c.long64 && c.canonical(rip) && code_.rechain(prev, rip, c.code_size)))) {
         b = prev->chain;
       } else {
@@ -505,11 +510,12 @@ void Machine::run_blocks(const RunLimits& lim) {
           uint64_t flushes = code_.counters.flushes;
           b = find_or_build_block(rip);
           if (code_.counters.flushes != flushes) prev = nullptr;  // prev was freed
+          epoch = code_.epoch();
         }
         if (prev && prev->chainable && b->valid) {
           prev->chain = b;
           prev->chain_rip = rip;
-          prev->chain_epoch = code_.epoch();
+          prev->chain_epoch = epoch;
         }
       }
       if (NS_UNLIKELY(c.icount + b->n > max_insns)) {
@@ -520,7 +526,6 @@ void Machine::run_blocks(const RunLimits& lim) {
       // a handler: self-modifying code nulls them only while an instruction before
       // them runs, and the loop stops at the next entry then.
       p = b->insts;
-      const uint64_t epoch = code_.epoch();
       for (;;) {
         do {
           rip = c.r[isa::kRegRip];
@@ -530,13 +535,13 @@ void Machine::run_blocks(const RunLimits& lim) {
         // A separator: on where the block expects to go on, while nothing needs
         // attention and the jump cache was not cleared (every VM entry and exit clears
         // it, as does anything that may change a translation).
-        if (NS_LIKELY(!is_separator(*p)) ||
+        if (NS_LIKELY(p == b->end) || !is_separator(*p) ||
             c.r[isa::kRegRip] != rip + uint64_t(Separator::delta(*p)) || stop_or_attention(c) ||
             code_.epoch() != epoch)
           break;
         ++p;
       }
-      if (NS_LIKELY(p == b->insts + b->m)) {
+      if (NS_LIKELY(p == b->end)) {
         c.icount += b->n;
         c.cycles += b->cycles;
         b->execs++;
@@ -545,6 +550,7 @@ void Machine::run_blocks(const RunLimits& lim) {
         c.icount += Separator::insts(*p);
         c.cycles += Separator::cycles(*p);
         Separator::count_exit(*p);
+        code_.counters.side_exits++;
         prev = b->valid ? b : nullptr;
       } else {  // cut short by self-modifying code
         retire_prefix(b, p);

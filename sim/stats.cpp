@@ -227,6 +227,10 @@ void register_machine_stats(StatsRegistry& r, Machine& m) {
   r.scalar("code.invalidations", "blocks", "blocks invalidated by writes to their code",
            &code.counters.invalidations);
   r.scalar("code.flushes", "events", "whole-cache flushes (arena full)", &code.counters.flushes);
+  r.scalar("code.side_exits", "events",
+           "blocks left at a separator (a taken forward branch, a return elsewhere, "
+           "a VM exit; sim/code_cache.h)",
+           &code.counters.side_exits);
 
   // ---- devices (sim/platform.h) ---------------------------------------------------
   register_platform_stats(r, m.platform());

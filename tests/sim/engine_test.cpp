@@ -197,22 +197,27 @@ TEST_CASE("a long REP string yields and resumes, retiring once", "[engine]") {
 
 namespace {
 
-// mov ecx, 5 ; l: add eax, 2 ; dec ecx ; jnz l ; call f ; jmp over ; ud2 x 3 ;
-// over: add eax, 1000 ; hlt ; (0x100020) f: add eax, 100 ; ret
+// mov ecx, 5 ; l: add eax, 2 ; test cl, 1 ; jz skip ; add eax, 10 ; skip: dec ecx ;
+// jnz l ; call f ; jmp over ; ud2 x 3 ; over: add eax, 1000 ; hlt ; (0x100030) f: add
+// eax, 100 ; ret. The forward JZ is taken for even ECX (side exits); the backward JNZ
+// ends its block; CALL and JMP are followed, and so is f's RET (to the call's return).
 std::vector<uint8_t> superblock_code() {
   std::vector<uint8_t> code = {
-      0xB9, 0x05, 0x00, 0x00, 0x00,  // 0x100000 mov ecx, 5
-      0x83, 0xC0, 0x02,              // 0x100005 add eax, 2
-      0xFF, 0xC9,                    // 0x100008 dec ecx
-      0x75, 0xF9,                    // 0x10000A jnz 0x100005 (taken 4 times: side exits)
-      0xE8, 0x0F, 0x00, 0x00, 0x00,  // 0x10000C call 0x100020 (followed)
-      0xEB, 0x06,                    // 0x100011 jmp 0x100019 (followed)
-      0x0F, 0x0B, 0x0F, 0x0B, 0x0F, 0x0B,  // 0x100013 ud2 x 3 (jumped over)
-      0x05, 0xE8, 0x03, 0x00, 0x00,  // 0x100019 add eax, 1000
-      0xF4,                          // 0x10001E hlt
-      0x90,                          // 0x10001F
-      0x83, 0xC0, 0x64,              // 0x100020 add eax, 100
-      0xC3};                         // 0x100023 ret
+      0xB9, 0x05, 0x00, 0x00, 0x00,        // 0x100000 mov ecx, 5
+      0x83, 0xC0, 0x02,                    // 0x100005 add eax, 2
+      0xF6, 0xC1, 0x01,                    // 0x100008 test cl, 1
+      0x74, 0x03,                          // 0x10000B jz 0x100010
+      0x83, 0xC0, 0x0A,                    // 0x10000D add eax, 10
+      0xFF, 0xC9,                          // 0x100010 dec ecx
+      0x75, 0xF1,                          // 0x100012 jnz 0x100005
+      0xE8, 0x17, 0x00, 0x00, 0x00,        // 0x100014 call 0x100030
+      0xEB, 0x06,                          // 0x100019 jmp 0x100021
+      0x0F, 0x0B, 0x0F, 0x0B, 0x0F, 0x0B,  // 0x10001B ud2 x 3 (jumped over)
+      0x05, 0xE8, 0x03, 0x00, 0x00,        // 0x100021 add eax, 1000
+      0xF4};                               // 0x100026 hlt
+  code.resize(0x30, 0x90);
+  code.insert(code.end(), {0x83, 0xC0, 0x64,  // 0x100030 add eax, 100
+                           0xC3});            // 0x100033 ret
   return code;
 }
 
@@ -235,13 +240,15 @@ TEST_CASE("superblocks: on past branches, left at taken ones, as one instruction
   Rig blocks(superblock_code());
   auto res = blocks.run();
   REQUIRE(res.reason == sim::StopReason::kHalted);
-  CHECK(blocks.reg(isa::RAX) == 5 * 2 + 100 + 1000);
-  // mov, 5 x (add, dec, jnz), call, add, ret, jmp, add, hlt (HLT retires, then halts)
-  const uint64_t expected = 1 + 15 + 3 + 1 + 1 + 1;
+  CHECK(blocks.reg(isa::RAX) == 5 * 2 + 3 * 10 + 100 + 1000);
+  // mov, 5 x (add, test, jz, dec, jnz) + 3 x add (odd ECX), call, add, ret, jmp, add,
+  // hlt (HLT retires, then halts)
+  const uint64_t expected = 1 + 25 + 3 + 3 + 1 + 1 + 1;
   CHECK(blocks.m.cpu().icount == expected);
   // Every retired instruction is attributed to its form, side exits included.
   CHECK(forms_total(blocks.m) == blocks.m.cpu().icount);
-  CHECK(form_count(blocks.m, isa::Form::jcc_jb) == 5);
+  CHECK(form_count(blocks.m, isa::Form::jcc_jb) == 10);
+  CHECK(blocks.m.code().counters.side_exits == 2);  // JZ taken for ECX = 4 and 2
   CHECK(form_count(blocks.m, isa::Form::ud2) == 0);
 
   // The same program with an instruction limit at every boundary (execute_some).
