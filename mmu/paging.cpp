@@ -170,7 +170,7 @@ static WalkResult walk_long(PteMemory& mem, const PagingControls& c, uint64_t li
   const uint64_t rsvd = reserved_base(c);
   const uint64_t rsvd_1g = c.page1g ? bits(29, 13) : PTE_PS;
   uint64_t pas[5], vals[5];
-  uint64_t all = PTE_US | PTE_RW, any = 0;  // U/S and R/W AND-ed, XD OR-ed
+  uint64_t all = PTE_US | PTE_RW | PTE_A, any = 0;  // U/S, R/W and A AND-ed, XD OR-ed
   uint64_t table = c.cr3 & amask;
   unsigned n = 0;
   unsigned shift = c.format == PagingFormat::k5Level ? 48 : 39;  // 12 + 9 * (level - 1)
@@ -216,8 +216,9 @@ static WalkResult walk_long(PteMemory& mem, const PagingControls& c, uint64_t li
     r.error = err;
     return r;
   }
-  // SDM Vol. 3A 4.8: A in every entry used, D in the leaf on a write.
-  if (a.set_ad) {
+  // SDM Vol. 3A 4.8: A in every entry used, D in the leaf on a write. The loop writes
+  // nothing when every A is set already and, for a write, the leaf's D.
+  if (a.set_ad && (!(all & PTE_A) || (a.write() && !(leafe & PTE_D)))) {
     for (unsigned i = 0; i < n; i++) {
       uint64_t v = vals[i] | PTE_A;
       if (i == n - 1 && a.write()) v |= PTE_D;
@@ -226,8 +227,8 @@ static WalkResult walk_long(PteMemory& mem, const PagingControls& c, uint64_t li
         r.refs++;
       }
     }
-    if (a.write()) t.dirty = true;
   }
+  if (a.set_ad && a.write()) t.dirty = true;
   t.rewalk = t.dirty ? 0 : REWALK_WRITE;
   r.ok = true;
   return r;
