@@ -166,8 +166,14 @@ uint32_t access_fault(const Translation& t, const PagingControls& c, const WalkA
 static WalkResult walk_long(PteMemory& mem, const PagingControls& c, uint64_t lin,
                             const WalkAccess& a) {
   WalkResult r;
-  const uint64_t amask = addr_mask(c.maxphyaddr);
-  const uint64_t rsvd = reserved_base(c);
+  // addr_mask() and reserved_base() without their range checks: MAXPHYADDR is at
+  // most 52 (SDM Vol. 3A 4.1.4), and above 12 for any model that pages.
+  const unsigned m = c.maxphyaddr;
+  const bool plain = m > 12 && m <= 52;
+  const uint64_t below = plain ? (1ull << m) - 1 : 0;  // bits m-1:0
+  const uint64_t amask = plain ? below & ~0xFFFull : addr_mask(c.maxphyaddr);
+  const uint64_t rsvd = plain ? ((((1ull << 52) - 1) & ~below) | (c.nxe ? 0 : PTE_XD))
+                              : reserved_base(c);
   const uint64_t rsvd_1g = c.page1g ? bits(29, 13) : PTE_PS;
   uint64_t pas[5], vals[5];
   uint64_t all = PTE_US | PTE_RW | PTE_A, any = 0;  // U/S, R/W and A AND-ed, XD OR-ed
