@@ -153,7 +153,99 @@ uint32_t access_fault(const Translation& t, const PagingControls& c, const WalkA
   return fault ? PFERR_P | access_error_bits(c, a) | pk : 0;
 }
 
+// 4-/5-level paging (SDM Vol. 3A 4.5), the walk of every 64-bit TLB miss: the loop of
+// walk_levels specialised by hand for 8-byte entries and 9 index bits, with the
+// reserved-bit masks computed once per walk instead of per level and the rights
+// combined as bit masks. It decides exactly as walk_generic() does, reference for
+// reference (tests/mmu/paging_test.cpp runs both over random tables and controls):
+//   - reserved: bits 51:MAXPHYADDR and, without EFER.NXE, bit 63 in every entry;
+//     PS in a PML5E/PML4E; in a PDPTE with PS, bits 29:13 (PS itself without
+//     Page1GB); in a PDE with PS, bits 20:13; nothing more in a PTE (bit 7 is PAT);
+//   - XD is OR-ed without testing EFER.NXE: without it a set XD is reserved and the
+//     walk has already failed.
+static WalkResult walk_long(PteMemory& mem, const PagingControls& c, uint64_t lin,
+                            const WalkAccess& a) {
+  WalkResult r;
+  // addr_mask() and reserved_base() without their range checks: MAXPHYADDR is at
+  // most 52 (SDM Vol. 3A 4.1.4), and above 12 for any model that pages.
+  const unsigned m = c.maxphyaddr;
+  const bool plain = m > 12 && m <= 52;
+  const uint64_t below = plain ? (1ull << m) - 1 : 0;  // bits m-1:0
+  const uint64_t amask = plain ? below & ~0xFFFull : addr_mask(c.maxphyaddr);
+  const uint64_t rsvd = plain ? ((((1ull << 52) - 1) & ~below) | (c.nxe ? 0 : PTE_XD))
+                              : reserved_base(c);
+  const uint64_t rsvd_1g = c.page1g ? bits(29, 13) : PTE_PS;
+  uint64_t pas[5], vals[5];
+  uint64_t all = PTE_US | PTE_RW | PTE_A, any = 0;  // U/S, R/W and A AND-ed, XD OR-ed
+  uint64_t table = c.cr3 & amask;
+  unsigned n = 0;
+  unsigned shift = c.format == PagingFormat::k5Level ? 48 : 39;  // 12 + 9 * (level - 1)
+  for (;; shift -= 9) {
+    const uint64_t pa = table + (((lin >> shift) & 511) << 3);
+    const uint64_t e = mem.read_pte(pa, 8);
+    pas[n] = pa, vals[n] = e, n++;
+    if (!(e & PTE_P)) {
+      r.refs = n;
+      r.error = access_error_bits(c, a);
+      return r;
+    }
+    uint64_t rs = rsvd;
+    bool leaf = shift == 12;
+    if (shift >= 39) {
+      rs |= PTE_PS;  // PML5E, PML4E
+    } else if (e & PTE_PS) {
+      if (shift == 30) rs |= rsvd_1g, leaf = true;
+      else if (shift == 21) rs |= bits(20, 13), leaf = true;
+    }
+    if (e & rs) {
+      r.refs = n;
+      r.error = PFERR_P | PFERR_RSVD | access_error_bits(c, a);
+      return r;
+    }
+    all &= e;
+    any |= e;
+    if (leaf) break;
+    table = e & amask;
+  }
+  r.refs = n;
+  const uint64_t leafe = vals[n - 1];
+  Translation& t = r.t;
+  t.shift = uint8_t(shift);
+  t.page_base = leafe & amask & ~(t.size() - 1);
+  t.user = all & PTE_US;
+  t.writable = all & PTE_RW;
+  t.nx = any & PTE_XD;
+  t.global = c.pge && (leafe & PTE_G);
+  t.dirty = leafe & PTE_D;
+  t.pkey = c.pke ? uint8_t((leafe >> 59) & 0xF) : 0;
+  if (uint32_t err = access_fault(t, c, a)) {
+    r.error = err;
+    return r;
+  }
+  // SDM Vol. 3A 4.8: A in every entry used, D in the leaf on a write. The loop writes
+  // nothing when every A is set already and, for a write, the leaf's D.
+  if (a.set_ad && (!(all & PTE_A) || (a.write() && !(leafe & PTE_D)))) {
+    for (unsigned i = 0; i < n; i++) {
+      uint64_t v = vals[i] | PTE_A;
+      if (i == n - 1 && a.write()) v |= PTE_D;
+      if (v != vals[i]) {
+        mem.write_pte(pas[i], v, 8);
+        r.refs++;
+      }
+    }
+  }
+  if (a.set_ad && a.write()) t.dirty = true;
+  t.rewalk = t.dirty ? 0 : REWALK_WRITE;
+  r.ok = true;
+  return r;
+}
+
 WalkResult walk(PteMemory& mem, const PagingControls& c, uint64_t lin, const WalkAccess& a) {
+  if (is_long(c.format)) return walk_long(mem, c, lin, a);
+  return walk_generic(mem, c, lin, a);
+}
+
+WalkResult walk_generic(PteMemory& mem, const PagingControls& c, uint64_t lin, const WalkAccess& a) {
   WalkResult r;
   if (c.format == PagingFormat::kNone) {
     r.ok = true;

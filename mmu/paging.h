@@ -127,6 +127,11 @@ struct WalkResult {
 
 // Walks the x86 paging structures for linear address `lin`.
 WalkResult walk(PteMemory& mem, const PagingControls& c, uint64_t lin, const WalkAccess& a);
+// The one walk loop for every format (walk_levels in paging.cpp). walk() uses it for
+// all but 4-/5-level paging, which has a specialised loop that must decide exactly
+// as this one does (tests/mmu/paging_test.cpp compares the two).
+WalkResult walk_generic(PteMemory& mem, const PagingControls& c, uint64_t lin,
+                        const WalkAccess& a);
 
 // The access rights check of SDM Vol. 3A 4.6 (with protection keys, 4.6.2) for a
 // present translation: 0 when allowed, else the #PF error code (P = 1).

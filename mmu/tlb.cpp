@@ -61,7 +61,9 @@ void Tlb::insert(uint64_t lin, const TlbTag& tag, const Translation& t) {
   } else {
     const size_t base = set_index(lin);
     size_t v = base, free = SIZE_MAX;
-    for (unsigned w = 0; w < g_.ways; w++) {
+    // An empty set (all of them after a VPID-0 flush): its first way is the free one
+    // the scan below would pick.
+    for (unsigned w = 0; w < g_.ways && small_set_n_[base / g_.ways]; w++) {
       const size_t i = base + w;
       if (small_vpn_[i] == (lin >> 12) && same(small_[i])) {
         free = i;

@@ -349,6 +349,21 @@ void Machine::probe_write(isa::Cpu& c, uint64_t lin, unsigned size) {
 void Machine::write_pages(uint64_t lin, const void* src, unsigned size, const mmu::WalkAccess& wa,
                           bool fill) {
   const unsigned first = unsigned(std::min<uint64_t>(size, isa::kPageSize - (lin & 0xFFF)));
+  if (NS_LIKELY(first == size && size)) {  // one page: the loop below, once
+    mmu::WalkAccess w = wa;
+    w.size = uint16_t(size);
+    const Xlate x = translate_access(lin, w);
+    if (mem_.in_ram(x.pa, 1) && mem_.page_has_code(x.pa)) {
+      counters.smc_invalidations += code_.invalidate_page(x.pa);
+      mem_.clear_code_page(x.pa);
+    }
+    mem_write(mem_, x.pa, src, size);
+    if (fill && !x.nofill) {
+      fill_tlb(lin, x.pa, Access::kWrite);
+      host_tlb_large_ |= x.large;
+    }
+    return;
+  }
   mmu::WalkAccess w = wa;
   w.size = uint16_t(first);
   const Xlate x0 = translate_access(lin, w);

@@ -363,3 +363,96 @@ TEST_CASE("paging off is the identity", "[mmu]") {
   CHECK(r.t.pa(0x12345678) == 0x12345678);
   CHECK(r.refs == 0);
 }
+
+// walk() has a loop of its own for 4-/5-level paging (mmu/paging.cpp, walk_long); it must
+// decide exactly as the generic loop does: the same outcome, error code, translation,
+// reference count, and the same A/D writes, over random tables, controls and accesses.
+TEST_CASE("4-/5-level walk equals the generic walk on random tables and controls", "[mmu]") {
+  struct SmallMem final : mmu::PteMemory {
+    std::vector<uint8_t> bytes = std::vector<uint8_t>(16 * 4096);
+    unsigned reads = 0, writes = 0;
+    uint64_t read_pte(uint64_t pa, unsigned size) override {
+      reads++;
+      REQUIRE(size == 8);
+      uint64_t v = 0;  // outside the tables (address bits below MAXPHYADDR): not present
+      if (pa + 8 <= bytes.size()) std::memcpy(&v, &bytes[pa], 8);
+      return v;
+    }
+    void write_pte(uint64_t pa, uint64_t v, unsigned size) override {
+      writes++;
+      REQUIRE(size == 8);
+      REQUIRE(pa + 8 <= bytes.size());
+      std::memcpy(&bytes[pa], &v, 8);
+    }
+  };
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto rnd = [&seed]() {  // xorshift64*
+    seed ^= seed >> 12, seed ^= seed << 25, seed ^= seed >> 27;
+    return seed * 0x2545F4914F6CDD1Dull;
+  };
+  const uint8_t maxphy[] = {36, 39, 46, 52};
+  unsigned oks = 0, rsvd = 0, notp = 0, rights = 0;
+  for (unsigned universe = 0; universe < 40; universe++) {
+    SmallMem base;
+    // Tables in pages 1..15; entries point at tables, with random attribute bits and,
+    // now and then, a bit of 63:36 (reserved below MAXPHYADDR's limit, XD, protection key).
+    for (uint64_t pa = 0x1000; pa < base.bytes.size(); pa += 8) {
+      uint64_t e = ((1 + rnd() % 15) << 12) | (rnd() & 0xFFF);
+      if (rnd() % 10) e |= P;
+      if (rnd() % 4 == 0) e &= ~PS;
+      if (rnd() % 6 == 0) e |= 1ull << (36 + rnd() % 28);
+      std::memcpy(&base.bytes[pa], &e, 8);
+    }
+    for (unsigned k = 0; k < 300; k++) {
+      mmu::PagingControls c;
+      c.format = rnd() % 2 ? PagingFormat::k4Level : PagingFormat::k5Level;
+      c.cr3 = ((1 + rnd() % 15) << 12) | (rnd() & 0xFFF);
+      c.maxphyaddr = maxphy[rnd() % 4];
+      const uint64_t f = rnd();
+      c.page1g = f & 1, c.wp = f & 2, c.pse = f & 4, c.pge = f & 8, c.nxe = f & 16;
+      c.smep = f & 32, c.smap = f & 64, c.pke = f & 128, c.ac = f & 256;
+      c.pkru = uint32_t(rnd());
+      mmu::WalkAccess a;
+      a.type = Access(rnd() % 3);
+      a.cpl = rnd() % 2 ? 3 : 0;
+      a.implicit = rnd() % 4 == 0;
+      a.set_ad = rnd() % 4 != 0;
+      const uint64_t lin = rnd();
+      SmallMem m1 = base, m2 = base;
+      const mmu::WalkResult r1 = mmu::walk(m1, c, lin, a);
+      const mmu::WalkResult r2 = mmu::walk_generic(m2, c, lin, a);
+      INFO("universe " << universe << " walk " << k);
+      REQUIRE(r1.ok == r2.ok);
+      REQUIRE(r1.error == r2.error);
+      REQUIRE(r1.refs == r2.refs);
+      REQUIRE(m1.reads == m2.reads);
+      REQUIRE(m1.writes == m2.writes);
+      REQUIRE(m1.bytes == m2.bytes);
+      if (r1.ok) {
+        oks++;
+        const mmu::Translation &t1 = r1.t, &t2 = r2.t;
+        CHECK(t1.page_base == t2.page_base);
+        CHECK(t1.shift == t2.shift);
+        CHECK(t1.user == t2.user);
+        CHECK(t1.writable == t2.writable);
+        CHECK(t1.nx == t2.nx);
+        CHECK(t1.global == t2.global);
+        CHECK(t1.dirty == t2.dirty);
+        CHECK(t1.pkey == t2.pkey);
+        CHECK(t1.ept_rwx == t2.ept_rwx);
+        CHECK(t1.rewalk == t2.rewalk);
+      } else if (r1.error & kR) {
+        rsvd++;
+      } else if (r1.error & kP) {
+        rights++;
+      } else {
+        notp++;
+      }
+    }
+  }
+  // Every outcome was exercised.
+  CHECK(oks > 500);
+  CHECK(rsvd > 500);
+  CHECK(rights > 500);
+  CHECK(notp > 500);
+}
