@@ -86,6 +86,10 @@ struct FieldRef {
   bool high;
 };
 bool lookup_field(const VmxCaps& caps, uint64_t encoding, FieldRef& out);
+// The same with the capabilities reduced to one bit per Feature (feature_mask(caps)),
+// which VMREAD and VMWRITE keep instead of asking VmxCaps::has for every access.
+uint32_t feature_mask(const VmxCaps& caps);
+bool lookup_field(uint32_t features, uint64_t encoding, FieldRef& out);
 
 // The guest-state fields of ES, CS, SS, DS, FS, GS (in isa::Seg order), which VM entry
 // loads and VM exit saves together (24.4.1).
@@ -142,6 +146,28 @@ struct Vmcs {
       else if (g == kGenGuest || (g == kGenRflags && (changed & ~kRflagsUnchecked))) guest_gen++;
     }
   }
+  // Stores of guest-state fields that bump guest_gen once for the lot, when any of the
+  // values changed: the generations are only ever compared for equality (entry.cpp),
+  // so one bump stands for several. VM exits store ~40 such fields, nearly all unchanged.
+  class GuestStores {
+   public:
+    explicit GuestStores(Vmcs& v) : v_(v) {}
+    template <Field F>
+    void set(uint64_t value) {
+      static_assert(kFieldGen[unsigned(F)] == kGenGuest, "not a guest_gen field");
+      constexpr unsigned i = unsigned(F);
+      const uint64_t x = value & kFieldMask[i];
+      changed_ |= v_.v[i] ^ x;
+      v_.v[i] = x;
+    }
+    void done() {
+      if (changed_) v_.guest_gen++;
+      changed_ = 0;
+    }
+   private:
+    Vmcs& v_;
+    uint64_t changed_ = 0;
+  };
   // The secondary processor-based controls as they apply: 0 unless the primary
   // "activate secondary controls" is 1 (24.6.2).
   uint32_t secondary_controls() const {
