@@ -37,14 +37,27 @@ void load_segment(isa::SegmentReg& r, const Vmcs& v) {
 void Vmx::set_view(Cpu& c) {
   isa::VmxView& w = c.vmx;
   const isa::VmxMode mode = w.mode;
+  if (mode == isa::VmxMode::kOff) {
+    w = isa::VmxView{};
+    return;
+  }
+  if (mode != isa::VmxMode::kNonRoot) {
+    // Root operation: the fixed bits only (every other member as VmxView{} has it).
+    w.may_exit = 0;
+    w.cr0_mask = w.cr0_shadow = w.cr4_mask = w.cr4_shadow = 0;
+    w.cr0_fixed0 = caps_.cr0_fixed0;
+    w.cr0_fixed1 = caps_.cr0_fixed1;
+    w.cr4_fixed0 = caps_.cr4_fixed0;
+    w.cr4_fixed1 = caps_.cr4_fixed1;
+    w.tsc_offset = w.tsc_multiplier = 0;
+    return;
+  }
   w = isa::VmxView{};
   w.mode = mode;
-  if (mode == isa::VmxMode::kOff) return;
   w.cr0_fixed0 = caps_.cr0_fixed0;
   w.cr0_fixed1 = caps_.cr0_fixed1;
   w.cr4_fixed0 = caps_.cr4_fixed0;
   w.cr4_fixed1 = caps_.cr4_fixed1;
-  if (mode != isa::VmxMode::kNonRoot) return;
   const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
   const uint32_t proc2 = v.secondary_controls();

@@ -219,34 +219,17 @@ void Vmx::load_host_state(Cpu& c) {
     const uint64_t lm = isa::EFER_LMA | isa::EFER_LME;
     c.efer = (c.efer & ~lm) | (host64 ? lm : 0);
   }
-  // 27.5.2: segment registers. CS: accessed execute/read code, DPL 0, L = host64;
-  // SS/DS/ES/FS/GS: accessed read/write data, unusable when the selector is null
-  // (SS stays usable... its DPL is 0 either way); TR: busy TSS; LDTR unusable.
-  isa::SegmentReg& cs = c.seg[isa::CS];
-  cs.selector = uint16_t(v.get(Field::HOST_CS_SELECTOR));
-  cs.base = 0;
-  cs.limit = 0xFFFFFFFF;
-  cs.attr = host64 ? 0xA09B : 0xC09B;
-  static constexpr unsigned kData[5] = {isa::ES, isa::SS, isa::DS, isa::FS, isa::GS};
-  static constexpr Field kSel[5] = {Field::HOST_ES_SELECTOR, Field::HOST_SS_SELECTOR,
-                                    Field::HOST_DS_SELECTOR, Field::HOST_FS_SELECTOR,
-                                    Field::HOST_GS_SELECTOR};
-  for (unsigned i = 0; i < 5; i++) {
-    isa::SegmentReg& r = c.seg[kData[i]];
-    r.selector = uint16_t(v.get(kSel[i]));
-    r.base = 0;
-    r.limit = 0xFFFFFFFF;
-    r.attr = r.selector ? 0xC093 : 0x0000;
+  // 27.5.2: segment and descriptor-table registers; copied from the last exit's result
+  // while this VMCS's host-state fields and exit controls are unchanged (ctl_host_gen).
+  unsigned char* regs = reinterpret_cast<unsigned char*>(c.seg);
+  if (host_.vmcs == &v && host_.gen == v.ctl_host_gen) {
+    std::memcpy(regs, host_.bytes, kSegBytes);
+  } else {
+    load_host_segments(c, v, host64);
+    std::memcpy(host_.bytes, regs, kSegBytes);
+    host_.vmcs = &v;
+    host_.gen = v.ctl_host_gen;
   }
-  c.seg[isa::FS].base = v.get(Field::HOST_FS_BASE);
-  c.seg[isa::GS].base = v.get(Field::HOST_GS_BASE);
-  c.tr.selector = uint16_t(v.get(Field::HOST_TR_SELECTOR));
-  c.tr.base = v.get(Field::HOST_TR_BASE);
-  c.tr.limit = 0x67;
-  c.tr.attr = 0x008B;
-  c.ldtr = isa::SegmentReg{0, 0, 0, 0};
-  c.gdtr = {v.get(Field::HOST_GDTR_BASE), 0xFFFF};
-  c.idtr = {v.get(Field::HOST_IDTR_BASE), 0xFFFF};
   // 27.5.3: RIP, RSP, RFLAGS.
   c.rip() = v.get(Field::HOST_RIP);
   c.r[isa::RSP] = v.get(Field::HOST_RSP);
@@ -292,6 +275,37 @@ void Vmx::load_host_state(Cpu& c) {
     env_.vmx_shutdown(c, "VMX abort: VM-exit MSR-load list (SDM 27.5.6)");
   }
   want_attention(c);
+}
+
+// 27.5.2: segment registers. CS: accessed execute/read code, DPL 0, L = host64;
+// SS/DS/ES/FS/GS: accessed read/write data, unusable when the selector is null
+// (SS stays usable... its DPL is 0 either way); TR: busy TSS; LDTR unusable.
+void Vmx::load_host_segments(Cpu& c, const Vmcs& v, bool host64) {
+  isa::SegmentReg& cs = c.seg[isa::CS];
+  cs.selector = uint16_t(v.get(Field::HOST_CS_SELECTOR));
+  cs.base = 0;
+  cs.limit = 0xFFFFFFFF;
+  cs.attr = host64 ? 0xA09B : 0xC09B;
+  static constexpr unsigned kData[5] = {isa::ES, isa::SS, isa::DS, isa::FS, isa::GS};
+  static constexpr Field kSel[5] = {Field::HOST_ES_SELECTOR, Field::HOST_SS_SELECTOR,
+                                    Field::HOST_DS_SELECTOR, Field::HOST_FS_SELECTOR,
+                                    Field::HOST_GS_SELECTOR};
+  for (unsigned i = 0; i < 5; i++) {
+    isa::SegmentReg& r = c.seg[kData[i]];
+    r.selector = uint16_t(v.get(kSel[i]));
+    r.base = 0;
+    r.limit = 0xFFFFFFFF;
+    r.attr = r.selector ? 0xC093 : 0x0000;
+  }
+  c.seg[isa::FS].base = v.get(Field::HOST_FS_BASE);
+  c.seg[isa::GS].base = v.get(Field::HOST_GS_BASE);
+  c.tr.selector = uint16_t(v.get(Field::HOST_TR_SELECTOR));
+  c.tr.base = v.get(Field::HOST_TR_BASE);
+  c.tr.limit = 0x67;
+  c.tr.attr = 0x008B;
+  c.ldtr = isa::SegmentReg{0, 0, 0, 0};
+  c.gdtr = {v.get(Field::HOST_GDTR_BASE), 0xFFFF};
+  c.idtr = {v.get(Field::HOST_IDTR_BASE), 0xFFFF};
 }
 
 // Statistics: the exit is counted by reason and by VMCS now; the root-mode cycles

@@ -53,7 +53,7 @@ void Vmx::reset(Cpu& c) {
   vmxon_ptr_ = ~0ull;
   current_ = nullptr;
   checked_vmcs_ = guest_checked_vmcs_ = nullptr;
-  saved_.vmcs = loaded_.vmcs = nullptr;
+  saved_.vmcs = loaded_.vmcs = host_.vmcs = nullptr;
   for (Vmcs& v : cache_) v.pa = ~0ull;
   vnmi_blocked_ = false;
   last_exit_open_ = false;

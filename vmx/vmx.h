@@ -328,6 +328,7 @@ class Vmx {
   void save_guest_state(isa::Cpu& c, const ExitInfo& e);
   void save_segments(const isa::Cpu& c, Vmcs::GuestStores& g);  // 27.3.2
   void load_host_state(isa::Cpu& c);
+  void load_host_segments(isa::Cpu& c, const Vmcs& v, bool host64);  // 27.5.2
   void record_exit(isa::Cpu& c, const ExitInfo& e);
   // Intercept decisions (vmx/intercept.cpp).
   bool wants_exit(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg,
@@ -380,6 +381,9 @@ class Vmx {
     unsigned char bytes[kSegBytes];
   };
   SegImage saved_, loaded_;
+  // host_: at the last VM exit, what 27.5.2 made of this VMCS's host-state fields and
+  // exit controls, valid while its ctl_host_gen is `gen`.
+  SegImage host_;
   // intercept_mask() of the last (primary, secondary) controls it was computed for.
   uint32_t mask_proc_ = 0, mask_proc2_ = 0;
   uint64_t mask_ = 0;

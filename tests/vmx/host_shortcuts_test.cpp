@@ -112,7 +112,9 @@ TEST_CASE("Vmcs::GuestStores: one guest_gen bump when a value changed, none else
 // are byte for byte those the VMCS's unchanged fields were saved from, and VM entries
 // copy the registers the same fields gave last time (Vmx::saved_, loaded_). A guest
 // that changes a segment register, and a host that writes a segment field, must each
-// be seen on the other side; so must the exits after that change nothing (exit 5).
+// be seen on the other side; so must the exits after that change nothing (exit 5). The
+// host state loaded by exits is likewise reused only while no host field changed
+// (Vmx::host_): a VMWRITE of the host's FS base takes effect at the next exit.
 TEST_CASE("VMX: segment state across exits and entries with the saved/loaded images",
           "[vmx][shortcut]") {
   using namespace vmxrig;
@@ -130,6 +132,7 @@ exit_handler:
   cmp r15, 6
   je done
 .stage45:                ; exits 4 (ES changed) and 5 (nothing did): ES is null again
+  mov r11, [fs:0]        ; through the host FS base of stage 3
   mov eax, 0x0800
   vmread rbx, rax
   test ebx, ebx
@@ -177,7 +180,11 @@ exit_handler:
   vmwrite rax, rbx
   vmresume
   jmp fail
-.stage3:                 ; nothing changed since: the fields hold what stages 1-2 left
+.stage3:                 ; nothing changed since: the fields hold what stages 1-2 left;
+                         ; the host's own FS base := kMarker + 16 from the next exit on
+  mov eax, 0x6C06        ; HOST_FS_BASE
+  mov ebx, 0x206010
+  vmwrite rax, rbx
   mov eax, 0x680E
   vmread rbx, rax
   cmp rbx, 0x206000
@@ -220,11 +227,13 @@ guest:
   CHECK(enc(Field::GUEST_ES_AR_BYTES) == 0x4814);
   CHECK(enc(Field::GUEST_ES_LIMIT) == 0x4800);
   CHECK(enc(Field::GUEST_ES_BASE) == 0x6806);
+  CHECK(enc(Field::HOST_FS_BASE) == 0x6C06);
   systest::Rig r;
   r.m.reset_long_mode(kCode, kHostStack);
   load(r, baseline_fields(r.cpu(), r.m.vmx().caps(), r.cpu().cr3), host);
   r.w64(kMarker, 0x1122334455667788);
   r.w64(kMarker + 8, 0x99AABBCCDDEEFF00);
+  r.w64(kMarker + 16, 0x0F0E0D0C0B0A0908);
   r.run(100000);
   const isa::Cpu& c = r.cpu();
   INFO("r13 (rflags at failure) = " << std::hex << c.r[isa::R13] << ", stage " << c.r[isa::R15]);
@@ -233,4 +242,5 @@ guest:
   CHECK(c.r[isa::R8] == 0x1122334455667788);
   CHECK((c.r[isa::R9] & 0xFFFF) == 0x10);
   CHECK(c.r[isa::R10] == 0x99AABBCCDDEEFF00);
+  CHECK(c.r[isa::R11] == 0x0F0E0D0C0B0A0908);
 }
