@@ -90,7 +90,7 @@ void Vmx::fail(Cpu& c, uint32_t error) {
 // VMX operation, in real-address or virtual-8086 mode, and in compatibility mode; in
 // non-root operation the instruction is intercepted (VMREAD/VMWRITE may not be, with
 // VMCS shadowing); #GP(0) at CPL > 0. False when the instruction is over (it exited).
-bool Vmx::common_checks(Cpu& c, const DecodedInst& d, Intercept k) {
+bool Vmx::common_checks_slow(Cpu& c, const DecodedInst& d, Intercept k) {
   if (c.vmx.mode == isa::VmxMode::kOff || !(c.cr0 & isa::CR0_PE) || (c.rflags & isa::FLAG_VM) ||
       ((c.efer & isa::EFER_LMA) && !c.long64))
     isa::raise_ud();

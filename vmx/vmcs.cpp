@@ -40,19 +40,6 @@ constexpr bool encodings_unique() {
 }
 static_assert(encodings_unique(), "vmcs_fields.def: an encoding appears twice");
 
-// Encoding bits 14:0, access type included -> index + 1 of the field a VMREAD/VMWRITE
-// operand names, 0 where lookup_field fails for every capability set
-// (no such field, bit 12 set, access type 1 of a field that is not 64-bit).
-constexpr std::array<uint16_t, 1u << 15> build_index15() {
-  std::array<uint16_t, 1u << 15> t{};
-  for (unsigned i = 0; i < kFieldCount; i++) {
-    t[kFields[i].encoding] = uint16_t(i + 1);
-    if (kFields[i].width == Width::W64) t[kFields[i].encoding | 1] = uint16_t(i + 1);
-  }
-  return t;
-}
-constexpr std::array<uint16_t, 1u << 15> kIndex15 = build_index15();
-
 }  // namespace
 
 const FieldInfo& field_info(Field f) { return kFields[unsigned(f)]; }
@@ -64,16 +51,18 @@ uint32_t feature_mask(const VmxCaps& caps) {
   return m;
 }
 
-bool lookup_field(uint32_t features, uint64_t encoding, FieldRef& out) {
-  if (encoding & ~0x6FFFull) return false;  // bits 63:15 and 12 (24.11.2)
-  // kIndex15 also refuses access type 1 (bit 0) for fields that are not 64-bit.
-  const uint16_t i = kIndex15[encoding];
-  if (!i) return false;
-  if (!((features >> unsigned(kFields[i - 1].feature)) & 1)) return false;
-  out.field = Field(i - 1);
-  out.high = encoding & 1;
-  return true;
+namespace {
+constexpr std::array<uint16_t, 1u << 15> build_index15() {
+  std::array<uint16_t, 1u << 15> t{};
+  for (unsigned i = 0; i < kFieldCount; i++) {
+    t[kFields[i].encoding] = uint16_t(i + 1);
+    if (kFields[i].width == Width::W64) t[kFields[i].encoding | 1] = uint16_t(i + 1);
+  }
+  return t;
 }
+}  // namespace
+
+constexpr std::array<uint16_t, 1u << 15> kFieldIndex15 = build_index15();
 
 bool lookup_field(const VmxCaps& caps, uint64_t encoding, FieldRef& out) {
   return lookup_field(feature_mask(caps), encoding, out);

@@ -284,7 +284,16 @@ class Vmx {
 
  private:
   // Instruction plumbing (vmx/insns.cpp).
-  bool common_checks(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k);
+  bool common_checks(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k) {
+    // The usual case, root operation at CPL 0 in protected mode outside virtual-8086
+    // and compatibility mode, passes every check of common_checks_slow.
+    if (NS_LIKELY(c.vmx.mode == isa::VmxMode::kRoot && (c.cr0 & isa::CR0_PE) &&
+                  !(c.rflags & isa::FLAG_VM) && (c.long64 || !(c.efer & isa::EFER_LMA)) &&
+                  c.cpl == 0))
+      return true;
+    return common_checks_slow(c, d, k);
+  }
+  bool common_checks_slow(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k);
   void succeed(isa::Cpu& c);
   void fail(isa::Cpu& c, uint32_t error);  // VMfailValid(error), or VMfailInvalid
   void fail_invalid(isa::Cpu& c);
