@@ -52,13 +52,19 @@ void Vmx::set_view(Cpu& c) {
     w.tsc_offset = w.tsc_multiplier = 0;
     return;
   }
+  // Non-root operation: the view depends on the capabilities and control fields of
+  // the current VMCS only, so it holds again while its ctl_host_gen is unchanged.
+  const Vmcs& v = *current_;
+  if (view_vmcs_ == &v && view_gen_ == v.ctl_host_gen) {
+    w = view_;
+    return;
+  }
   w = isa::VmxView{};
   w.mode = mode;
   w.cr0_fixed0 = caps_.cr0_fixed0;
   w.cr0_fixed1 = caps_.cr0_fixed1;
   w.cr4_fixed0 = caps_.cr4_fixed0;
   w.cr4_fixed1 = caps_.cr4_fixed1;
-  const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
   const uint32_t proc2 = v.secondary_controls();
   w.cr0_mask = v.get(Field::CR0_GUEST_HOST_MASK);
@@ -73,6 +79,9 @@ void Vmx::set_view(Cpu& c) {
     if (proc2 & CPU2_TSC_SCALING) w.tsc_multiplier = v.get(Field::TSC_MULTIPLIER);
   }
   w.may_exit = intercept_mask();
+  view_ = w;
+  view_vmcs_ = &v;
+  view_gen_ = v.ctl_host_gen;
 }
 
 // ---- VMLAUNCH / VMRESUME (30.3, 26.1) ---------------------------------------------------

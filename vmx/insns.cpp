@@ -54,6 +54,7 @@ void Vmx::reset(Cpu& c) {
   current_ = nullptr;
   checked_vmcs_ = guest_checked_vmcs_ = nullptr;
   saved_.vmcs = loaded_.vmcs = host_.vmcs = nullptr;
+  view_vmcs_ = nullptr;
   for (Vmcs& v : cache_) v.pa = ~0ull;
   vnmi_blocked_ = false;
   last_exit_open_ = false;

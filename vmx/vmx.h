@@ -393,6 +393,10 @@ class Vmx {
   // host_: at the last VM exit, what 27.5.2 made of this VMCS's host-state fields and
   // exit controls, valid while its ctl_host_gen is `gen`.
   SegImage host_;
+  // set_view()'s non-root view for this VMCS at this ctl_host_gen.
+  const Vmcs* view_vmcs_ = nullptr;
+  uint64_t view_gen_ = 0;
+  isa::VmxView view_;
   // intercept_mask() of the last (primary, secondary) controls it was computed for.
   uint32_t mask_proc_ = 0, mask_proc2_ = 0;
   uint64_t mask_ = 0;

@@ -114,7 +114,8 @@ TEST_CASE("Vmcs::GuestStores: one guest_gen bump when a value changed, none else
 // that changes a segment register, and a host that writes a segment field, must each
 // be seen on the other side; so must the exits after that change nothing (exit 5). The
 // host state loaded by exits is likewise reused only while no host field changed
-// (Vmx::host_): a VMWRITE of the host's FS base takes effect at the next exit.
+// (Vmx::host_): a VMWRITE of the host's FS base takes effect at the next exit; and the
+// view of non-root operation (Vmx::view_) while no control field changed.
 TEST_CASE("VMX: segment state across exits and entries with the saved/loaded images",
           "[vmx][shortcut]") {
   using namespace vmxrig;
@@ -185,6 +186,11 @@ exit_handler:
   mov eax, 0x6C06        ; HOST_FS_BASE
   mov ebx, 0x206010
   vmwrite rax, rbx
+  mov eax, 0x6000        ; CR0_GUEST_HOST_MASK: TS is the host's
+  mov ebx, 8
+  vmwrite rax, rbx
+  mov eax, 0x6004        ; CR0_READ_SHADOW: the guest reads TS = 1
+  vmwrite rax, rbx
   mov eax, 0x680E
   vmread rbx, rax
   cmp rbx, 0x206000
@@ -208,8 +214,10 @@ guest:
   mov eax, 1
   cpuid                  ; exit 2
   mov r9w, es
+  mov rdi, cr0
   mov eax, 1
   cpuid                  ; exit 3
+  mov r12, cr0
   mov r10, [fs:8]
   xor eax, eax
   mov es, ax
@@ -228,6 +236,8 @@ guest:
   CHECK(enc(Field::GUEST_ES_LIMIT) == 0x4800);
   CHECK(enc(Field::GUEST_ES_BASE) == 0x6806);
   CHECK(enc(Field::HOST_FS_BASE) == 0x6C06);
+  CHECK(enc(Field::CR0_GUEST_HOST_MASK) == 0x6000);
+  CHECK(enc(Field::CR0_READ_SHADOW) == 0x6004);
   systest::Rig r;
   r.m.reset_long_mode(kCode, kHostStack);
   load(r, baseline_fields(r.cpu(), r.m.vmx().caps(), r.cpu().cr3), host);
@@ -243,4 +253,6 @@ guest:
   CHECK((c.r[isa::R9] & 0xFFFF) == 0x10);
   CHECK(c.r[isa::R10] == 0x99AABBCCDDEEFF00);
   CHECK(c.r[isa::R11] == 0x0F0E0D0C0B0A0908);
+  CHECK(!(c.r[isa::RDI] & isa::CR0_TS));  // the view of non-root operation (set_view)
+  CHECK((c.r[isa::R12] & isa::CR0_TS));   // follows a VMWRITE of the CR0 read shadow
 }
