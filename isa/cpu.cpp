@@ -94,7 +94,7 @@ void Cpu::update_mode() {
   // #AC (SDM Vol. 3A 6.15 Interrupt 17) and data breakpoints (17.2.4: R/W = 01 or 11
   // with an enable bit) are checked in the slow paths only.
   bool data_bp = false;
-  for (unsigned i = 0; i < 4; i++) {
+  for (unsigned i = 0; i < 4 && (dr[7] & 0xFF); i++) {  // none without an enable bit
     unsigned rw = (dr[7] >> (16 + i * 4)) & 3;
     if (((dr[7] >> (i * 2)) & 3) && (rw == 1 || rw == 3)) data_bp = true;
   }

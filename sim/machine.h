@@ -237,6 +237,7 @@ class Machine final : public isa::Bus, private vmx::Env {
   void phys_read(uint64_t pa, void* dst, size_t n) override;
   void phys_write(uint64_t pa, const void* src, size_t n) override;
   void vmx_context_changed(isa::Cpu& c) override;
+  bool vmx_needs_attention() override;
   void vmx_flush(Flush kind, uint16_t vpid, uint64_t eptp, uint64_t addr) override;
   bool vmx_intr_pending() override;
   uint8_t vmx_intr_acknowledge() override;

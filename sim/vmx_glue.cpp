@@ -116,8 +116,10 @@ void Machine::vmx_context_changed(isa::Cpu& c) {
   if (std::memcmp(ctl_.pdpte, c.pdpte, sizeof ctl_.pdpte) != 0) ctl_valid_ = false;
   paging_cr0_ = c.cr0;
   paging_cr4_ = c.cr4;
-  c.attention = true;
+  // Cpu::attention: the callers set it (vmx::Vmx::want_attention, VMFUNC).
 }
+
+bool Machine::vmx_needs_attention() { return needs_attention(); }
 
 // INVEPT / INVVPID (SDM Vol. 3C 28.3.3): the modelled TLBs by tag; the host-pointer TLB
 // and the jump cache hold only current translations, so they go whenever the current

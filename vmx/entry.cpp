@@ -3,6 +3,7 @@
 // guest state (26.3.2), MSR loading (26.4), event injection (26.6) and the view of
 // non-root operation the core works with (isa::VmxView).
 #include <cstdio>
+#include <cstring>
 
 #include "vmx/vmx.h"
 
@@ -22,20 +23,48 @@ uint16_t attr_from_ar(uint64_t ar) {
   return a;
 }
 
+template <unsigned S>
+void load_segment(isa::SegmentReg& r, const Vmcs& v) {
+  constexpr GuestSegmentFields f = kGuestSegments[S];
+  r.selector = uint16_t(v.get(f.selector));
+  r.base = v.get(f.base);
+  r.limit = uint32_t(v.get(f.limit));
+  r.attr = attr_from_ar(v.get(f.ar));
+}
+
 }  // namespace
 
 void Vmx::set_view(Cpu& c) {
   isa::VmxView& w = c.vmx;
   const isa::VmxMode mode = w.mode;
+  if (mode == isa::VmxMode::kOff) {
+    w = isa::VmxView{};
+    return;
+  }
+  if (mode != isa::VmxMode::kNonRoot) {
+    // Root operation: the fixed bits only (every other member as VmxView{} has it).
+    w.may_exit = 0;
+    w.cr0_mask = w.cr0_shadow = w.cr4_mask = w.cr4_shadow = 0;
+    w.cr0_fixed0 = caps_.cr0_fixed0;
+    w.cr0_fixed1 = caps_.cr0_fixed1;
+    w.cr4_fixed0 = caps_.cr4_fixed0;
+    w.cr4_fixed1 = caps_.cr4_fixed1;
+    w.tsc_offset = w.tsc_multiplier = 0;
+    return;
+  }
+  // Non-root operation: the view depends on the capabilities and control fields of
+  // the current VMCS only, so it holds again while its ctl_host_gen is unchanged.
+  const Vmcs& v = *current_;
+  if (view_vmcs_ == &v && view_gen_ == v.ctl_host_gen) {
+    w = view_;
+    return;
+  }
   w = isa::VmxView{};
   w.mode = mode;
-  if (mode == isa::VmxMode::kOff) return;
   w.cr0_fixed0 = caps_.cr0_fixed0;
   w.cr0_fixed1 = caps_.cr0_fixed1;
   w.cr4_fixed0 = caps_.cr4_fixed0;
   w.cr4_fixed1 = caps_.cr4_fixed1;
-  if (mode != isa::VmxMode::kNonRoot) return;
-  const Vmcs& v = *current_;
   const uint32_t proc = uint32_t(v.get(Field::CPU_BASED_VM_EXEC_CONTROL));
   const uint32_t proc2 = v.secondary_controls();
   w.cr0_mask = v.get(Field::CR0_GUEST_HOST_MASK);
@@ -50,9 +79,24 @@ void Vmx::set_view(Cpu& c) {
     if (proc2 & CPU2_TSC_SCALING) w.tsc_multiplier = v.get(Field::TSC_MULTIPLIER);
   }
   w.may_exit = intercept_mask();
+  view_ = w;
+  view_vmcs_ = &v;
+  view_gen_ = v.ctl_host_gen;
 }
 
 // ---- VMLAUNCH / VMRESUME (30.3, 26.1) ---------------------------------------------------
+
+void Vmx::quiet_entry(Cpu& c, const DecodedInst& d, bool launch) {
+  const bool outer = quiet_begin();
+  try {
+    vm_entry(c, d, launch);
+  } catch (...) {
+    quiet_ = outer;
+    c.attention = true;
+    throw;
+  }
+  quiet_end(c, outer);
+}
 
 void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   if (!common_checks(c, d, launch ? isa::Intercept::kVmlaunch : isa::Intercept::kVmresume))
@@ -127,8 +171,8 @@ void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   // 26.4: the VM-entry MSR-load list, after the guest state; entry i failing gives
   // exit reason 34 with qualification i (1-based).
   uint32_t bad = 0;
-  if (!load_msr_list(c, current_->get(Field::VM_ENTRY_MSR_LOAD_ADDR),
-                     uint32_t(current_->get(Field::VM_ENTRY_MSR_LOAD_COUNT)), bad)) {
+  const uint32_t nload = uint32_t(current_->get(Field::VM_ENTRY_MSR_LOAD_COUNT));
+  if (nload && !load_msr_list(c, current_->get(Field::VM_ENTRY_MSR_LOAD_ADDR), nload, bad)) {
     counters.entry_fail_msr++;
     std::snprintf(why, sizeof why, "vmentry failed: MSR loading (exit 34): entry %u (SDM 26.4)", bad);
     return entry_failure(c, uint32_t(ExitReason::MSR_LOAD_FAIL), bad, why);
@@ -139,6 +183,7 @@ void Vmx::vm_entry(Cpu& c, const DecodedInst& d, bool launch) {
   c.vmx.mode = isa::VmxMode::kNonRoot;
   set_view(c);
   env_.vmx_context_changed(c);
+  want_attention(c);
   if (env_.vmx_tracing()) {
     std::snprintf(why, sizeof why, "vmentry %s vmcs=0x%llx rip=0x%llx", launch ? "launch" : "resume",
                   static_cast<unsigned long long>(current_->pa),
@@ -191,22 +236,17 @@ void Vmx::load_guest_state(Cpu& c, const uint64_t pdpte[4]) {
     const uint64_t lm = isa::EFER_LMA | isa::EFER_LME;
     c.efer = (c.efer & ~lm) | ((entry & ENTRY_IA32E_MODE_GUEST) ? lm : 0);
   }
-  // 26.3.2.2: segment registers (selector, base, limit, access rights) and LDTR/TR.
-  for (unsigned s = 0; s < 6; s++) {
-    isa::SegmentReg& r = c.seg[s];
-    const GuestSegmentFields& f = kGuestSegments[s];
-    r.selector = uint16_t(v.get(f.selector));
-    r.base = v.get(f.base);
-    r.limit = uint32_t(v.get(f.limit));
-    r.attr = attr_from_ar(v.get(f.ar));
+  // 26.3.2.2: segment registers (selector, base, limit, access rights), LDTR, TR, GDTR
+  // and IDTR; copied from the last entry's result while the fields are unchanged.
+  unsigned char* regs = reinterpret_cast<unsigned char*>(c.seg);
+  if (loaded_.vmcs == &v && loaded_.gen == v.guest_gen) {
+    std::memcpy(regs, loaded_.bytes, kSegBytes);
+  } else {
+    load_segments(c, v);
+    std::memcpy(loaded_.bytes, regs, kSegBytes);
+    loaded_.vmcs = &v;
+    loaded_.gen = v.guest_gen;
   }
-  c.ldtr = {uint16_t(v.get(Field::GUEST_LDTR_SELECTOR)),
-            attr_from_ar(v.get(Field::GUEST_LDTR_AR_BYTES)),
-            uint32_t(v.get(Field::GUEST_LDTR_LIMIT)), v.get(Field::GUEST_LDTR_BASE)};
-  c.tr = {uint16_t(v.get(Field::GUEST_TR_SELECTOR)), attr_from_ar(v.get(Field::GUEST_TR_AR_BYTES)),
-          uint32_t(v.get(Field::GUEST_TR_LIMIT)), v.get(Field::GUEST_TR_BASE)};
-  c.gdtr = {v.get(Field::GUEST_GDTR_BASE), uint16_t(v.get(Field::GUEST_GDTR_LIMIT))};
-  c.idtr = {v.get(Field::GUEST_IDTR_BASE), uint16_t(v.get(Field::GUEST_IDTR_LIMIT))};
   // 26.3.2.3: RIP, RSP, RFLAGS.
   c.rip() = v.get(Field::GUEST_RIP);
   c.r[isa::RSP] = v.get(Field::GUEST_RSP);
@@ -247,7 +287,23 @@ void Vmx::load_guest_state(Cpu& c, const uint64_t pdpte[4]) {
   apicv_entry(c);  // APIC-access page, virtual-APIC state (26.3.2.5)
   arm_preemption_timer(c);
   c.update_mode();
-  c.attention = true;
+  want_attention(c);
+}
+
+void Vmx::load_segments(Cpu& c, const Vmcs& v) {
+  load_segment<isa::ES>(c.seg[isa::ES], v);
+  load_segment<isa::CS>(c.seg[isa::CS], v);
+  load_segment<isa::SS>(c.seg[isa::SS], v);
+  load_segment<isa::DS>(c.seg[isa::DS], v);
+  load_segment<isa::FS>(c.seg[isa::FS], v);
+  load_segment<isa::GS>(c.seg[isa::GS], v);
+  c.ldtr = {uint16_t(v.get(Field::GUEST_LDTR_SELECTOR)),
+            attr_from_ar(v.get(Field::GUEST_LDTR_AR_BYTES)),
+            uint32_t(v.get(Field::GUEST_LDTR_LIMIT)), v.get(Field::GUEST_LDTR_BASE)};
+  c.tr = {uint16_t(v.get(Field::GUEST_TR_SELECTOR)), attr_from_ar(v.get(Field::GUEST_TR_AR_BYTES)),
+          uint32_t(v.get(Field::GUEST_TR_LIMIT)), v.get(Field::GUEST_TR_BASE)};
+  c.gdtr = {v.get(Field::GUEST_GDTR_BASE), uint16_t(v.get(Field::GUEST_GDTR_LIMIT))};
+  c.idtr = {v.get(Field::GUEST_IDTR_BASE), uint16_t(v.get(Field::GUEST_IDTR_LIMIT))};
 }
 
 // 26.4: each 16-byte entry is {MSR index (31:0), reserved (63:32) = 0, value}. An
@@ -326,7 +382,7 @@ void Vmx::inject_event(Cpu& c) {
     c.ev.nmi_blocked = nmi_blocked;
   // With the monitor trap flag, an MTF exit follows the delivery (25.5.2).
   instruction_done(c);
-  c.attention = true;
+  want_attention(c);
 }
 
 }  // namespace vmx

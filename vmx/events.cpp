@@ -202,10 +202,16 @@ bool Vmx::boundary(Cpu& c) {
 // IA32_VMX_MISC[4:0]); it runs from the entry, and 0 exits before the first
 // instruction. It derives from simulated cycles (the TSC), so it is deterministic.
 void Vmx::arm_preemption_timer(Cpu& c) {
+  // The machine's timer event can be scheduled only while preempt_due_ is set (it is
+  // set before every scheduling): without the timer there is nothing to cancel else.
+  const bool armed = preempt_due_ != ~0ull;
   preempt_fired_ = false;
   preempt_due_ = ~0ull;
   const uint32_t pin = uint32_t(current_->get(Field::PIN_BASED_VM_EXEC_CONTROL));
-  if (!(pin & PIN_PREEMPTION_TIMER)) return env_.vmx_arm_preemption_timer(~0ull);
+  if (!(pin & PIN_PREEMPTION_TIMER)) {
+    if (armed) env_.vmx_arm_preemption_timer(~0ull);
+    return;
+  }
   const unsigned x = caps_.preemption_rate();
   const uint64_t value = uint32_t(current_->get(Field::VMX_PREEMPTION_TIMER_VALUE));
   if (value == 0) {

@@ -6,6 +6,7 @@
 // VMfail(n) is VMfailValid(n) when the current-VMCS pointer is valid, else VMfailInvalid.
 #include <cstring>
 
+#include "isa/flags.h"
 #include "vmx/vmx.h"
 
 namespace vmx {
@@ -46,12 +47,14 @@ const char* exit_reason_label(unsigned basic) {
 }
 
 Vmx::Vmx(Env& env, const VmxCaps& caps, const VmxTiming& timing)
-    : env_(env), caps_(caps), timing_(timing) {}
+    : env_(env), caps_(caps), features_(feature_mask(caps)), timing_(timing) {}
 
 void Vmx::reset(Cpu& c) {
   vmxon_ptr_ = ~0ull;
   current_ = nullptr;
   checked_vmcs_ = guest_checked_vmcs_ = nullptr;
+  saved_.vmcs = loaded_.vmcs = host_.vmcs = nullptr;
+  view_vmcs_ = nullptr;
   for (Vmcs& v : cache_) v.pa = ~0ull;
   vnmi_blocked_ = false;
   last_exit_open_ = false;
@@ -62,17 +65,25 @@ void Vmx::reset(Cpu& c) {
 
 // ---- flags and failures (30.2) ---------------------------------------------------
 
-void Vmx::succeed(Cpu& c) { c.set_rflags(c.get_rflags() & ~kArith); }
+// The conventions replace all six arithmetic flags and keep the rest of RFLAGS, so the
+// lazy flags become eager with the new values directly: what set_rflags(get_rflags()
+// & ~arith | new) stores, without materialising the old flags only to discard them.
+static void set_vm_flags(Cpu& c, uint32_t arith) {
+  c.rflags = (c.rflags & ~kArith) | isa::FLAG_FIXED1;
+  isa::set_flags_eager(c, arith);
+}
+
+void Vmx::succeed(Cpu& c) { set_vm_flags(c, 0); }
 
 void Vmx::fail_invalid(Cpu& c) {
   counters.vmfail_invalid++;
-  c.set_rflags((c.get_rflags() & ~kArith) | isa::FLAG_CF);
+  set_vm_flags(c, isa::FLAG_CF);
 }
 
 void Vmx::fail(Cpu& c, uint32_t error) {
   if (!current_) return fail_invalid(c);
   counters.vmfail_valid++;
-  c.set_rflags((c.get_rflags() & ~kArith) | isa::FLAG_ZF);
+  set_vm_flags(c, isa::FLAG_ZF);
   current_->set(Field::VM_INSTRUCTION_ERROR, error);
 }
 
@@ -80,7 +91,7 @@ void Vmx::fail(Cpu& c, uint32_t error) {
 // VMX operation, in real-address or virtual-8086 mode, and in compatibility mode; in
 // non-root operation the instruction is intercepted (VMREAD/VMWRITE may not be, with
 // VMCS shadowing); #GP(0) at CPL > 0. False when the instruction is over (it exited).
-bool Vmx::common_checks(Cpu& c, const DecodedInst& d, Intercept k) {
+bool Vmx::common_checks_slow(Cpu& c, const DecodedInst& d, Intercept k) {
   if (c.vmx.mode == isa::VmxMode::kOff || !(c.cr0 & isa::CR0_PE) || (c.rflags & isa::FLAG_VM) ||
       ((c.efer & isa::EFER_LMA) && !c.long64))
     isa::raise_ud();
@@ -256,7 +267,7 @@ void Vmx::vmread(Cpu& c, const DecodedInst& d) {
   Vmcs* v = accessed_vmcs(c);
   if (!v) return fail_invalid(c);
   FieldRef f;
-  if (!lookup_field(caps_, c.r[d.reg], f)) return fail(c, VMERR_UNSUPPORTED_FIELD);
+  if (!lookup_field(features_, c.r[d.reg], f)) return fail(c, VMERR_UNSUPPORTED_FIELD);
   uint64_t val = v->get(f.field);
   if (f.high) val >>= 32;
   const unsigned size = d.osize;  // 8 in 64-bit mode, else 4
@@ -283,7 +294,7 @@ void Vmx::vmwrite(Cpu& c, const DecodedInst& d) {
   Vmcs* v = accessed_vmcs(c);
   if (!v) return fail_invalid(c);
   FieldRef f;
-  if (!lookup_field(caps_, c.r[d.reg], f)) return fail(c, VMERR_UNSUPPORTED_FIELD);
+  if (!lookup_field(features_, c.r[d.reg], f)) return fail(c, VMERR_UNSUPPORTED_FIELD);
   const FieldInfo& fi = field_info(f.field);
   if (fi.type == FieldType::RO && !(caps_.misc & MISC_VMWRITE_ANY))
     return fail(c, VMERR_VMWRITE_READ_ONLY);
@@ -395,6 +406,7 @@ void Vmx::vmfunc(Cpu& c, const DecodedInst& d) {
       counters.vmfunc++;
       v.set(Field::EPT_POINTER, eptp);
       env_.vmx_context_changed(c);
+      c.attention = true;
       return;
     }
   }

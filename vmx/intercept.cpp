@@ -133,7 +133,16 @@ bool Vmx::intercept(Cpu& c, const DecodedInst& d, Intercept k, uint64_t arg) {
   c.icount--;
   c.cycles -= d.cycles;
   e.instr_len = d.len;
-  vm_exit(c, e);
+  // The instruction returns at once (isa::intercepted): a quiet transition (vmx.h).
+  const bool outer = quiet_begin();
+  try {
+    vm_exit(c, e);
+  } catch (...) {
+    quiet_ = outer;
+    c.attention = true;
+    throw;
+  }
+  quiet_end(c, outer);
   return true;
 }
 

@@ -40,33 +40,32 @@ constexpr bool encodings_unique() {
 }
 static_assert(encodings_unique(), "vmcs_fields.def: an encoding appears twice");
 
-// Encoding (bits 14:1, bit 12 clear) -> field index + 1, 0 = no such field. The key
-// drops bit 0 and bit 12: width(2) type(2) index(9) = 13 bits.
-constexpr unsigned key_of(uint32_t enc) {
-  return ((enc >> 13) & 3) << 11 | ((enc >> 10) & 3) << 9 | ((enc >> 1) & 0x1FF);
-}
-constexpr std::array<uint16_t, 1u << 13> build_index() {
-  std::array<uint16_t, 1u << 13> t{};
-  for (unsigned i = 0; i < kFieldCount; i++) t[key_of(kFields[i].encoding)] = uint16_t(i + 1);
-  return t;
-}
-constexpr std::array<uint16_t, 1u << 13> kIndex = build_index();
-
 }  // namespace
 
 const FieldInfo& field_info(Field f) { return kFields[unsigned(f)]; }
 
+uint32_t feature_mask(const VmxCaps& caps) {
+  uint32_t m = 0;
+  for (unsigned f = 0; f <= unsigned(Feature::EFER); f++)
+    if (caps.has(Feature(f))) m |= 1u << f;
+  return m;
+}
+
+namespace {
+constexpr std::array<uint16_t, 1u << 15> build_index15() {
+  std::array<uint16_t, 1u << 15> t{};
+  for (unsigned i = 0; i < kFieldCount; i++) {
+    t[kFields[i].encoding] = uint16_t(i + 1);
+    if (kFields[i].width == Width::W64) t[kFields[i].encoding | 1] = uint16_t(i + 1);
+  }
+  return t;
+}
+}  // namespace
+
+constexpr std::array<uint16_t, 1u << 15> kFieldIndex15 = build_index15();
+
 bool lookup_field(const VmxCaps& caps, uint64_t encoding, FieldRef& out) {
-  if (encoding & ~0x6FFFull) return false;  // bits 63:15 and 12 (24.11.2)
-  const uint16_t i = kIndex[key_of(uint32_t(encoding))];
-  if (!i) return false;
-  const FieldInfo& f = kFields[i - 1];
-  const bool high = encoding & 1;
-  if (high && f.width != Width::W64) return false;  // access type 1 exists for 64-bit only
-  if (!caps.has(f.feature)) return false;
-  out.field = Field(i - 1);
-  out.high = high;
-  return true;
+  return lookup_field(feature_mask(caps), encoding, out);
 }
 
 uint64_t VmxCaps::vmcs_enum() const {

@@ -15,6 +15,7 @@
 // not change an active VMCS's region behind the processor's back (24.11.1); nestsim
 // then keeps using the cached copy, as hardware may.
 #pragma once
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -86,6 +87,26 @@ struct FieldRef {
   bool high;
 };
 bool lookup_field(const VmxCaps& caps, uint64_t encoding, FieldRef& out);
+// The same with the capabilities reduced to one bit per Feature (feature_mask(caps)),
+// which VMREAD and VMWRITE keep instead of asking VmxCaps::has for every access.
+uint32_t feature_mask(const VmxCaps& caps);
+// Encoding bits 14:0, access type included -> field index + 1, 0 where lookup_field
+// fails whatever the capabilities (no such field, bit 12 set, access type 1 of a field
+// that is not 64-bit); and each field's feature.
+extern const std::array<uint16_t, 1u << 15> kFieldIndex15;
+inline constexpr Feature kFieldFeature[] = {
+#define VMCS_FIELD(name, enc, width, type, feature, flags) Feature::feature,
+#include "vmx/vmcs_fields.def"
+#undef VMCS_FIELD
+};
+inline bool lookup_field(uint32_t features, uint64_t encoding, FieldRef& out) {
+  if (encoding & ~0x6FFFull) return false;  // bits 63:15 and 12 (24.11.2)
+  const uint16_t i = kFieldIndex15[encoding];
+  if (!i || !((features >> unsigned(kFieldFeature[i - 1])) & 1)) return false;
+  out.field = Field(i - 1);
+  out.high = encoding & 1;
+  return true;
+}
 
 // The guest-state fields of ES, CS, SS, DS, FS, GS (in isa::Seg order), which VM entry
 // loads and VM exit saves together (24.4.1).
@@ -142,6 +163,28 @@ struct Vmcs {
       else if (g == kGenGuest || (g == kGenRflags && (changed & ~kRflagsUnchecked))) guest_gen++;
     }
   }
+  // Stores of guest-state fields that bump guest_gen once for the lot, when any of the
+  // values changed: the generations are only ever compared for equality (entry.cpp),
+  // so one bump stands for several. VM exits store ~40 such fields, nearly all unchanged.
+  class GuestStores {
+   public:
+    explicit GuestStores(Vmcs& v) : v_(v) {}
+    template <Field F>
+    void set(uint64_t value) {
+      static_assert(kFieldGen[unsigned(F)] == kGenGuest, "not a guest_gen field");
+      constexpr unsigned i = unsigned(F);
+      const uint64_t x = value & kFieldMask[i];
+      changed_ |= v_.v[i] ^ x;
+      v_.v[i] = x;
+    }
+    void done() {
+      if (changed_) v_.guest_gen++;
+      changed_ = 0;
+    }
+   private:
+    Vmcs& v_;
+    uint64_t changed_ = 0;
+  };
   // The secondary processor-based controls as they apply: 0 unless the primary
   // "activate secondary controls" is 1 (24.6.2).
   uint32_t secondary_controls() const {

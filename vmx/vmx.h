@@ -25,6 +25,7 @@
 // complete_pending_exit(). Exits at instruction boundaries (interrupts, windows, the
 // preemption timer, MTF) come from boundary().
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 
@@ -90,6 +91,11 @@ class Env : public PhysAccess {
   // machine caches by linear address or by the old paging controls must go. The
   // modelled TLB is tagged (VPID, EPTP) and is not flushed by this.
   virtual void vmx_context_changed(isa::Cpu& c) = 0;
+  // Whether the next instruction boundary needs the run loop's stepped path (the
+  // machine's needs_attention()). VM entries and exits made by an instruction ask this
+  // when they are over instead of setting Cpu::attention unconditionally (see
+  // Vmx::quiet_begin).
+  virtual bool vmx_needs_attention() = 0;
   // Invalidations of the modelled TLB (28.3.3): VPID-tagged linear/combined mappings,
   // EPTP-tagged guest-physical/combined mappings.
   enum class Flush : uint8_t {
@@ -128,7 +134,8 @@ struct VmxCounters {
   // APIC virtualization without exits (vmx/apicv*.cpp).
   uint64_t virtual_interrupts = 0, posted_notifications = 0;
   ExitStats by_reason[kExitReasonSlots];
-  // (VMCS region address, basic reason) -> stats.
+  // (VMCS region address, basic reason) -> stats. Only grows: Vmx keeps a pointer to
+  // the node of the last exit.
   std::map<std::pair<uint64_t, uint16_t>, ExitStats> by_vmcs;
 };
 
@@ -152,8 +159,8 @@ class Vmx {
   void vmptrst(isa::Cpu& c, const isa::DecodedInst& d);
   void vmread(isa::Cpu& c, const isa::DecodedInst& d);
   void vmwrite(isa::Cpu& c, const isa::DecodedInst& d);
-  void vmlaunch(isa::Cpu& c, const isa::DecodedInst& d) { vm_entry(c, d, true); }
-  void vmresume(isa::Cpu& c, const isa::DecodedInst& d) { vm_entry(c, d, false); }
+  void vmlaunch(isa::Cpu& c, const isa::DecodedInst& d) { quiet_entry(c, d, true); }
+  void vmresume(isa::Cpu& c, const isa::DecodedInst& d) { quiet_entry(c, d, false); }
   void invept(isa::Cpu& c, const isa::DecodedInst& d);
   void invvpid(isa::Cpu& c, const isa::DecodedInst& d);
   void vmcall(isa::Cpu& c, const isa::DecodedInst& d);
@@ -277,7 +284,16 @@ class Vmx {
 
  private:
   // Instruction plumbing (vmx/insns.cpp).
-  bool common_checks(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k);
+  bool common_checks(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k) {
+    // The usual case, root operation at CPL 0 in protected mode outside virtual-8086
+    // and compatibility mode, passes every check of common_checks_slow.
+    if (NS_LIKELY(c.vmx.mode == isa::VmxMode::kRoot && (c.cr0 & isa::CR0_PE) &&
+                  !(c.rflags & isa::FLAG_VM) && (c.long64 || !(c.efer & isa::EFER_LMA)) &&
+                  c.cpl == 0))
+      return true;
+    return common_checks_slow(c, d, k);
+  }
+  bool common_checks_slow(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k);
   void succeed(isa::Cpu& c);
   void fail(isa::Cpu& c, uint32_t error);  // VMfailValid(error), or VMfailInvalid
   void fail_invalid(isa::Cpu& c);
@@ -288,16 +304,40 @@ class Vmx {
   Vmcs* find_cached(uint64_t pa);
   Vmcs* load_vmcs(uint64_t pa);  // into the cache (LRU eviction)
   void evict(Vmcs* v);           // write back and forget
+  // Transitions made by an instruction that ends right after them (VMLAUNCH/VMRESUME,
+  // an intercepted instruction) are "quiet": while they run, the places that would set
+  // Cpu::attention for the new context (want_attention) leave it alone, and at the end
+  // it is set only when Env::vmx_needs_attention() says the next boundary needs the
+  // stepped path. That path would otherwise only find nothing to do and return to the
+  // block loop; anything else that sets attention meanwhile (a timer scheduled, an
+  // interrupt raised) still does, and a fault leaving the transition sets it.
+  bool quiet_begin() {
+    const bool outer = quiet_;
+    quiet_ = true;
+    return outer;
+  }
+  void quiet_end(isa::Cpu& c, bool outer) {
+    quiet_ = outer;
+    if (!outer && env_.vmx_needs_attention()) c.attention = true;
+  }
+  void want_attention(isa::Cpu& c) {
+    if (!quiet_) c.attention = true;
+  }
+  bool quiet_ = false;
+  void quiet_entry(isa::Cpu& c, const isa::DecodedInst& d, bool launch);
   // VM entry (vmx/entry.cpp).
   void vm_entry(isa::Cpu& c, const isa::DecodedInst& d, bool launch);
   void load_guest_state(isa::Cpu& c, const uint64_t pdpte[4]);
+  void load_segments(isa::Cpu& c, const Vmcs& v);  // 26.3.2.2
   bool load_msr_list(isa::Cpu& c, uint64_t addr, uint32_t count, uint32_t& failed_index);
   void inject_event(isa::Cpu& c);
   void entry_failure(isa::Cpu& c, uint32_t reason, uint64_t qualification, const char* why);
   void set_view(isa::Cpu& c);  // recompute Cpu::vmx for the current mode
   // VM exit (vmx/exit.cpp).
   void save_guest_state(isa::Cpu& c, const ExitInfo& e);
+  void save_segments(const isa::Cpu& c, Vmcs::GuestStores& g);  // 27.3.2
   void load_host_state(isa::Cpu& c);
+  void load_host_segments(isa::Cpu& c, const Vmcs& v, bool host64);  // 27.5.2
   void record_exit(isa::Cpu& c, const ExitInfo& e);
   // Intercept decisions (vmx/intercept.cpp).
   bool wants_exit(isa::Cpu& c, const isa::DecodedInst& d, isa::Intercept k, uint64_t arg,
@@ -312,6 +352,7 @@ class Vmx {
 
   Env& env_;
   VmxCaps caps_;
+  uint32_t features_;  // feature_mask(caps_), for VMREAD/VMWRITE's lookup_field
   VmxTiming timing_;
   uint64_t vmxon_ptr_ = ~0ull;
   Vmcs* current_ = nullptr;  // null: the current-VMCS pointer is invalid (~0)
@@ -329,6 +370,33 @@ class Vmx {
   // generations (check_guest_rip covers what those let through).
   const Vmcs* guest_checked_vmcs_ = nullptr;
   uint64_t guest_checked_gen_ = 0, guest_checked_ctl_ = 0;
+  // The segment and descriptor-table registers as the core holds them (isa::CpuState
+  // seg[6], ldtr, tr, gdtr, idtr: one contiguous run of bytes) against a VMCS's guest
+  // segment fields, valid while that VMCS's guest_gen is `gen`. saved_: at the last
+  // VM exit; the fields hold what 27.3.2 makes of `bytes`, so an exit that finds the
+  // registers byte for byte equal has nothing to store. loaded_: at the last VM entry;
+  // `bytes` is what 26.3.2.2 makes of the fields, so an entry can copy it.
+  static constexpr size_t kSegBytes = offsetof(isa::CpuState, idtr) +
+                                       sizeof(isa::DescriptorTableReg) -
+                                       offsetof(isa::CpuState, seg);
+  static_assert(offsetof(isa::CpuState, ldtr) == offsetof(isa::CpuState, seg) + 6 * sizeof(isa::SegmentReg) &&
+                offsetof(isa::CpuState, tr) == offsetof(isa::CpuState, ldtr) + sizeof(isa::SegmentReg) &&
+                offsetof(isa::CpuState, gdtr) == offsetof(isa::CpuState, tr) + sizeof(isa::SegmentReg) &&
+                offsetof(isa::CpuState, idtr) == offsetof(isa::CpuState, gdtr) + sizeof(isa::DescriptorTableReg),
+                "seg[6], ldtr, tr, gdtr, idtr must be one run of bytes");
+  struct SegImage {
+    const Vmcs* vmcs = nullptr;
+    uint64_t gen = 0;
+    unsigned char bytes[kSegBytes];
+  };
+  SegImage saved_, loaded_;
+  // host_: at the last VM exit, what 27.5.2 made of this VMCS's host-state fields and
+  // exit controls, valid while its ctl_host_gen is `gen`.
+  SegImage host_;
+  // set_view()'s non-root view for this VMCS at this ctl_host_gen.
+  const Vmcs* view_vmcs_ = nullptr;
+  uint64_t view_gen_ = 0;
+  isa::VmxView view_;
   // intercept_mask() of the last (primary, secondary) controls it was computed for.
   uint32_t mask_proc_ = 0, mask_proc2_ = 0;
   uint64_t mask_ = 0;
@@ -374,6 +442,7 @@ class Vmx {
   uint64_t last_exit_vmcs_ = ~0ull;
   uint16_t last_exit_reason_ = 0;
   bool last_exit_open_ = false;
+  ExitStats* last_exit_stats_ = nullptr;  // counters.by_vmcs's node of the two above
 };
 
 }  // namespace vmx
